@@ -1,0 +1,7 @@
+"""Turning files into searchable chunks: load -> chunk -> embed -> store.
+
+Modules, in data-flow order: `scan` (which files), `encoding` and `loaders` (bytes to
+text, title, pages), `language`, `chunker` (token-aware, exact offsets), `lexical`
+(tokens and the BM25 index), `embedders`, `catalog` (SQLite: manifest, documents,
+chunks), `vectors` (Chroma), and `ingest`, which runs them in order.
+"""

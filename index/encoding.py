@@ -1,0 +1,47 @@
+"""Bytes to text for plain-text formats: BOMs first, then UTF-8, then detection."""
+
+from __future__ import annotations
+
+import codecs
+
+from charset_normalizer import from_bytes
+
+from rag.errors import DocumentError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if not sample:
+        return False
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return b"\x00" in sample or controls / len(sample) > 0.1
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str]:
+    """Return (text, encoding). Raises DocumentError for binary data posing as text."""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(enc, errors="replace"), enc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # UTF-16 without a BOM: every other byte is NUL for Latin text.
+    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4:
+        return data.decode("utf-16-le", errors="replace"), "utf-16-le"
+    if len(data) >= 4 and data[0::2].count(0) > len(data) // 4:
+        return data.decode("utf-16-be", errors="replace"), "utf-16-be"
+    if _looks_binary(data):
+        raise DocumentError(f"{name}: looks like binary data, not text")
+    best = from_bytes(data[:200_000]).best()
+    if best is None or best.encoding is None:
+        raise DocumentError(f"{name}: cannot detect the text encoding")
+    return data.decode(best.encoding, errors="replace"), best.encoding

@@ -1,0 +1,146 @@
+"""Lexical side of hybrid retrieval: a tokenizer that is fair to every corpus language,
+and a persisted BM25 index (bm25s) over chunk tokens.
+
+Tokenizing: NFKC + case folding, numbers canonicalised (`textnorm`), Han runs segmented
+with rjieba (jieba's dictionary, in Rust, search mode so 人工智能 also yields 人工/智能),
+kana as character bigrams, everything else split on word characters. No stemming: an
+English stemmer mangles Indonesian (e.g. "dimiliki", "berapa"), and plain tokens match
+names and numbers across languages, which is what cross-lingual lexical search relies on.
+Only plurals of acronyms and model names are folded (GPUs -> gpu, H100s -> h100).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.textnorm import canonical_numbers
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_KANA = "\u3040-\u30ff"
+_TOKEN = re.compile(rf"[{_HAN}]+|[{_KANA}]+|\d+(?:\.\d+)+(?!\w)|[^\W{_HAN}{_KANA}]+")
+# "GPUs", "LLMs", "H100s", "1990s" -> drop the plural s (before case folding)
+_ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,}|[A-Za-z]*\d+[A-Za-z]*?)s\b")
+
+STOPWORDS = frozenset(
+    # English
+    "a an the and or of to in on at for by with from as is are was were be been being it its "
+    "this that these those there their they them he she his her we our you your i me my "
+    "do does did doing have has had how many much what which who whom whose when where why "
+    "will would can could should shall may might must not no yes than then so such about into "
+    "over also just only very more most some any all each other plan plans planning "
+    # Indonesian
+    "yang dan di ke dari ini itu untuk dengan pada adalah akan dalam tidak juga atau oleh "
+    "sebagai telah bahwa karena ada para sang si pun lah kah nya berapa apa siapa kapan mana "
+    "bagaimana mengapa apakah kenapa dia ia mereka kita kami saya anda sudah masih bisa dapat "
+    "tersebut secara saat serta namun tetapi jika maka agar hingga sejak "
+    # Chinese function words and question words
+    "的 了 是 在 和 也 就 都 而 及 与 着 或 这 那 一个 什么 多少 谁 哪 吗 呢 吧 啊 有 将 会 把 被 "
+    "计划 拥有".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Index/query tokens of `text` (same function for both sides)."""
+    import rjieba  # imported lazily: only needed when Han text is present
+
+    text = unicodedata.normalize("NFKC", text)
+    text = canonical_numbers(_ACRONYM_PLURAL.sub(r"\1", text).casefold())
+    out: list[str] = []
+    for match in _TOKEN.finditer(text):
+        run = match.group(0)
+        first = run[0]
+        if "\u3400" <= first <= "\ufaff":
+            out.extend(w for w in rjieba.cut_for_search(run) if w not in STOPWORDS)
+        elif "\u3040" <= first <= "\u30ff":
+            out.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+        else:
+            for word in run.split("_"):
+                if word and word not in STOPWORDS and (len(word) > 1 or word.isdigit()):
+                    out.append(word)
+    return out
+
+
+class LexicalIndex:
+    """BM25 over chunk tokens, persisted in a folder, rebuilt whole after each ingest.
+
+    bm25s has no incremental update; rebuilding from the stored tokens is fast (well
+    under a second for 10k chunks) and keeps the index exactly equal to the catalog.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, ids: list[str], model: Any | None, generation: int) -> None:
+        self.ids = ids
+        self._model = model
+        self.generation = generation
+
+    @classmethod
+    def build(
+        cls, ids: Sequence[str], tokens: Sequence[Sequence[str]], generation: int
+    ) -> LexicalIndex:
+        if not ids:
+            return cls([], None, generation)
+        import bm25s
+
+        model = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+        model.index([list(t) or [""] for t in tokens], show_progress=False)
+        return cls(list(ids), model, generation)
+
+    def save(self, folder: Path) -> None:
+        """Write to a sibling temp folder, then swap it in: a crash leaves the old index."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        if self._model is not None:
+            self._model.save(str(tmp), show_progress=False)
+        meta = {"format": self.FORMAT, "generation": self.generation, "ids": self.ids}
+        (tmp / "ids.json").write_text(json.dumps(meta), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        """The saved index, or None when there is none (or it is from another format)."""
+        meta_path = folder / "ids.json"
+        if not meta_path.exists():
+            return None
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != cls.FORMAT:
+            return None
+        ids = list(meta["ids"])
+        model = None
+        if ids:
+            import bm25s
+
+            model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
+        return cls(ids, model, int(meta["generation"]))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk_id, BM25 score) for `query`, best first; empty when nothing matches."""
+        if self._model is None or k <= 0:
+            return []
+        terms = tokenize(query)
+        if not terms:
+            return []
+        scores = np.asarray(self._model.get_scores(terms))
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,209 @@
+"""File formats to plain text: one loader per format, each returning a `LoadedDocument`.
+
+We bypass llama-index's readers here: its file readers lose the page boundaries and
+character positions our citations need, and several of them pull in optional heavy
+dependencies. Each loader raises DocumentError (naming the file) on input it cannot use.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.encoding import decode_text
+from rag.errors import DocumentError
+
+_MAX_TITLE = 160
+
+
+@dataclass
+class LoadedDocument:
+    """Extracted text plus what we know about it. `pages[i]` = (page_no, start, end)."""
+
+    text: str
+    title: str
+    format: str
+    encoding: str | None = None
+    pages: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def page_at(self, offset: int) -> int | None:
+        for page_no, start, end in self.pages:
+            if start <= offset < end:
+                return page_no
+        return self.pages[-1][0] if self.pages and offset >= self.pages[-1][2] else None
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return text.lstrip("\ufeff")
+
+
+def _first_line_title(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if sum(ch.isalnum() for ch in line) >= 2:
+            return _shorten(line)
+    return ""
+
+
+def _shorten(title: str) -> str:
+    title = re.sub(r"\s+", " ", title).strip()
+    if " " not in title[:80] and len(title) > 60:  # CJK and other unspaced scripts
+        return title[:60].rstrip() + "…"
+    if len(title) <= _MAX_TITLE:
+        return title
+    cut = title[:_MAX_TITLE]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > _MAX_TITLE // 2 else cut).rstrip() + "…"
+
+
+def load_text(data: bytes, name: str) -> LoadedDocument:
+    text, enc = decode_text(data, name)
+    text = _clean(text)
+    return LoadedDocument(text=text, title=_first_line_title(text), format="text", encoding=enc)
+
+
+def load_markdown(data: bytes, name: str) -> LoadedDocument:
+    text, enc = decode_text(data, name)
+    text = _clean(text)
+    heading = re.search(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
+    front = re.match(r"^---\n(?:.*\n)*?title:\s*[\"']?(.+?)[\"']?\s*\n(?:.*\n)*?---\n", text)
+    title = (front.group(1) if front else None) or (heading.group(1) if heading else "")
+    return LoadedDocument(
+        text=text,
+        title=_shorten(title) or _first_line_title(text),
+        format="markdown",
+        encoding=enc,
+    )
+
+
+_BLOCK_TAGS = (
+    "p div section article header footer main aside nav li ul ol dl dt dd table tr "
+    "h1 h2 h3 h4 h5 h6 blockquote pre figure figcaption br hr form fieldset address"
+).split()
+
+
+def load_html(data: bytes, name: str) -> LoadedDocument:
+    from bs4 import BeautifulSoup
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            soup = BeautifulSoup(data, "lxml")
+    except Exception as exc:  # lxml raises several unrelated types on broken input
+        raise DocumentError(f"{name}: cannot parse HTML ({exc})") from None
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    if not title:
+        h1 = soup.find("h1")
+        title = h1.get_text(" ", strip=True) if h1 else ""
+    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    raw = soup.get_text()
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in _clean(raw).split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return LoadedDocument(
+        text=text, title=_shorten(title) or _first_line_title(text), format="html"
+    )
+
+
+def load_pdf(data: bytes, name: str) -> LoadedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise DocumentError(f"{name}: the PDF is encrypted with a password")
+        parts: list[str] = []
+        pages: list[tuple[int, int, int]] = []
+        pos = 0
+        for page_no, page in enumerate(reader.pages, start=1):
+            page_text = _clean(page.extract_text() or "").strip()
+            if parts:
+                parts.append("\n\n")
+                pos += 2
+            parts.append(page_text)
+            pages.append((page_no, pos, pos + len(page_text)))
+            pos += len(page_text)
+        meta_title = ""
+        try:
+            meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        except Exception:
+            meta_title = ""
+    except DocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise DocumentError(f"{name}: cannot read PDF ({type(exc).__name__}: {exc})") from None
+    text = "".join(parts)
+    if not text.strip():
+        raise DocumentError(f"{name}: the PDF has no extractable text (scanned? OCR is not done)")
+    title = _shorten(str(meta_title)) or _first_line_title(text)
+    return LoadedDocument(text=text, title=title, format="pdf", pages=pages)
+
+
+def load_docx(data: bytes, name: str) -> LoadedDocument:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise DocumentError(f"{name}: cannot read DOCX ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # python-docx raises its own PackageNotFoundError and others
+        raise DocumentError(f"{name}: cannot read DOCX ({type(exc).__name__}: {exc})") from None
+    lines: list[str] = []
+    heading = ""
+    for para in document.paragraphs:
+        lines.append(para.text)
+        style = (para.style.name if para.style is not None else "") or ""
+        if not heading and para.text.strip() and style.lower().startswith(("title", "heading")):
+            heading = para.text
+    for table in document.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text for cell in row.cells))
+    text = re.sub(r"\n{3,}", "\n\n", _clean("\n".join(lines))).strip()
+    core_title = document.core_properties.title or ""
+    title = _shorten(core_title) or _shorten(heading) or _first_line_title(text)
+    return LoadedDocument(text=text, title=title, format="docx")
+
+
+LOADERS: dict[str, Callable[[bytes, str], LoadedDocument]] = {
+    ".txt": load_text,
+    ".text": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}
+
+SUPPORTED_SUFFIXES = frozenset(LOADERS)
+
+
+def load_bytes(data: bytes, name: str) -> LoadedDocument:
+    """Dispatch on the file name's suffix. Raises DocumentError naming `name`."""
+    suffix = Path(name).suffix.lower()
+    loader = LOADERS.get(suffix)
+    if loader is None:
+        raise DocumentError(f"{name}: unsupported file type {suffix or '(none)'}")
+    if not data:
+        raise DocumentError(f"{name}: the file is empty")
+    doc = loader(data, name)
+    if not doc.text.strip():
+        raise DocumentError(f"{name}: no text found")
+    return doc

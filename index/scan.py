@@ -1,0 +1,71 @@
+"""Which files an ingest looks at: files named directly, and supported files found by
+walking folders (hidden entries and symlinked folders are not followed, so a symlink loop
+cannot trap the walk)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.loaders import SUPPORTED_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path  # resolved, absolute
+    source: str  # as the user would write it
+    root: str | None  # resolved folder it was found under, if any
+
+
+@dataclass
+class ScanResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
+    roots: list[str] = field(default_factory=list)  # resolved folders walked
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (source, resolved path)
+
+
+def scan(paths: list[str]) -> ScanResult:
+    result = ScanResult()
+    seen: set[Path] = set()
+
+    def add(path: Path, source: str, root: str | None) -> None:
+        try:
+            resolved = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on old Pythons
+            result.skipped.append((source, f"cannot resolve path ({exc.__class__.__name__})"))
+            return
+        if resolved in seen:
+            return
+        seen.add(resolved)
+        result.candidates.append(Candidate(resolved, source, root))
+
+    for arg in paths:
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            root = str(path.resolve())
+            result.roots.append(root)
+            for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    file = Path(dirpath) / name
+                    source = os.path.normpath(str(file))
+                    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                        result.skipped.append(
+                            (source, f"unsupported file type {file.suffix or '(none)'}")
+                        )
+                        continue
+                    add(file, source, root)
+        elif path.is_file():
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                result.skipped.append((arg, f"unsupported file type {path.suffix or '(none)'}"))
+                continue
+            add(path, os.path.normpath(arg), None)
+        elif path.exists() or path.is_symlink():
+            result.skipped.append((arg, "not a regular file or folder (or a broken link)"))
+        else:
+            result.missing.append((arg, str(path.absolute())))
+    return result

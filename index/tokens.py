@@ -1,0 +1,26 @@
+"""Token counting with tiktoken, from the encodings shipped inside llama-index-core.
+
+We count tokens with cl100k_base, the encoding llama-index itself uses for chunking; it
+never has to be downloaded because `configure_offline` points TIKTOKEN_CACHE_DIR at the
+copy llama-index-core ships.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import tiktoken
+
+from rag.offline import configure_offline
+
+ENCODING = "cl100k_base"
+
+
+@functools.cache
+def encoding() -> tiktoken.Encoding:
+    configure_offline()
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))

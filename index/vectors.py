@@ -1,0 +1,185 @@
+"""Chroma, embedded (a folder in the data dir) or a server (`RAG_CHROMA_URL`).
+
+One collection per embedder (`Embedder.collection_name`), whose metadata records the
+embedder's kind, model and dimension; opening it with a different embedder of the same
+name but another dimension is refused with a message saying how to re-index.
+
+Writes go through llama-index's `ChromaVectorStore` (its node <-> metadata mapping is the
+framework's format, readable by any llama-index app); queries go to the collection
+directly, which keeps llama-index's 1.8 s import off the question-answering cold path.
+Chroma's default embedding function is never constructed for our collections: every
+open passes `embedding_function=None` (without it `get_collection` attaches the ONNX
+MiniLM function, which downloads a model on first use).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from index.embedders import Embedder
+from rag.errors import EmbedderMismatchError, StoreError
+from rag.offline import configure_offline
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+
+class VectorStore:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: ClientAPI | None = None
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_path)
+
+    @property
+    def client(self) -> ClientAPI:
+        if self._client is None:
+            configure_offline()
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            try:
+                if self.settings.chroma_url:
+                    parts = urlsplit(self.settings.chroma_url)
+                    headers = (
+                        {"Authorization": f"Bearer {self.settings.chroma_token}"}
+                        if self.settings.chroma_token
+                        else None
+                    )
+                    self._client = chromadb.HttpClient(
+                        host=parts.hostname or "127.0.0.1",
+                        port=parts.port or (443 if parts.scheme == "https" else 8000),
+                        ssl=parts.scheme == "https",
+                        headers=headers,
+                        settings=chroma_settings,
+                    )
+                else:
+                    self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.settings.chroma_path), settings=chroma_settings
+                    )
+            except Exception as exc:  # chromadb raises many types for an unreachable server
+                raise StoreError(self._failure("open", exc)) from None
+        return self._client
+
+    def _failure(self, what: str, exc: BaseException) -> str:
+        kind = "Chroma server" if self.settings.chroma_url else "Chroma store"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"cannot {what} the {kind} at {self.location}: {detail}"
+
+    def collection(self, embedder: Embedder, *, create: bool = True) -> Collection | None:
+        """The embedder's collection (created when missing and `create`), checked."""
+        name = embedder.collection_name
+        try:
+            if create:
+                col = self.client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    metadata={
+                        "rag:kind": embedder.kind,
+                        "rag:model": embedder.model,
+                        "rag:dim": embedder.dim or 0,
+                        "rag:created": time.time(),
+                    },
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            else:
+                try:
+                    col = self.client.get_collection(name, embedding_function=None)
+                except Exception as exc:
+                    if "does not exist" in str(exc) or "not found" in str(exc).lower():
+                        return None
+                    raise
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(self._failure("use", exc)) from None
+        self._check(col, embedder)
+        return col
+
+    def named(self, name: str) -> Collection | None:
+        """An existing collection by name (unchecked), or None."""
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except StoreError:
+            raise
+        except Exception:
+            return None
+
+    def _check(self, col: Collection, embedder: Embedder) -> None:
+        meta = col.metadata or {}
+        stored_dim = int(meta.get("rag:dim") or 0)
+        if embedder.dim and stored_dim and embedder.dim != stored_dim:
+            raise EmbedderMismatchError(
+                f"collection {col.name} holds {stored_dim}-dimensional vectors from "
+                f"{meta.get('rag:kind')} {meta.get('rag:model')}, but the embedder now gives "
+                f"{embedder.dim}: run `rag reset` then `rag ingest` to re-index"
+            )
+        if embedder.dim and not stored_dim:
+            col.modify(metadata={**meta, "rag:dim": embedder.dim})
+
+    def write(self, col: Collection, nodes: Sequence[Any]) -> None:
+        """Add llama-index TextNodes (with embeddings) through ChromaVectorStore.
+
+        ChromaVectorStore.add calls `collection.add`, which does not overwrite existing ids,
+        so callers delete a document's old vectors first (`delete_documents`).
+        """
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        try:
+            ChromaVectorStore(chroma_collection=col).add(list(nodes))
+        except Exception as exc:
+            raise StoreError(self._failure("write to", exc)) from None
+
+    def delete_documents(self, col: Collection, doc_ids: Sequence[str]) -> None:
+        try:
+            for doc_id in doc_ids:
+                col.delete(where={"document_id": doc_id})
+        except Exception as exc:
+            raise StoreError(self._failure("delete from", exc)) from None
+
+    def ids(self, col: Collection) -> set[str]:
+        try:
+            return set(col.get(include=[])["ids"])
+        except Exception as exc:
+            raise StoreError(self._failure("read", exc)) from None
+
+    def delete_ids(self, col: Collection, ids: Sequence[str]) -> None:
+        try:
+            for i in range(0, len(ids), 1000):
+                col.delete(ids=list(ids[i : i + 1000]))
+        except Exception as exc:
+            raise StoreError(self._failure("delete from", exc)) from None
+
+    def search(self, col: Collection, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """Top-k (chunk_id, cosine similarity), best first."""
+        if k <= 0 or col.count() == 0:
+            return []
+        try:
+            res = col.query(query_embeddings=[list(vector)], n_results=k, include=["distances"])
+        except Exception as exc:
+            raise StoreError(self._failure("query", exc)) from None
+        ids = res["ids"][0]
+        dists = (res.get("distances") or [[]])[0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=False)]
+
+    def drop_all(self) -> list[str]:
+        """Delete every collection this project made (names starting with `rag-`)."""
+        dropped = []
+        try:
+            for col in self.client.list_collections():
+                name = col if isinstance(col, str) else col.name
+                if name.startswith("rag-"):
+                    self.client.delete_collection(name)
+                    dropped.append(name)
+        except Exception as exc:
+            raise StoreError(self._failure("reset", exc)) from None
+        return dropped

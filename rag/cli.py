@@ -1,0 +1,144 @@
+"""The `rag` command line. Errors become one line on stderr and exit code 1; `--debug`
+shows the traceback instead."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rag import __version__
+from rag.errors import RagError
+from rag.offline import configure_offline
+from rag.settings import Settings, load_settings
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=None))
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from index.ingest import Ingestor
+
+    paths = args.paths or ["corpus"]
+    log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
+    report = Ingestor(settings, progress=None if not args.json else False, log=log).run(paths)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        if report.note:
+            print(f"note: {report.note}", file=sys.stderr)
+        for source, reason in report.skipped:
+            print(f"skipped: {source}: {reason}", file=sys.stderr)
+        print(report.summary())
+    indexed = report.added or report.updated or report.unchanged or report.reembedded
+    if report.skipped and not indexed and not report.removed:
+        print("error: nothing could be ingested", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.status import collect_status, format_status
+
+    st = collect_status(settings)
+    if args.json:
+        _print_json(st)
+    else:
+        print(format_status(st))
+    return 0
+
+
+def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
+    from index.vectors import VectorStore
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise RagError("refusing to delete the index without --yes (stdin is not a terminal)")
+        answer = input(f"Delete the index in {settings.data_dir}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    dropped: list[str] = []
+    if settings.chroma_url:
+        dropped = VectorStore(settings).drop_all()
+    if settings.data_dir.exists():
+        for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
+            (settings.data_dir / name).unlink(missing_ok=True)
+        for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old"):
+            shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
+    where = f" and {len(dropped)} server collection(s)" if dropped else ""
+    print(f"index in {settings.data_dir}{where} deleted")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Offline question answering over your documents, with checked citations.",
+        epilog="Configuration comes from RAG_* environment variables and OLLAMA_HOST "
+        "(see .env.example).",
+    )
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "ingest",
+        help="index files and folders (incremental)",
+        description="Index .txt, .md, .html, .pdf and .docx files. Unchanged files are "
+        "skipped without embedding; changed ones are replaced; files gone from an ingested "
+        "folder are removed from the index.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: corpus)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-v", "--verbose", action="store_true", help="list each document as it is done")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "status",
+        help="show the index, the embedder, the store and Ollama",
+        description="Show what is indexed, which embedder and store are in use, and whether "
+        "Ollama is reachable and which models it has.",
+    )
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "reset",
+        help="delete the index",
+        description="Delete the catalog, the lexical index and the vectors (on a Chroma "
+        "server: this tool's collections). Your documents are not touched.",
+    )
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_reset)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_offline()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        code: int = args.func(args, settings)
+        return code
+    except RagError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `rag status --json | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

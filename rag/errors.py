@@ -1,0 +1,51 @@
+"""The project's error family.
+
+Errors are raised deep, with a message a user can act on, and converted to output only at
+the edges (CLI: one line on stderr and exit code 1; UI: a banner). Nothing below the edge
+prints or exits.
+"""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: `str(err)` is a complete one-line message for the user."""
+
+
+class ConfigError(RagError):
+    """A setting (environment variable or flag) has an invalid value."""
+
+
+class DocumentError(RagError):
+    """One input file could not be read or parsed; ingestion skips it and goes on."""
+
+
+class StoreError(RagError):
+    """The vector store or the catalog cannot be opened or written."""
+
+
+class EmbedderMismatchError(StoreError):
+    """Vectors of one embedder would be mixed with a collection made by another."""
+
+
+class OllamaError(RagError):
+    """Anything that went wrong talking to Ollama."""
+
+
+class OllamaUnavailableError(OllamaError):
+    """Ollama could not be reached (refused connection, DNS failure, connect timeout)."""
+
+
+class OllamaTimeoutError(OllamaError):
+    """Ollama was reached but did not answer in time."""
+
+
+class ModelNotFoundError(OllamaError):
+    """The requested model is not pulled in Ollama."""
+
+    def __init__(self, model: str, host: str) -> None:
+        super().__init__(
+            f'model {model} is not available in Ollama at {host}: run "ollama pull {model}"'
+        )
+        self.model = model
+        self.host = host

@@ -1,0 +1,161 @@
+"""A thin typed layer over the `ollama` client: the one place where transport errors
+become messages a user can act on.
+
+Every call into Ollama made by this project (probing, embedding, and, through
+`translate_errors`, generation via llama-index) goes through here, so a refused
+connection, a timeout or a missing model always reads the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import ollama
+
+from rag.errors import (
+    ModelNotFoundError,
+    OllamaError,
+    OllamaTimeoutError,
+    OllamaUnavailableError,
+)
+
+TRANSIENT_STATUS = {500, 502, 503, 504}
+
+
+def unavailable_message(host: str) -> str:
+    return (
+        f"Failed to connect to Ollama at {host}. Please check that Ollama is installed, "
+        "running and accessible (see README: Using a local model), or set OLLAMA_HOST."
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(host: str, model: str | None = None) -> Iterator[None]:
+    """Turn whatever the `ollama`/httpx stack raises into an OllamaError subclass."""
+    try:
+        yield
+    except ollama.ResponseError as exc:
+        text = str(exc.error)
+        if exc.status_code == 404 and model and "not found" in text.lower():
+            raise ModelNotFoundError(model, host) from None
+        raise OllamaError(f"Ollama at {host} answered HTTP {exc.status_code}: {text}") from None
+    except ConnectionError:  # the ollama client's conversion of httpx.ConnectError
+        raise OllamaUnavailableError(unavailable_message(host)) from None
+    except httpx.ConnectError:
+        raise OllamaUnavailableError(unavailable_message(host)) from None
+    except httpx.ConnectTimeout:
+        raise OllamaUnavailableError(unavailable_message(host)) from None
+    except httpx.TimeoutException as exc:
+        raise OllamaTimeoutError(
+            f"Ollama at {host} did not answer in time ({type(exc).__name__}); "
+            "raise RAG_OLLAMA_TIMEOUT or use a smaller model"
+        ) from None
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise OllamaError(f"the connection to Ollama at {host} was cut: {exc}") from None
+    except httpx.HTTPError as exc:
+        raise OllamaError(f"talking to Ollama at {host} failed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class OllamaStatus:
+    """What a probe learned about an Ollama server."""
+
+    host: str
+    reachable: bool
+    version: str | None = None
+    models: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def has_model(self, name: str) -> bool:
+        """Ollama treats `name` and `name:latest` as the same model."""
+        wanted = {name, f"{name}:latest"} if ":" not in name else {name}
+        return any(m in wanted for m in self.models)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reachable": self.reachable,
+            "host": self.host,
+            "version": self.version,
+            "models": self.models,
+            "error": self.error,
+        }
+
+
+class OllamaAPI:
+    """The calls this project makes to Ollama that are not generation."""
+
+    def __init__(self, host: str, *, timeout: float, probe_timeout: float = 2.0) -> None:
+        self.host = host
+        self.timeout = timeout
+        self.probe_timeout = probe_timeout
+        self._client: ollama.Client | None = None
+
+    @property
+    def client(self) -> ollama.Client:
+        if self._client is None:
+            self._client = ollama.Client(host=self.host, timeout=self.timeout)
+        return self._client
+
+    def probe(self) -> OllamaStatus:
+        """Is the server up, which version, which models are pulled. Never raises."""
+        try:
+            with ollama.Client(host=self.host, timeout=self.probe_timeout) as quick:
+                with translate_errors(self.host):
+                    raw = quick._client.get("/api/version")
+                    raw.raise_for_status()
+                    version = str(raw.json().get("version", "")) or None
+                    models = sorted(m.model or "" for m in quick.list().models if m.model)
+        except OllamaError as exc:
+            return OllamaStatus(host=self.host, reachable=False, error=str(exc))
+        except (httpx.HTTPStatusError, ValueError) as exc:
+            return OllamaStatus(host=self.host, reachable=False, error=f"not Ollama: {exc}")
+        return OllamaStatus(host=self.host, reachable=True, version=version, models=models)
+
+    def embedding_dim(self, model: str) -> int | None:
+        """The embedding length Ollama reports for `model` (`/api/show`), if it says."""
+        with translate_errors(self.host, model):
+            info = self.client.show(model).modelinfo or {}
+        for key, value in info.items():
+            if key.endswith(".embedding_length") and isinstance(value, int):
+                return value
+        return None
+
+    def embed(
+        self,
+        model: str,
+        texts: Sequence[str],
+        *,
+        keep_alive: str | None = None,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ) -> list[list[float]]:
+        """One `/api/embed` request for all `texts`; transient failures retried with backoff."""
+        attempt = 0
+        while True:
+            try:
+                with translate_errors(self.host, model):
+                    resp = self.client.embed(
+                        model=model, input=list(texts), truncate=True, keep_alive=keep_alive
+                    )
+                break
+            except (ModelNotFoundError, OllamaUnavailableError):
+                raise
+            except OllamaError as exc:
+                transient = isinstance(exc, OllamaTimeoutError) or any(
+                    f"HTTP {s}" in str(exc) for s in TRANSIENT_STATUS
+                ) or "was cut" in str(exc)
+                if not transient or attempt >= retries:
+                    raise
+                attempt += 1
+                time.sleep(backoff * 2 ** (attempt - 1))
+        vectors = [list(map(float, v)) for v in resp.embeddings]
+        if len(vectors) != len(texts):
+            raise OllamaError(
+                f"Ollama at {self.host} returned {len(vectors)} embeddings for {len(texts)} texts"
+            )
+        return vectors

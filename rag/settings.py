@@ -1,0 +1,141 @@
+"""One typed settings object, read from the environment (`RAG_*`, `OLLAMA_HOST`).
+
+`.env.example` and the README's configuration table document every field; a test keeps
+the three in agreement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+
+def normalize_ollama_host(value: str) -> str:
+    """Accept what Ollama itself accepts in OLLAMA_HOST: `host`, `host:port`, `scheme://host:port`."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return DEFAULT_OLLAMA_HOST
+    if "://" not in value:
+        value = "http://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    host = parts.hostname
+    if host == "0.0.0.0":  # a bind address, as in `OLLAMA_HOST=0.0.0.0 ollama serve`
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port or (443 if parts.scheme == "https" and ":" not in parts.netloc else 11434)
+    return f"{parts.scheme}://{host}:{port}{parts.path}"
+
+
+class Settings(BaseSettings):
+    """Every knob of the tool. Field names map to `RAG_<NAME>` unless an alias says otherwise."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(Path(".rag"), description="Where the index lives (catalog, Chroma, BM25).")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (`chroma run`); unset = embedded store in data_dir."
+    )
+    chroma_token: str | None = Field(
+        None, description="Bearer token for a Chroma server started with token auth."
+    )
+    ollama_host: str = Field(
+        DEFAULT_OLLAMA_HOST,
+        validation_alias=AliasChoices("OLLAMA_HOST", "RAG_OLLAMA_HOST"),
+        description="Ollama server URL.",
+    )
+    llm_model: str = Field("llama3.1:8b", description="Ollama model that writes answers.")
+    embed_model: str = Field("bge-m3", description="Ollama embedding model (multilingual).")
+    embedder: Literal["auto", "ollama", "builtin"] = Field(
+        "auto",
+        description="auto: Ollama's embed_model when it is pulled and reachable, else builtin.",
+    )
+    embed_batch_size: int = Field(32, ge=1, le=2048, description="Texts per embedding request.")
+    ollama_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for one Ollama request (generation, embedding)."
+    )
+    probe_timeout: float = Field(
+        2.0, gt=0, description="Seconds to wait when checking whether Ollama is reachable."
+    )
+    ollama_keep_alive: str = Field(
+        "5m", description="How long Ollama keeps a model loaded after a request."
+    )
+    chunk_size: int = Field(300, ge=32, le=8192, description="Maximum tokens per chunk.")
+    chunk_overlap: int = Field(40, ge=0, description="Tokens of overlap between chunks.")
+    max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped.")
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        return normalize_ollama_host(value)
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = "http://" + value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"RAG_CHUNK_OVERLAP ({self.chunk_overlap}) must be smaller than "
+                f"RAG_CHUNK_SIZE ({self.chunk_size})"
+            )
+        return self
+
+    # Derived paths -------------------------------------------------------------------
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def lexical_dir(self) -> Path:
+        return self.data_dir / "bm25"
+
+    @property
+    def store_kind(self) -> Literal["embedded", "server"]:
+        return "server" if self.chroma_url else "embedded"
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field`."""
+    return "OLLAMA_HOST" if field == "ollama_host" else f"RAG_{field.upper()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; overrides (from CLI flags) win.
+
+    Raises ConfigError with one line naming the variable and the value at fault.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err["loc"] else ""
+        where = env_name(loc) if loc else "settings"
+        value = err.get("input")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        shown = f"={value!r}" if loc and not isinstance(value, dict) else ""
+        raise ConfigError(f"invalid {where}{shown}: {msg}") from None
