@@ -1,0 +1,124 @@
+"""The shapes that cross module boundaries: retrieved passages, answers, and the typed
+events an answer is streamed as (sources first, then tokens, then the finished answer).
+
+The CLI (`rag ask --json`), the evaluation harness and the Gradio UI all consume these;
+`Answer.as_json()` is the documented JSON answer format (fields may be added, never
+renamed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AnswerMode = Literal["llm", "extractive", "abstain"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved chunk, numbered by rank (`n` starts at 1: the answer's [n])."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str  # the path as ingested
+    title: str
+    lang: str
+    start: int  # character offsets into the document's extracted text
+    end: int
+    text: str  # == document text[start:end]
+    score: float
+    page: int | None = None
+
+    def as_json(self, *, cited: bool) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "lang": self.lang,
+            "page": self.page,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "cited": cited,
+        }
+
+
+@dataclass
+class Answer:
+    """A finished answer. `passages` are every passage given as context, in rank order."""
+
+    question: str
+    answer: str
+    mode: AnswerMode
+    model: str | None
+    passages: list[Passage]
+    cited: set[int] = field(default_factory=set)  # the n of passages the answer cites
+    unsupported: list[str] = field(default_factory=list)  # answer sentences not backed
+    invalid_markers: list[str] = field(default_factory=list)  # markers removed (no passage)
+    notice: str | None = None  # e.g. why no language model was used
+    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, total
+    id: str | None = None
+    standalone_question: str | None = None  # a follow-up, condensed with the history
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.id is not None:
+            out["id"] = self.id
+        out.update(
+            {
+                "question": self.question,
+                "answer": self.answer,
+                "mode": self.mode,
+                "model": self.model,
+                "citations": [p.as_json(cited=p.n in self.cited) for p in self.passages],
+                "unsupported": list(self.unsupported),
+                "invalid_markers": list(self.invalid_markers),
+                "notice": self.notice,
+                "standalone_question": self.standalone_question,
+                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            }
+        )
+        return out
+
+
+# Streamed events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcesEvent:
+    """Sent first: the numbered passages the answer will cite."""
+
+    passages: Sequence[Passage]
+    mode: AnswerMode
+    model: str | None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A piece of answer text, in order; their concatenation is the raw answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    """Sent last: the checked answer (markers validated, unsupported sentences listed)."""
+
+    answer: Answer
+
+
+Event = SourcesEvent | TokenEvent | DoneEvent
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation, for follow-up condensing."""
+
+    question: str
+    answer: str

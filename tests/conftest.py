@@ -1,0 +1,99 @@
+"""Shared fixtures.
+
+Every test runs with its own data directory under `tmp_path`, no RAG_* or OPENAI_API_KEY
+from the developer's shell, and OLLAMA_HOST pointing at a port where nothing listens, so
+a test that wants Ollama must ask for the `fake_ollama` fixture and point at it.
+
+Ingesting the corpus costs a few seconds, so `corpus_index` ingests it once per session
+(builtin embedder) into a template and gives each test its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.offline import configure_offline
+from rag.settings import Settings, load_settings
+from tests.fake_ollama import FakeOllama, dead_ollama_url, fake_ollama, ollama_down
+
+__all__ = ["fake_ollama", "ollama_down"]
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+
+configure_offline()
+
+_CLEARED_PREFIXES = ("RAG_", "CHROMA_")
+_CLEARED = ("OLLAMA_HOST", "OPENAI_API_KEY", "TIKTOKEN_CACHE_DIR_OVERRIDE")
+
+
+def _clean_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith(_CLEARED_PREFIXES) or key in _CLEARED:
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("RAG_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("OLLAMA_HOST", dead_ollama_url())
+    monkeypatch.setenv("RAG_PROBE_TIMEOUT", "0.5")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test: its own data dir, no user configuration, no Ollama unless asked."""
+    data_dir = tmp_path / "data"
+    _clean_env(monkeypatch, data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(_isolated: Path) -> Path:
+    return _isolated
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Settings as the environment gives them (after the autouse isolation)."""
+    return load_settings()
+
+
+@pytest.fixture
+def with_ollama(fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> FakeOllama:
+    """The fake Ollama server, with OLLAMA_HOST pointing at it."""
+    monkeypatch.setenv("OLLAMA_HOST", fake_ollama.url)
+    return fake_ollama
+
+
+@pytest.fixture(scope="session")
+def _corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from index.ingest import ingest
+
+    template = tmp_path_factory.mktemp("corpus-index")
+    mp = pytest.MonkeyPatch()
+    try:
+        _clean_env(mp, template / "data")
+        mp.setenv("RAG_EMBEDDER", "builtin")
+        report = ingest([str(CORPUS)], load_settings(), progress=False)
+        assert len(report.added) == 5, report.as_dict()
+    finally:
+        mp.undo()
+    return template / "data"
+
+
+@pytest.fixture
+def corpus_index(_corpus_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A data dir holding the shipped corpus, ingested with the builtin embedder."""
+    shutil.copytree(_corpus_template, data_dir)
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    return load_settings()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Iterator[Path]:
+    """A writable copy of the shipped corpus folder."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    yield target
