@@ -131,9 +131,7 @@ class Catalog:
                 self.db.executescript(_SCHEMA)
                 row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
-                    self.db.execute(
-                        "INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                    )
+                    self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 elif int(row[0]) != SCHEMA_VERSION:
                     raise StoreError(
                         f"{path}: catalog schema {row[0]} is not {SCHEMA_VERSION}; "
@@ -209,9 +207,7 @@ class Catalog:
                     "INSERT INTO embedded VALUES (?, ?, ?)", (embedded_in, doc.doc_id, doc.sha256)
                 )
             # other collections may still hold this document's old vectors
-            db.execute(
-                "UPDATE collections SET dirty = 1 WHERE name != ?", (embedded_in or "",)
-            )
+            db.execute("UPDATE collections SET dirty = 1 WHERE name != ?", (embedded_in or "",))
             self._bump(db)
 
     def touch(self, doc_id: str, size: int, mtime_ns: int, source: str, root: str | None) -> None:

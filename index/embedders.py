@@ -136,7 +136,7 @@ class BuiltinEmbedder(Embedder):
                 np.asarray(idx, dtype=np.int64),
                 weights=np.asarray(val, dtype=np.float64),
                 minlength=self.DIM,
-            )
+            ).astype(np.float64)
             # sublinear term frequency keeps a repeated word from dominating
             vec = np.sign(vec) * np.log1p(np.abs(vec))
             norm = float(np.linalg.norm(vec))

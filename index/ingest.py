@@ -166,8 +166,9 @@ class Ingestor:
             # Opened on first use: an unchanged corpus never pays Chroma's start-up.
             if not opened:
                 opened.append(store.collection(embedder))
-                catalog.record_collection(embedder.collection_name, embedder.kind,
-                                          embedder.model, embedder.dim)  # fmt: skip
+                catalog.record_collection(
+                    embedder.collection_name, embedder.kind, embedder.model, embedder.dim
+                )
             return opened[0]
 
         report.embedder = embedder.describe()
@@ -185,8 +186,9 @@ class Ingestor:
                 self._sweep(catalog, store, col(), embedder)
         report.embedder = embedder.describe()
         if opened:
-            catalog.record_collection(embedder.collection_name, embedder.kind, embedder.model,
-                                      embedder.dim)  # fmt: skip
+            catalog.record_collection(
+                embedder.collection_name, embedder.kind, embedder.model, embedder.dim
+            )
 
     # planning -------------------------------------------------------------------------
     def _plan(
@@ -218,8 +220,9 @@ class Ingestor:
                 and catalog.is_embedded(coll, existing.doc_id, existing.sha256)
             ):
                 if existing.source != cand.source or existing.root != cand.root:
-                    catalog.touch(existing.doc_id, st.st_size, st.st_mtime_ns, cand.source,
-                                  cand.root)  # fmt: skip
+                    catalog.touch(
+                        existing.doc_id, st.st_size, st.st_mtime_ns, cand.source, cand.root
+                    )
                 report.unchanged.append(cand.source)
                 continue
             try:
@@ -235,8 +238,13 @@ class Ingestor:
                 else:
                     text = catalog.document_text(existing.doc_id)
                     pending.append(
-                        _Pending(existing, text, catalog.chunks_of(existing.doc_id),
-                                 "reembedded", cand.source)  # fmt: skip
+                        _Pending(
+                            existing,
+                            text,
+                            catalog.chunks_of(existing.doc_id),
+                            "reembedded",
+                            cand.source,
+                        )
                     )
                 continue
             try:
@@ -326,15 +334,28 @@ class Ingestor:
                             id_=c.chunk_id,
                             text=texts[vi],
                             embedding=vectors[vi],
-                            metadata={"source": p.source, "ord": c.ord, "start": c.start,
-                                      "end": c.end, "page": c.page or 0,
-                                      "lang": p.row.lang, "title": p.row.title[:200]},
-                            excluded_embed_metadata_keys=["source", "ord", "start", "end",
-                                                          "page", "lang", "title"],
+                            metadata={
+                                "source": p.source,
+                                "ord": c.ord,
+                                "start": c.start,
+                                "end": c.end,
+                                "page": c.page or 0,
+                                "lang": p.row.lang,
+                                "title": p.row.title[:200],
+                            },
+                            excluded_embed_metadata_keys=[
+                                "source",
+                                "ord",
+                                "start",
+                                "end",
+                                "page",
+                                "lang",
+                                "title",
+                            ],
                             relationships={
                                 NodeRelationship.SOURCE: RelatedNodeInfo(node_id=p.row.doc_id)
                             },
-                        )  # fmt: skip
+                        )
                     )
                     vi += 1
                 catalog.set_dirty(embedder.collection_name, True)

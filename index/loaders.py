@@ -122,9 +122,9 @@ def load_pdf(data: bytes, name: str) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                ok = reader.decrypt("")
+                ok = bool(reader.decrypt(""))  # PasswordType.NOT_DECRYPTED is 0
             except Exception:
-                ok = 0
+                ok = False
             if not ok:
                 raise DocumentError(f"{name}: the PDF is encrypted with a password")
         parts: list[str] = []

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import numpy as np
+
 from index.embedders import Embedder
 from rag.errors import EmbedderMismatchError, StoreError
 from rag.offline import configure_offline
@@ -164,7 +166,8 @@ class VectorStore:
         if k <= 0 or col.count() == 0:
             return []
         try:
-            res = col.query(query_embeddings=[list(vector)], n_results=k, include=["distances"])
+            query = np.asarray([vector], dtype=np.float32)
+            res = col.query(query_embeddings=query, n_results=k, include=["distances"])
         except Exception as exc:
             raise StoreError(self._failure("query", exc)) from None
         ids = res["ids"][0]

@@ -104,12 +104,14 @@ class OllamaAPI:
     def probe(self) -> OllamaStatus:
         """Is the server up, which version, which models are pulled. Never raises."""
         try:
-            with ollama.Client(host=self.host, timeout=self.probe_timeout) as quick:
-                with translate_errors(self.host):
-                    raw = quick._client.get("/api/version")
-                    raw.raise_for_status()
-                    version = str(raw.json().get("version", "")) or None
-                    models = sorted(m.model or "" for m in quick.list().models if m.model)
+            with (
+                ollama.Client(host=self.host, timeout=self.probe_timeout) as quick,
+                translate_errors(self.host),
+            ):
+                raw = quick._client.get("/api/version")
+                raw.raise_for_status()
+                version = str(raw.json().get("version", "")) or None
+                models = sorted(m.model or "" for m in quick.list().models if m.model)
         except OllamaError as exc:
             return OllamaStatus(host=self.host, reachable=False, error=str(exc))
         except (httpx.HTTPStatusError, ValueError) as exc:
@@ -146,9 +148,11 @@ class OllamaAPI:
             except (ModelNotFoundError, OllamaUnavailableError):
                 raise
             except OllamaError as exc:
-                transient = isinstance(exc, OllamaTimeoutError) or any(
-                    f"HTTP {s}" in str(exc) for s in TRANSIENT_STATUS
-                ) or "was cut" in str(exc)
+                transient = (
+                    isinstance(exc, OllamaTimeoutError)
+                    or any(f"HTTP {s}" in str(exc) for s in TRANSIENT_STATUS)
+                    or "was cut" in str(exc)
+                )
                 if not transient or attempt >= retries:
                     raise
                 attempt += 1

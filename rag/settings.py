@@ -42,7 +42,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(Path(".rag"), description="Where the index lives (catalog, Chroma, BM25).")
+    data_dir: Path = Field(
+        Path(".rag"), description="Where the index lives (catalog, Chroma, BM25)."
+    )
     chroma_url: str | None = Field(
         None, description="Chroma server URL (`chroma run`); unset = embedded store in data_dir."
     )

@@ -84,7 +84,9 @@ def _corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def corpus_index(_corpus_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def corpus_index(
+    _corpus_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """A data dir holding the shipped corpus, ingested with the builtin embedder."""
     shutil.copytree(_corpus_template, data_dir)
     monkeypatch.setenv("RAG_EMBEDDER", "builtin")
