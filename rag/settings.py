@@ -75,11 +75,25 @@ class Settings(BaseSettings):
     chunk_size: int = Field(300, ge=32, le=8192, description="Maximum tokens per chunk.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of overlap between chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped.")
+    ui_auth: str | None = Field(
+        None,
+        description="`user:password` that `rag serve` asks for; required for a non-loopback host.",
+    )
 
     @field_validator("ollama_host")
     @classmethod
     def _host(cls, value: str) -> str:
         return normalize_ollama_host(value)
+
+    @field_validator("ui_auth")
+    @classmethod
+    def _ui_auth(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        user, sep, password = value.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ValueError("expected user:password")
+        return value
 
     @field_validator("chroma_url")
     @classmethod
