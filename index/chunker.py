@@ -110,37 +110,56 @@ def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[Span]:
     current: list[Span] = []
     total = 0
 
-    def emit() -> None:
-        if not current:
-            return
+    def emit() -> list[Span]:
+        """Close the current chunk; return trailing pieces that did not fit after all
+        (joining pieces can add a token or two), to be packed again, in order."""
+        moved: list[Span] = []
         start, end = current[0].start, current[-1].end
         n = count_tokens(text[start:end])
         while n > chunk_size and len(current) > 1:
-            # joining pieces can add a token or two; move the last piece to the next chunk
-            carry.insert(0, current.pop())
+            moved.insert(0, current.pop())
             end = current[-1].end
             n = count_tokens(text[start:end])
         chunks.append(Span(start, end, n))
+        return moved
 
-    carry: list[Span] = []
-    queue = list(reversed(pieces))
-    while queue or carry:
-        piece = carry.pop(0) if carry else queue.pop()
+    def overlap_tail() -> list[Span]:
+        """Trailing pieces of the chunk just emitted, up to `overlap` tokens."""
+        tail: list[Span] = []
+        tail_tokens = 0
+        for prev in reversed(current[1:]):  # never the whole chunk again
+            if tail_tokens + prev.tokens > overlap:
+                break
+            tail.insert(0, prev)
+            tail_tokens += prev.tokens
+        return tail
+
+    def joined(pieces: list[Span]) -> int:
+        return sum(p.tokens for p in pieces) + max(0, len(pieces) - 1)
+
+    pending = list(reversed(pieces))  # a stack: the next piece is pending[-1]
+    while pending:
+        piece = pending.pop()
         if current and total + piece.tokens + 1 > chunk_size:
-            emit()
-            # start the next chunk with trailing sentences of the last one, up to `overlap`
-            tail: list[Span] = []
-            tail_tokens = 0
-            for prev in reversed(current[1:]):  # never the whole chunk again
-                if tail_tokens + prev.tokens > overlap:
-                    break
-                tail.insert(0, prev)
-                tail_tokens += prev.tokens
-            current = tail
-            total = sum(p.tokens for p in current) + max(0, len(current) - 1)
+            moved = emit()
+            current = overlap_tail()
+            if moved:  # pack them again, before `piece`
+                pending.append(piece)
+                pending.extend(reversed(moved))
+                total = joined(current)
+                continue
+            total = joined(current)
             while current and total + piece.tokens + 1 > chunk_size:
-                total -= current.pop(0).tokens
+                current.pop(0)
+                total = joined(current)
         current.append(piece)
-        total += piece.tokens + (1 if len(current) > 1 else 0)
-    emit()
+        total = joined(current)
+        if not pending:
+            moved = emit()
+            if moved:
+                current = overlap_tail()
+                total = joined(current)
+                pending.extend(reversed(moved))
+            else:
+                current = []
     return chunks

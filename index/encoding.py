@@ -30,18 +30,38 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(enc, errors="replace"), enc
+    # UTF-16 without a BOM: every other byte is NUL for Latin text. Checked before UTF-8,
+    # because NUL bytes are valid UTF-8 and ASCII-range UTF-16 would decode "successfully".
+    if len(data) >= 4 and len(data) % 2 == 0:
+        if data[1::2].count(0) > len(data) // 4 and data[0::2].count(0) == 0:
+            return data.decode("utf-16-le", errors="replace"), "utf-16-le"
+        if data[0::2].count(0) > len(data) // 4 and data[1::2].count(0) == 0:
+            return data.decode("utf-16-be", errors="replace"), "utf-16-be"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # UTF-16 without a BOM: every other byte is NUL for Latin text.
-    if len(data) >= 4 and data[1::2].count(0) > len(data) // 4:
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le"
-    if len(data) >= 4 and data[0::2].count(0) > len(data) // 4:
-        return data.decode("utf-16-be", errors="replace"), "utf-16-be"
     if _looks_binary(data):
         raise DocumentError(f"{name}: looks like binary data, not text")
-    best = from_bytes(data[:200_000]).best()
-    if best is None or best.encoding is None:
+    encoding = _detect_legacy(data[:200_000])
+    if encoding is None:
         raise DocumentError(f"{name}: cannot detect the text encoding")
-    return data.decode(best.encoding, errors="replace"), best.encoding
+    return data.decode(encoding, errors="replace"), encoding
+
+
+def _detect_legacy(sample: bytes) -> str | None:
+    """The most plausible legacy encoding. charset-normalizer's own `best()` ranks by
+    "chaos" alone and picks e.g. cp1257 for French cp1252 text; among the near-equally
+    clean candidates we take the most coherent one, preferring the common Western ones."""
+    results = [m for m in from_bytes(sample) if m.encoding]
+    if not results:
+        return None
+    least = min(m.chaos for m in results)
+    close = [m for m in results if m.chaos <= least + 0.05]
+    preferred = ("cp1252", "latin_1", "iso8859_15")
+
+    def rank(m: object) -> tuple[float, int]:
+        enc = getattr(m, "encoding", "")
+        return (round(getattr(m, "coherence", 0.0), 2), int(enc in preferred))
+
+    return str(max(close, key=rank).encoding)

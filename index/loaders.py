@@ -150,6 +150,8 @@ def load_pdf(data: bytes, name: str) -> LoadedDocument:
     text = "".join(parts)
     if not text.strip():
         raise DocumentError(f"{name}: the PDF has no extractable text (scanned? OCR is not done)")
+    if str(meta_title).strip().lower() in ("untitled", "untitled document", "(anonymous)"):
+        meta_title = ""  # producers' placeholders (reportlab writes "untitled")
     title = _shorten(str(meta_title)) or _first_line_title(text)
     return LoadedDocument(text=text, title=title, format="pdf", pages=pages)
 

@@ -1,0 +1,101 @@
+"""Chunking: exact offsets, the token cap in every script, sentence-end cuts, overlap."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from index.chunker import chunk_spans, sentence_spans
+from index.loaders import load_bytes
+from index.tokens import count_tokens
+from tests.conftest import CORPUS
+
+CORPUS_FILES = sorted(CORPUS.iterdir())
+
+
+def corpus_text(name: str) -> str:
+    path = CORPUS / name
+    return load_bytes(path.read_bytes(), path.name).text
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize(("size", "overlap"), [(300, 40), (120, 20), (64, 0)])
+def test_every_corpus_chunk_is_within_the_cap_and_in_order(
+    path: object, size: int, overlap: int
+) -> None:
+    text = corpus_text(path.name)  # type: ignore[attr-defined]
+    spans = chunk_spans(text, size, overlap)
+    assert spans
+    for span in spans:
+        piece = text[span.start : span.end]
+        assert piece == piece.strip() and piece
+        assert span.tokens == count_tokens(piece)
+        assert span.tokens <= size
+    starts = [s.start for s in spans]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    # together the chunks cover every non-space character of the document
+    covered = bytearray(len(text))
+    for span in spans:
+        covered[span.start : span.end] = b"\x01" * (span.end - span.start)
+    missed = [i for i, ch in enumerate(text) if not ch.isspace() and not covered[i]]
+    assert missed == []
+
+
+def test_chunks_end_at_sentence_ends_in_latin_and_cjk() -> None:
+    for name, ends in (
+        ("zuckerberg-agi-interview.id.txt", ".!?…\"”’)"),
+        ("zuckerberg-agi-interview.zh.txt", "。！？；!?”」』）)"),
+    ):
+        text = corpus_text(name)
+        spans = chunk_spans(text, 120, 20)
+        at_end = sum(1 for s in spans if text[s.end - 1] in ends or text[s.end :].startswith("\n"))
+        # a chunk ends mid-sentence only when one sentence alone exceeds the cap
+        long_sentences = sum(1 for a, b in sentence_spans(text) if count_tokens(text[a:b]) > 120)
+        assert at_end >= len(spans) - long_sentences - 1, name
+
+
+def test_cjk_without_punctuation_is_hard_capped() -> None:
+    text = "人工智能" * 2000  # 8,000 Han characters, no punctuation, no spaces
+    spans = chunk_spans(text, 100, 10)
+    assert len(spans) > 10
+    assert all(s.tokens <= 100 for s in spans)
+    assert "".join(text[s.start : s.end] for s in spans) == text
+
+
+def test_latin_without_punctuation_cuts_at_spaces() -> None:
+    words = [f"kata{i}" for i in range(3000)]
+    text = " ".join(words)
+    spans = chunk_spans(text, 50, 0)
+    assert all(s.tokens <= 50 for s in spans)
+    for s in spans:
+        piece = text[s.start : s.end]
+        # no word is cut in two
+        assert re.fullmatch(r"kata\d+( kata\d+)*", piece), piece[:40]
+
+
+def test_overlap_repeats_trailing_sentences() -> None:
+    sentences = [f"Kalimat nomor {i} berbicara tentang GPU H100 milik Meta." for i in range(60)]
+    text = " ".join(sentences)
+    spans = chunk_spans(text, 80, 30)
+    assert len(spans) > 3
+    for a, b in zip(spans, spans[1:], strict=False):
+        assert b.start < a.end, "consecutive chunks should overlap"
+        overlap_tokens = count_tokens(text[b.start : a.end])
+        assert overlap_tokens <= 30 + 2
+    no_overlap = chunk_spans(text, 80, 0)
+    for a, b in zip(no_overlap, no_overlap[1:], strict=False):
+        assert b.start >= a.end
+
+
+def test_a_single_huge_line_is_linear_and_capped() -> None:
+    text = "x" * 400_000  # one enormous pre-token
+    spans = chunk_spans(text, 300, 0)
+    assert all(s.tokens <= 300 for s in spans)
+    assert spans[-1].end == len(text)
+
+
+@pytest.mark.parametrize(("size", "overlap"), [(0, 0), (10, 10), (10, -1)])
+def test_bad_parameters(size: int, overlap: int) -> None:
+    with pytest.raises(ValueError, match="bad chunking parameters"):
+        chunk_spans("text", size, overlap)
