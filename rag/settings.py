@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     chunk_size: int = Field(300, ge=32, le=8192, description="Maximum tokens per chunk.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of overlap between chunks.")
     max_file_mb: float = Field(50.0, gt=0, description="Larger files are skipped.")
+    top_k: int = Field(8, ge=1, le=100, description="Passages retrieved as context per question.")
+    context_tokens: int = Field(
+        3000, ge=100, description="Token budget (tiktoken) for the passages given to the model."
+    )
     ui_auth: str | None = Field(
         None,
         description="`user:password` that `rag serve` asks for; required for a non-loopback host.",
