@@ -155,6 +155,39 @@ class Ingestor:
         report.seconds = time.perf_counter() - start
         return report
 
+    def remove(self, targets: list[str]) -> IngestReport:
+        """Forget documents, named by doc_id, source (as ingested) or path: from the
+        catalog, from every vector collection, and from the lexical index. The files
+        themselves are not touched. Unknown names are reported in `skipped`."""
+        start = time.perf_counter()
+        report = IngestReport()
+        with ingest_lock(self.settings.data_dir):
+            catalog = Catalog(self.settings.catalog_path)
+            try:
+                docs = catalog.documents()
+                store = VectorStore(self.settings)
+                for target in targets:
+                    hits = [d for d in docs if target in (d.doc_id, d.source, d.path)]
+                    if not hits:
+                        report.skipped.append((target, "not in the index"))
+                        continue
+                    for doc in hits:
+                        # Catalog first: it marks every collection dirty, so a crash
+                        # before the vectors go leaves only orphans the next ingest sweeps.
+                        catalog.remove_document(doc.doc_id)
+                        for name, *_rest in catalog.collections():
+                            col = store.named(name)
+                            if col is not None:
+                                store.delete_documents(col, [doc.doc_id])
+                        report.removed.append(doc.source)
+                    docs = [d for d in docs if d not in hits]
+                if report.removed or self._lexical_stale(catalog):
+                    self._rebuild_lexical(catalog)
+            finally:
+                catalog.close()
+        report.seconds = time.perf_counter() - start
+        return report
+
     def _run(self, paths: list[str], catalog: Catalog, report: IngestReport) -> None:
         embedder = self._embedder
         if embedder is None:

@@ -1,0 +1,67 @@
+"""Ingestor.remove: forgetting one document takes it out of the catalog, every vector
+collection and the lexical index, and leaves the others (and the files) alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.catalog import Catalog
+from index.ingest import Ingestor
+from index.lexical import LexicalIndex
+from index.vectors import VectorStore
+from rag.settings import Settings
+
+
+def _state(settings: Settings) -> tuple[list[str], set[str], set[str]]:
+    catalog = Catalog(settings.catalog_path)
+    try:
+        sources = [d.source for d in catalog.documents()]
+        names = [name for name, *_ in catalog.collections()]
+    finally:
+        catalog.close()
+    store = VectorStore(settings)
+    vector_ids: set[str] = set()
+    for name in names:
+        col = store.named(name)
+        assert col is not None
+        vector_ids |= store.ids(col)
+    lexical = LexicalIndex.load(settings.lexical_dir)
+    assert lexical is not None
+    return sources, vector_ids, set(lexical.ids)
+
+
+def test_remove_by_doc_id_source_and_path(corpus_index: Settings) -> None:
+    catalog = Catalog(corpus_index.catalog_path)
+    docs = catalog.documents()
+    catalog.close()
+    assert len(docs) == 5
+    zh = next(d for d in docs if d.source.endswith(".zh.txt"))
+    a16z = next(d for d in docs if "a16z" in d.source)
+
+    report = Ingestor(corpus_index, progress=False).remove([zh.doc_id, "no/such/doc.txt"])
+    assert report.removed == [zh.source]
+    assert report.skipped == [("no/such/doc.txt", "not in the index")]
+    sources, vector_ids, lexical_ids = _state(corpus_index)
+    assert zh.source not in sources and len(sources) == 4
+    assert not any(i.startswith(zh.doc_id) for i in vector_ids)
+    assert not any(i.startswith(zh.doc_id) for i in lexical_ids)
+    assert any(i.startswith(a16z.doc_id) for i in vector_ids)  # the others stay
+    assert vector_ids == lexical_ids  # no orphans either way
+    assert Path(zh.path).exists()  # the file itself is not touched
+
+    report = Ingestor(corpus_index, progress=False).remove([a16z.path])
+    assert report.removed == [a16z.source]
+    sources, vector_ids, lexical_ids = _state(corpus_index)
+    assert len(sources) == 3 and vector_ids == lexical_ids
+    assert not any(i.startswith(a16z.doc_id) for i in lexical_ids)
+
+
+def test_removed_document_comes_back_on_the_next_ingest(corpus_index: Settings) -> None:
+    catalog = Catalog(corpus_index.catalog_path)
+    doc = catalog.documents()[0]
+    catalog.close()
+    Ingestor(corpus_index, progress=False).remove([doc.source])
+    report = Ingestor(corpus_index, progress=False).run([doc.path])
+    assert len(report.added) == 1
+    sources, vector_ids, lexical_ids = _state(corpus_index)
+    assert len(sources) == 5 and vector_ids == lexical_ids
