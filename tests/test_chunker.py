@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -44,7 +45,7 @@ def test_every_corpus_chunk_is_within_the_cap_and_in_order(
 
 def test_chunks_end_at_sentence_ends_in_latin_and_cjk() -> None:
     for name, ends in (
-        ("zuckerberg-agi-interview.id.txt", ".!?…\"”’)"),
+        ("zuckerberg-agi-interview.id.txt", '.!?…"”’)'),
         ("zuckerberg-agi-interview.zh.txt", "。！？；!?”」』）)"),
     ):
         text = corpus_text(name)
@@ -79,12 +80,12 @@ def test_overlap_repeats_trailing_sentences() -> None:
     text = " ".join(sentences)
     spans = chunk_spans(text, 80, 30)
     assert len(spans) > 3
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert b.start < a.end, "consecutive chunks should overlap"
         overlap_tokens = count_tokens(text[b.start : a.end])
         assert overlap_tokens <= 30 + 2
     no_overlap = chunk_spans(text, 80, 0)
-    for a, b in zip(no_overlap, no_overlap[1:], strict=False):
+    for a, b in itertools.pairwise(no_overlap):
         assert b.start >= a.end
 
 
