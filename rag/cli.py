@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rag import __version__
@@ -76,6 +77,28 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluate import (
+        evaluate,
+        format_report,
+        indexed_documents,
+        load_gold,
+        summarise,
+        unlocated,
+    )
+
+    gold = load_gold(args.gold)
+    for where in unlocated(gold, indexed_documents(settings)):
+        print(f"warning: evidence not found in the index: {where}", file=sys.stderr)
+    results = evaluate(settings, gold, no_llm=args.no_llm, top_k=args.top_k)
+    metrics = summarise(results, gold=str(args.gold), no_llm=args.no_llm)
+    if args.json:
+        _print_json(metrics)
+    else:
+        print(format_report(metrics))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -116,6 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_reset)
+
+    p = sub.add_parser(
+        "eval",
+        help="score retrieval and answers against a gold set",
+        description="Ask every question of a gold set (JSONL: id, question, accept regexes, "
+        "evidence quotes) and report recall@1/3/5/10, MRR, answer accuracy, citation "
+        "precision and recall, abstention accuracy, latency and the failed questions.",
+    )
+    p.add_argument(
+        "--gold",
+        type=Path,
+        default=Path("bench/gold.jsonl"),
+        metavar="FILE",
+        help="gold set (default: bench/gold.jsonl)",
+    )
+    p.add_argument("--no-llm", action="store_true", help="model-free answers (no Ollama)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages given as context")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
