@@ -43,11 +43,17 @@ def _clean(text: str) -> str:
 
 
 def _first_line_title(text: str) -> str:
-    for line in text.splitlines():
+    """The first line with some letters, passing over banners (lines holding a URL)."""
+    fallback = ""
+    for line in text.splitlines()[:50]:
         line = line.strip().lstrip("#").strip()
-        if sum(ch.isalnum() for ch in line) >= 2:
-            return _shorten(line)
-    return ""
+        if sum(ch.isalnum() for ch in line) < 2:
+            continue
+        if re.search(r"https?://|www\.", line):
+            fallback = fallback or line
+            continue
+        return _shorten(line)
+    return _shorten(fallback)
 
 
 def _shorten(title: str) -> str:

@@ -211,3 +211,10 @@ def test_language_of_every_corpus_file() -> None:
 )
 def test_language_samples(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+def test_title_passes_over_a_banner_line_with_a_url() -> None:
+    text = "Langganan buletin kami: https://example.org/x\nJudul Sebenarnya\nIsi.\n"
+    assert load_bytes(text.encode(), "b.txt").title == "Judul Sebenarnya"
+    zh = load_bytes((CORPUS / "zuckerberg-agi-interview.zh.txt").read_bytes(), "zh.txt")
+    assert zh.title.startswith("近日,科技界") and len(zh.title) <= 61
