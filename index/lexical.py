@@ -132,6 +132,19 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def doc_freq(self, term: str) -> int:
+        """How many chunks hold `term` (a token from `tokenize`); 0 when unknown.
+
+        Read from bm25s's term-major score matrix (one column of postings per term).
+        """
+        if self._model is None:
+            return 0
+        tid = self._model.vocab_dict.get(term)
+        indptr = self._model.scores["indptr"]
+        if tid is None or tid + 1 >= len(indptr):
+            return 0
+        return int(indptr[tid + 1] - indptr[tid])
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk_id, BM25 score) for `query`, best first; empty when nothing matches."""
         if self._model is None or k <= 0:

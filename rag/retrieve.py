@@ -1,0 +1,370 @@
+"""Hybrid retrieval: BM25 (lexical) and Chroma (dense) result lists, fused by reciprocal
+rank fusion, deduplicated, cut to top-k and a context budget in tiktoken tokens.
+
+- Query normalisation is the lexical tokenizer's (`index.lexical.tokenize`): NFKC, case
+  folding, numbers canonicalised (340,000 = 340.000 = 340 000 = 340 ribu = 34万), acronym
+  plurals folded (H100s -> h100), Chinese segmented. The same function tokenised the
+  chunks at ingest, so names and numbers match across languages without a model.
+- Several query variants (the question, its rewrites into the corpus languages, a
+  follow-up's context) each retrieve both ways; every list goes into one fusion.
+- Only chunk ids the catalog knows are returned (`Catalog.chunk_views`), so a document
+  half-written by a concurrent ingest never shows. When the catalog's generation changes,
+  BM25 is reloaded (or rebuilt in memory if the saved index lags behind the catalog).
+- `relevance` measures how much of the question the best passage covers (idf-weighted
+  share of query terms), which `rag.answer` uses to abstain without calling a model.
+
+Everything here is model-free and thread-safe; Chroma is opened on first dense query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from index.catalog import Catalog, ChunkView
+from index.lexical import LexicalIndex, tokenize
+from rag.errors import OllamaError, RagError, StoreError
+from rag.schema import Passage
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from index.embedders import Embedder
+
+MAX_QUERY_CHARS = 2000  # a longer question is cut for retrieval (BM25 and embeddings)
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
+LEXICAL_WEIGHT = 1.0
+DENSE_WEIGHT = 0.2  # builtin hashed n-grams are noisy: a tie-breaker (tuned on bench/gold.jsonl)
+CANDIDATES = 50  # per list, before fusion
+DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
+
+
+def normalize_query(text: str) -> str:
+    """The question as retrieval sees it: whitespace collapsed, cut to MAX_QUERY_CHARS."""
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUERY_CHARS)
+        text = text[: cut if cut > MAX_QUERY_CHARS // 2 else MAX_QUERY_CHARS]
+    return text
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct lexical terms of a query, in order."""
+    return list(dict.fromkeys(tokenize(normalize_query(text))))
+
+
+@dataclass
+class Retrieval:
+    """The outcome of one retrieval: numbered passages and how relevant the best one is."""
+
+    passages: list[Passage]
+    relevance: float = 0.0  # 0..1: idf-weighted share of query terms in the best passage
+    notes: list[str] = field(default_factory=list)  # e.g. dense search unavailable
+
+
+@dataclass
+class _Dense:
+    embedder: Embedder
+    collection: Any
+
+
+class Retriever:
+    """Opens the catalog, BM25 and Chroma lazily; safe to share between threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._dense_lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._lexical: LexicalIndex | None = None
+        self._generation = -1
+        self._texts: dict[str, str] = {}
+        self._dense: list[_Dense] = []
+        self._dense_generation = -1
+        self._dense_note: str | None = None
+        self._store: Any = None
+
+    # opening -------------------------------------------------------------------------
+    def catalog(self) -> Catalog:
+        with self._lock:
+            if self._catalog is None:
+                if not self.settings.catalog_path.exists():
+                    raise StoreError(
+                        f"nothing is indexed in {self.settings.data_dir}: "
+                        "run `rag ingest PATH` first"
+                    )
+                self._catalog = Catalog(self.settings.catalog_path)
+            return self._catalog
+
+    def close(self) -> None:
+        with self._lock:
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
+            self._lexical = None
+            self._dense = []
+            self._generation = -1
+            self._dense_generation = -1
+
+    def languages(self) -> dict[str, int]:
+        """Corpus languages and their document counts (from the catalog)."""
+        with self._lock:
+            return self.catalog().languages()
+
+    def _refresh(self) -> tuple[LexicalIndex, int]:
+        """The BM25 index for the catalog's current generation."""
+        with self._lock:
+            catalog = self.catalog()
+            generation = catalog.generation
+            if self._lexical is None or generation != self._generation:
+                lexical = LexicalIndex.load(self.settings.lexical_dir)
+                if lexical is None or lexical.generation != generation:
+                    # the saved index lags (an ingest is running or crashed): rebuild
+                    # in memory from the catalog, which is the source of truth
+                    rows = list(catalog.lexical_rows())
+                    lexical = LexicalIndex.build(
+                        [r[0] for r in rows], [r[1].split() for r in rows], generation
+                    )
+                self._lexical = lexical
+                self._generation = generation
+                self._texts = {}
+            return self._lexical, self._generation
+
+    def _document_text(self, doc_id: str) -> str:
+        with self._lock:
+            text = self._texts.get(doc_id)
+            if text is None:
+                text = self.catalog().document_text(doc_id)
+                self._texts[doc_id] = text
+            return text
+
+    # dense side ----------------------------------------------------------------------
+    def _dense_candidates(self) -> list[tuple[str, str, str]]:
+        """(collection, kind, model) holding embedded documents, preferred first: the
+        configured Ollama embedding model (unless RAG_EMBEDDER=builtin), then builtin."""
+        catalog = self.catalog()
+
+        def preference(kind: str, model: str) -> int:
+            if self.settings.embedder == "builtin":
+                return 0 if kind == "builtin" else 2
+            if kind == "ollama" and model == self.settings.embed_model:
+                return 0
+            return 1 if kind == "builtin" else 2
+
+        found = []
+        for name, kind, model, _dim, _dirty in catalog.collections():
+            count = catalog.embedded_count(name)
+            if count:
+                found.append((preference(kind, model), -count, name, kind, model))
+        found.sort()
+        return [(name, kind, model) for _p, _c, name, kind, model in found]
+
+    def _open_dense(self, generation: int) -> list[_Dense]:
+        """The collections (with their query embedders) dense search may use, best first."""
+        with self._dense_lock:
+            if self._dense_generation == generation:
+                return self._dense
+            from index.embedders import BuiltinEmbedder, OllamaEmbedder
+            from index.vectors import VectorStore
+            from rag.ollama_api import OllamaAPI
+
+            if self._store is None:
+                self._store = VectorStore(self.settings)
+            with self._lock:
+                candidates = self._dense_candidates()
+            opened: list[_Dense] = []
+            notes = []
+            for name, kind, model in candidates:
+                embedder: Embedder
+                if kind == "builtin" and model == BuiltinEmbedder.model:
+                    embedder = BuiltinEmbedder()
+                elif kind == "ollama":
+                    api = OllamaAPI(
+                        self.settings.ollama_host,
+                        timeout=self.settings.ollama_timeout,
+                        probe_timeout=self.settings.probe_timeout,
+                    )
+                    embedder = OllamaEmbedder(
+                        api, model, keep_alive=self.settings.ollama_keep_alive
+                    )
+                else:
+                    continue
+                if embedder.collection_name != name:
+                    continue
+                try:
+                    col = self._store.collection(embedder, create=False)
+                except RagError as exc:
+                    notes.append(str(exc))
+                    continue
+                if col is not None:
+                    opened.append(_Dense(embedder, col))
+            self._dense = opened
+            self._dense_generation = generation
+            self._dense_note = "; ".join(notes) or None
+            return opened
+
+    def _dense_search(
+        self, queries: Sequence[str], generation: int, n: int
+    ) -> tuple[list[list[tuple[str, float]]], str | None]:
+        notes = []
+        for dense in self._open_dense(generation):
+            try:
+                vectors = dense.embedder.embed(list(queries))
+            except OllamaError as exc:
+                # an Ollama embedding model that is down now: try the next collection
+                notes.append(f"dense search with {dense.embedder.model} skipped: {exc}")
+                continue
+            out = []
+            for vector in vectors:
+                with self._dense_lock:
+                    out.append(self._store.search(dense.collection, vector, n))
+            return out, "; ".join(filter(None, [self._dense_note, *notes])) or None
+        return [], "; ".join(filter(None, [self._dense_note, *notes])) or None
+
+    # searching -----------------------------------------------------------------------
+    def search(
+        self,
+        queries: Sequence[str],
+        k: int | None = None,
+        *,
+        budget: int | None = None,
+        dense: bool = True,
+    ) -> Retrieval:
+        """Retrieve for every query variant, fuse, and return up to `k` passages whose
+        text fits in `budget` tokens (settings by default), numbered from 1."""
+        k = self.settings.top_k if k is None else k
+        budget = self.settings.context_tokens if budget is None else budget
+        variants = [q for q in dict.fromkeys(normalize_query(q) for q in queries) if q]
+        if not variants or k <= 0:
+            return Retrieval([])
+        lexical, generation = self._refresh()
+        if len(lexical) == 0:
+            return Retrieval([], notes=["the index holds no chunks"])
+        n = max(CANDIDATES, k * 4)
+        lists: list[tuple[float, list[tuple[str, float]]]] = []
+        for q in variants:
+            lists.append((LEXICAL_WEIGHT, lexical.search(q, n)))
+        notes: list[str] = []
+        if dense:
+            dense_lists, note = self._dense_search(variants, generation, n)
+            lists.extend((DENSE_WEIGHT, hits) for hits in dense_lists)
+            if note:
+                notes.append(note)
+        fused = rrf(lists)
+        with self._lock:
+            views = self.catalog().chunk_views([cid for cid, _ in fused[: n * 2]])
+        ranked = [(views[cid], score) for cid, score in fused if cid in views]
+        passages = self._select(ranked, k, budget)
+        terms = [query_terms(q) for q in variants]
+        return Retrieval(passages, relevance(terms, passages, lexical), notes)
+
+    def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
+        """Drop near-duplicates, trim partial overlaps, fill up to k passages and the
+        token budget (at least one passage, even if it alone exceeds the budget)."""
+        from index.tokens import count_tokens
+
+        kept: list[tuple[ChunkView, int, int, float]] = []  # view, start, end, score
+        used = 0
+        for view, score in ranked:
+            if len(kept) >= k:
+                break
+            start, end = view.start, view.end
+            for other, o_start, o_end, _ in kept:
+                if other.doc_id != view.doc_id:
+                    continue
+                lo, hi = max(start, o_start), min(end, o_end)
+                if hi <= lo:
+                    continue
+                if hi - lo > DUPLICATE_OVERLAP * (end - start):
+                    start = end  # mostly a repeat of a better passage
+                    break
+                # cut the part a better passage already shows
+                if lo <= start:
+                    start = hi
+                else:
+                    end = lo
+            if end <= start:
+                continue
+            if (start, end) != (view.start, view.end):
+                text = self._document_text(view.doc_id)
+                while start < end and text[start].isspace():
+                    start += 1
+                while end > start and text[end - 1].isspace():
+                    end -= 1
+                if end <= start:
+                    continue
+                piece = text[start:end]
+            else:
+                piece = view.text
+            tokens = count_tokens(piece)
+            if kept and used + tokens > budget:
+                continue  # a smaller passage further down may still fit
+            used += tokens
+            kept.append((view, start, end, score))
+        passages = []
+        for i, (view, start, end, score) in enumerate(kept, start=1):
+            text = (
+                view.text
+                if (start, end) == (view.start, view.end)
+                else self._document_text(view.doc_id)[start:end]
+            )
+            passages.append(
+                Passage(
+                    n=i,
+                    chunk_id=view.chunk_id,
+                    doc_id=view.doc_id,
+                    source=view.source,
+                    title=view.title,
+                    lang=view.lang,
+                    start=start,
+                    end=end,
+                    text=text,
+                    score=score,
+                    page=view.page,
+                )
+            )
+        return passages
+
+
+def rrf(lists: Sequence[tuple[float, Sequence[tuple[str, float]]]]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: sum of weight / (RRF_K + rank) over the lists, best first.
+
+    Ties keep first-seen order, so the first list (the original question's BM25) wins them.
+    """
+    scores: dict[str, float] = {}
+    for weight, hits in lists:
+        for rank, (cid, _score) in enumerate(hits, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def idf(df: int, n_docs: int) -> float:
+    """BM25 (Lucene) inverse document frequency; an unknown term gets the highest value."""
+    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def relevance(
+    variants_terms: Sequence[Sequence[str]], passages: Sequence[Passage], lexical: LexicalIndex
+) -> float:
+    """The best idf-weighted share of a query variant's terms found in one passage.
+
+    1.0: some passage holds every term of some variant; near 0: the passages share only
+    common words with the question (or nothing). Terms the corpus never uses weigh the
+    most, which is what makes an unanswerable question ("revenue", "Apple") score low.
+    """
+    if not passages:
+        return 0.0
+    n_docs = max(1, len(lexical))
+    passage_terms = [set(tokenize(p.text)) for p in passages]
+    best = 0.0
+    for terms in variants_terms:
+        weights = {t: idf(lexical.doc_freq(t), n_docs) for t in terms}
+        total = sum(weights.values())
+        if total <= 0:
+            continue
+        for have in passage_terms:
+            share = sum(w for t, w in weights.items() if t in have) / total
+            best = max(best, share)
+    return best
