@@ -1,0 +1,197 @@
+"""Citation checking, by our code rather than by trusting the model.
+
+1. Markers: `[n]`, `[n, m]`, `[n][m]`, `【n】`, `【n, m】` (full-width digits too). A number
+   that indexes no passage is removed from the text and reported; a marker left empty
+   disappears entirely.
+2. Support: the answer is split into sentences; each sentence's numbers (canonical:
+   340,000 = 340.000 = 340 ribu = 34万) and capitalised names must occur in the passages
+   the sentence cites, otherwise it is listed as unsupported. A sentence without markers
+   borrows those of the next cited sentence of its paragraph (models often cite once per
+   paragraph); one that still has none but states numbers or names is unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from index.lexical import STOPWORDS, tokenize
+from index.textnorm import fold, numbers_in
+from rag.schema import Passage
+
+_NUM = r"[0-9０-９]+"
+_LIST = rf"{_NUM}(?:\s*[,，、;]\s*{_NUM})*"
+MARKER = re.compile(rf"\[\s*({_LIST})\s*\]|【\s*({_LIST})\s*】")
+_SPLIT_NUMS = re.compile(_NUM)
+# sentence ends: Latin punctuation before whitespace/end, CJK punctuation anywhere; the
+# markers right after an end belong to the sentence before it ("... 340,000 GPUs. [1]")
+_SENTENCE = re.compile(
+    r"[^\n]*?(?:[.!?…]+(?=\s|$)|[。！？]+|$)(?:\s*(?:\[[^\]\n]*\]|【[^】\n]*】))*", re.MULTILINE
+)
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*")
+# "340k", "$15B": shorthand a model may write for numbers the passages spell out
+_SHORT_NUMBER = re.compile(r"(\d)\s?([kKmMbB])\b")
+_SHORT = {"k": " thousand", "m": " million", "b": " billion"}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One marker as written, its position in the text, and the numbers it lists."""
+
+    text: str
+    start: int
+    end: int
+    numbers: tuple[int, ...]
+
+
+@dataclass
+class CitationCheck:
+    text: str  # the answer with invalid markers removed
+    cited: set[int] = field(default_factory=set)  # valid passage numbers cited
+    invalid: list[str] = field(default_factory=list)  # markers (or parts) removed, as written
+    unsupported: list[str] = field(default_factory=list)  # sentences not backed
+
+
+def _to_int(digits: str) -> int:
+    return int(unicodedata.normalize("NFKC", digits))
+
+
+def find_markers(text: str) -> list[Marker]:
+    """Every citation marker in `text`, in order."""
+    out = []
+    for m in MARKER.finditer(text):
+        body = m.group(1) or m.group(2) or ""
+        out.append(
+            Marker(
+                m.group(0), m.start(), m.end(), tuple(_to_int(d) for d in _SPLIT_NUMS.findall(body))
+            )
+        )
+    return out
+
+
+def clean_markers(text: str, n_passages: int) -> tuple[str, set[int], list[str]]:
+    """Remove numbers that index no passage (1..n_passages). Returns the cleaned text,
+    the valid numbers cited and the invalid ones as written (`[7]`)."""
+    cited: set[int] = set()
+    invalid: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        body = m.group(1) or m.group(2) or ""
+        nums = [_to_int(d) for d in _SPLIT_NUMS.findall(body)]
+        good = [n for n in nums if 1 <= n <= n_passages]
+        invalid.extend(f"[{n}]" for n in nums if not 1 <= n <= n_passages)
+        cited.update(good)
+        if len(good) == len(nums):
+            return m.group(0)
+        if not good:
+            return ""
+        return "[" + ", ".join(str(n) for n in dict.fromkeys(good)) + "]"
+
+    cleaned = MARKER.sub(repl, text)
+    if invalid:
+        # a removed marker may leave a space before punctuation, or two spaces
+        cleaned = re.sub(r"[ \t]+([.,;:!?。，；])", r"\1", cleaned)
+        cleaned = re.sub(r"[ \t]{2,}", " ", cleaned)
+    return cleaned, cited, invalid
+
+
+def sentences(text: str) -> list[tuple[str, int]]:
+    """(sentence, paragraph index) pairs; list bullets and numbering stripped."""
+    out: list[tuple[str, int]] = []
+    for para_i, para in enumerate(re.split(r"\n\s*\n", text)):
+        for line in para.splitlines():
+            line = _LIST_PREFIX.sub("", line)
+            for m in _SENTENCE.finditer(line):
+                s = m.group(0).strip()
+                if s:
+                    out.append((s, para_i))
+    return out
+
+
+def _name_like(text: str) -> set[str]:
+    """Words written capitalised somewhere other than at a sentence start."""
+    out = set()
+    for s, _ in sentences(text):
+        for w in list(_WORD.finditer(MARKER.sub(" ", s)))[1:]:
+            if w.group(0)[0].isupper():
+                out.add(w.group(0))
+    return out
+
+
+def _claims(sentence: str, known_names: set[str]) -> tuple[set[str], list[str]]:
+    """The canonical numbers and the capitalised names a sentence states. The first
+    word counts as a name when it also appears capitalised mid-sentence (`known_names`)."""
+    bare = MARKER.sub(" ", sentence)
+    bare = _SHORT_NUMBER.sub(lambda m: m.group(1) + _SHORT[m.group(2).lower()], bare)
+    numbers = numbers_in(bare)
+    names: list[str] = []
+    words = list(_WORD.finditer(bare))
+    for i, w in enumerate(words):
+        word = w.group(0)
+        if not word[0].isupper() and not any(c.isdigit() for c in word[1:]):
+            continue
+        if not any(c.isalpha() for c in word) or word.isdigit():
+            continue
+        acronym_or_model = sum(c.isupper() for c in word) > 1 or any(c.isdigit() for c in word)
+        # the first word of a sentence is capitalised anyway: a name only if it looks like one
+        if i == 0 and not acronym_or_model and word not in known_names:
+            continue
+        if fold(word) in STOPWORDS:
+            continue
+        names.append(word)
+    return numbers, names
+
+
+def _supported_name(name: str, folded_text: str, tokens: set[str]) -> bool:
+    if fold(name) in folded_text:
+        return True
+    parts = tokenize(name)
+    return bool(parts) and all(p in tokens for p in parts)
+
+
+def check(answer: str, passages: Sequence[Passage]) -> CitationCheck:
+    """Validate markers and check each sentence against the passages it cites."""
+    by_n = {p.n: p for p in passages}
+    n_max = max(by_n, default=0)
+    # markers index positions 1..len(passages); passages are numbered 1..n in order
+    cleaned, cited, invalid = clean_markers(answer, n_max)
+    cited &= set(by_n)
+    result = CitationCheck(text=cleaned, cited=cited, invalid=invalid)
+
+    sents = sentences(cleaned)
+    own: list[set[int]] = []
+    for s, _para in sents:
+        nums: set[int] = set()
+        for marker in find_markers(s):
+            nums.update(n for n in marker.numbers if n in by_n)
+        own.append(nums)
+    known_names = _name_like(cleaned + "\n\n" + "\n\n".join(p.text for p in passages))
+    cache: dict[frozenset[int], tuple[str, set[str], set[str]]] = {}
+    for i, (s, para) in enumerate(sents):
+        refs = own[i]
+        if not refs:  # borrow from the next cited sentence of the same paragraph
+            for j in range(i + 1, len(sents)):
+                if sents[j][1] != para:
+                    break
+                if own[j]:
+                    refs = own[j]
+                    break
+        numbers, names = _claims(s, known_names)
+        if not numbers and not names:
+            continue
+        if not refs:
+            result.unsupported.append(s)
+            continue
+        key = frozenset(refs)
+        if key not in cache:
+            joined = "\n".join(by_n[n].text for n in sorted(refs))
+            cache[key] = (fold(joined), numbers_in(joined), set(tokenize(joined)))
+        folded, have_numbers, tokens = cache[key]
+        missing_number = any(n not in have_numbers for n in numbers)
+        missing_name = any(not _supported_name(name, folded, tokens) for name in names)
+        if missing_number or missing_name:
+            result.unsupported.append(s)
+    return result
