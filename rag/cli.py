@@ -99,6 +99,31 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.safety import check_bind, parse_auth, url_for
+
+    auth = parse_auth(args.auth if args.auth is not None else settings.ui_auth)
+    check_bind(args.host, auth)  # before the slow UI import: refuse at once
+
+    from ui.app import launch
+
+    demo = launch(settings, host=args.host, port=args.port, auth=auth)
+    port = getattr(demo, "server_port", None) or args.port
+    print(f"serving the chat on {url_for(args.host, port)}  (Ctrl-C to stop)", flush=True)
+    demo.block_thread()
+    return 0
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range (0-65535): {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
@@ -158,6 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages given as context")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the chat in the browser (Gradio)",
+        description="Serve the chat UI: streamed answers with clickable citations, the "
+        "passage shown inside its document, status, and document upload/delete. Listens on "
+        "127.0.0.1 only unless --host says otherwise; a non-loopback host requires "
+        "--auth (or RAG_UI_AUTH).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=7860, help="port (default: 7860)")
+    p.add_argument(
+        "--auth",
+        default=None,
+        metavar="USER:PASS",
+        help="require this login (default: RAG_UI_AUTH; required for a non-loopback host)",
+    )
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

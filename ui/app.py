@@ -1,0 +1,425 @@
+"""The Gradio app: a chat whose answers stream in with linked citations, a viewer that
+shows a cited passage inside its document, the index status, and a Documents tab.
+
+Offline by construction: analytics are off (rag.offline), the theme uses system fonts
+only (no Google Fonts), our CSS is a local file and our JS is inline, and server-side
+rendering, PWA, MCP and share links are off. The page loads nothing but this server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+from rag.offline import configure_offline
+from rag.settings import Settings
+from ui.chat import ChatBackend, ChatTurn
+from ui.documents import (
+    allowed_types,
+    delete_document,
+    ingest_with_progress,
+    list_documents,
+    save_uploads,
+)
+from ui.render import (
+    VIEWER_HINT,
+    esc,
+    render_banner,
+    render_document,
+    render_status,
+    render_transcript,
+    render_viewer_message,
+)
+from ui.safety import check_bind, url_for
+
+configure_offline()
+
+import gradio as gr  # noqa: E402  (after configure_offline: analytics off before import)
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
+
+SYSTEM_FONTS = [
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "Roboto",
+    "Noto Sans",
+    "Helvetica Neue",
+    "Arial",
+    "sans-serif",
+]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+
+# Delegated handlers on the transcript: a click on [n] asks the server for the passage
+# view; "Copy as Markdown" copies the answer with its sources.
+TRANSCRIPT_JS = """
+element.addEventListener('click', (event) => {
+  const cite = event.target.closest('a.cite');
+  if (cite) {
+    event.preventDefault();
+    element.querySelectorAll('a.cite.active').forEach((a) => a.classList.remove('active'));
+    cite.classList.add('active');
+    trigger('cite', {turn: Number(cite.dataset.turn), n: Number(cite.dataset.n)});
+    return;
+  }
+  const copy = event.target.closest('button.copy-md');
+  if (!copy) return;
+  const box = copy.parentElement.querySelector('textarea.md');
+  const text = box ? box.value : '';
+  const done = () => {
+    const note = copy.parentElement.querySelector('.copied');
+    if (note) { note.hidden = false; setTimeout(() => { note.hidden = true; }, 2000); }
+  };
+  const fallback = () => {
+    const tmp = document.createElement('textarea');
+    tmp.value = text;
+    tmp.setAttribute('readonly', '');
+    tmp.style.position = 'fixed';
+    tmp.style.opacity = '0';
+    document.body.appendChild(tmp);
+    tmp.select();
+    try { document.execCommand('copy'); } finally { document.body.removeChild(tmp); }
+    done();
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, fallback);
+  } else {
+    fallback();
+  }
+});
+"""
+
+# The viewer scrolls the highlighted span into view whenever it shows a new passage.
+VIEWER_JS = """
+const show = () => {
+  const mark = element.querySelector('mark.cited');
+  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
+};
+watch('value', show);
+show();
+"""
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
+
+
+class App:
+    """The handlers behind the page, bound to one Settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.backend = ChatBackend(settings)
+        self._status_lock = threading.Lock()
+
+    # status ---------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        from rag.status import collect_status
+
+        with self._status_lock:
+            return collect_status(self.settings)
+
+    def model_choices(self, status: dict[str, Any]) -> tuple[list[str], str | None, bool]:
+        """(choices, selected, interactive) for the model picker, from /api/tags."""
+        ol = status.get("ollama", {})
+        wanted = self.settings.llm_model
+        if not ol.get("reachable"):
+            return [wanted], wanted, False
+        embed = self.settings.embed_model
+        models = [
+            m
+            for m in ol.get("models", [])
+            if "embed" not in m.lower() and m not in (embed, f"{embed}:latest")
+        ]
+        selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), None)
+        if selected is None and models:
+            selected = models[0]
+        return models or [wanted], selected or wanted, bool(models)
+
+    def refresh(self) -> tuple[str, str, Any, str, Any]:
+        """Status line, banner, model picker, documents table, delete picker."""
+        st = self.status()
+        choices, selected, interactive = self.model_choices(st)
+        picker = gr.Dropdown(choices=choices, value=selected, interactive=interactive)
+        table, delete_picker = self.documents()
+        return (
+            render_status(st, self.settings.llm_model),
+            render_banner(st, self.settings.llm_model, self.settings.embed_model),
+            picker,
+            table,
+            delete_picker,
+        )
+
+    # chat -----------------------------------------------------------------------------
+    def ask(
+        self, question: str, turns: list[ChatTurn] | None, model: str | None
+    ) -> Iterator[tuple[str, list[ChatTurn], str]]:
+        history = list(turns or [])
+        if not (question or "").strip():
+            yield render_transcript(history), history, question or ""
+            return
+        current = history
+        for turn in self.backend.ask(question, history, model=model, min_interval=0.05):
+            current = [*history, turn]
+            yield render_transcript(current), current, ""
+
+    def cite(self, turns: list[ChatTurn] | None, evt: gr.EventData) -> str:
+        data = getattr(evt, "_data", None) or {}
+        try:
+            turn = (turns or [])[int(data.get("turn", -1))]
+            n = int(data.get("n", -1))
+        except (IndexError, TypeError, ValueError):
+            return render_viewer_message("That answer is no longer in this conversation.")
+        passage = turn.passage(n)
+        if passage is None:
+            return render_viewer_message(f"Passage [{n}] is not among this answer's sources.")
+        try:
+            return render_document(self.backend.document_view(passage))
+        except RagError as exc:
+            return render_viewer_message(str(exc))
+
+    def new_chat(self) -> tuple[str, list[ChatTurn], str, str]:
+        return render_transcript([]), [], render_viewer_message(VIEWER_HINT), ""
+
+    # documents ------------------------------------------------------------------------
+    def documents(self) -> tuple[str, Any]:
+        docs = list_documents(self.settings)
+        if not docs:
+            table = '<p class="hint">No documents are indexed yet: upload some above.</p>'
+        else:
+            rows = "".join(
+                f"<tr><td>{esc(d.title)}</td><td class='file'>{esc(d.source)}</td>"
+                f"<td>{esc(d.lang)}</td><td class='num'>{d.n_chunks}</td>"
+                f"<td>{esc(d.format)}</td><td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
+                for d in docs
+            )
+            total = sum(d.n_chunks for d in docs)
+            table = (
+                f'<table class="docs"><caption>{len(docs)} documents, {total} chunks</caption>'
+                "<thead><tr><th>Title</th><th>File</th><th>Language</th><th>Chunks</th>"
+                f"<th>Format</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
+            )
+        choices = [(f"{d.title} — {d.source}", d.doc_id) for d in docs]
+        picker = gr.Dropdown(choices=choices, value=None, interactive=bool(choices))
+        return table, picker
+
+    def upload(self, files: Sequence[str] | None) -> Iterator[tuple[Any, ...]]:
+        """Save, ingest and report, streaming progress lines."""
+        paths = [Path(f) for f in (files or [])]
+        lines: list[str] = []
+
+        def view(state: str = "running") -> str:
+            items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+            return f'<div class="ingest-log {state}"><ul>{items}</ul></div>'
+
+        skip = gr.skip()
+        if not paths:
+            yield view("idle"), skip, skip, skip, skip
+            return
+        lines.append(f"received {len(paths)} file(s)")
+        yield view(), skip, skip, skip, skip
+        saved = save_uploads([(p.name, p) for p in paths], self.settings)
+        for name, reason in saved.rejected:
+            lines.append(f"rejected {name}: {reason}")
+        state = "done"
+        if saved.saved:
+            lines.append(f"indexing {len(saved.saved)} file(s)…")
+            yield view(), skip, skip, skip, skip
+            started = time.monotonic()
+            try:
+                for line, report in ingest_with_progress(self.settings, saved.saved):
+                    if line:
+                        lines.append(line)
+                    elif report is None:
+                        lines[-1:] = [
+                            lines[-1].split(" (")[0] + f" ({time.monotonic() - started:.0f} s)"
+                        ]
+                    if report is not None:
+                        for source, reason in report.skipped:
+                            lines.append(f"skipped {Path(source).name}: {reason}")
+                        lines.append(report.summary())
+                    yield view(), skip, skip, skip, skip
+            except RagError as exc:
+                lines.append(f"error: {exc}")
+                state = "failed"
+            self.backend.invalidate()
+        elif saved.rejected:
+            state = "failed"
+        table, picker = self.documents()
+        st = self.status()
+        yield (
+            view(state),
+            table,
+            picker,
+            render_status(st, self.settings.llm_model),
+            None,
+        )
+
+    def delete(self, doc_id: str | None) -> tuple[str, str, Any, str]:
+        if not doc_id:
+            message = "pick a document to delete first"
+        else:
+            try:
+                message = delete_document(self.settings, doc_id)
+            except RagError as exc:
+                message = f"error: {exc}"
+            self.backend.invalidate()
+        table, picker = self.documents()
+        st = self.status()
+        return (
+            f'<p class="delete-msg">{esc(message)}</p>',
+            table,
+            picker,
+            render_status(st, self.settings.llm_model),
+        )
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    app = App(settings)
+    demo = gr.Blocks(title="Ask your documents", analytics_enabled=False)
+    with demo:
+        turns = gr.State([])
+        with gr.Row(elem_id="topbar"):
+            gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
+            status_html = gr.HTML(
+                '<div class="status">checking…</div>', elem_id="status", js_on_load=None
+            )
+        banner = gr.HTML("", elem_id="banner", js_on_load=None)
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=360):
+                    transcript = gr.HTML(
+                        render_transcript([]),
+                        elem_id="transcript",
+                        js_on_load=TRANSCRIPT_JS,
+                        autoscroll=True,
+                    )
+                    with gr.Row(elem_id="ask-row"):
+                        question = gr.Textbox(
+                            placeholder="Ask a question in any language…",
+                            show_label=False,
+                            lines=1,
+                            max_lines=6,
+                            scale=5,
+                            elem_id="question",
+                            autofocus=True,
+                        )
+                        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    with gr.Row(elem_id="chat-tools"):
+                        new_btn = gr.Button("New chat", size="sm", elem_id="new-chat")
+                        model = gr.Dropdown(
+                            choices=[settings.llm_model],
+                            value=settings.llm_model,
+                            label="Model (from Ollama)",
+                            interactive=False,
+                            elem_id="model",
+                            scale=2,
+                        )
+                with gr.Column(scale=2, min_width=320):
+                    viewer = gr.HTML(
+                        render_viewer_message(VIEWER_HINT),
+                        elem_id="viewer",
+                        js_on_load=VIEWER_JS,
+                    )
+            with gr.Tab("Documents", id="documents"):
+                upload = gr.File(
+                    label=f"Add documents ({allowed_types()}; up to "
+                    f"{settings.max_file_mb:g} MB each)",
+                    file_count="multiple",
+                    file_types=UPLOAD_TYPES,
+                    type="filepath",
+                    elem_id="upload",
+                )
+                upload_log = gr.HTML("", elem_id="upload-log", js_on_load=None)
+                docs_table = gr.HTML("", elem_id="documents", js_on_load=None)
+                with gr.Row():
+                    delete_pick = gr.Dropdown(
+                        choices=[], label="Document to delete", elem_id="delete-pick", scale=3
+                    )
+                    delete_btn = gr.Button(
+                        "Delete from index", variant="stop", elem_id="delete", scale=1
+                    )
+                delete_msg = gr.HTML("", elem_id="delete-msg", js_on_load=None)
+            with gr.Tab("Status", id="status-tab"):
+                refresh_btn = gr.Button("Refresh status", size="sm", elem_id="refresh")
+                gr.Markdown(
+                    "Answers come from your documents only. With Ollama running, a local "
+                    "model writes them; without it, the best passages are quoted verbatim "
+                    "(model-free mode). Nothing leaves this machine."
+                )
+
+        refresh_outputs = [status_html, banner, model, docs_table, delete_pick]
+        demo.load(app.refresh, None, refresh_outputs, show_progress="hidden")
+        refresh_btn.click(app.refresh, None, refresh_outputs)
+        gr.on(
+            [question.submit, ask_btn.click],
+            app.ask,
+            [question, turns, model],
+            [transcript, turns, question],
+            concurrency_limit=4,
+            show_progress="hidden",
+        )
+        transcript.cite(app.cite, [turns], [viewer], show_progress="hidden")
+        new_btn.click(app.new_chat, None, [transcript, turns, viewer, question])
+        upload.upload(
+            app.upload,
+            [upload],
+            [upload_log, docs_table, delete_pick, status_html, upload],
+            show_progress="minimal",
+        )
+        delete_btn.click(
+            app.delete, [delete_pick], [delete_msg, docs_table, delete_pick, status_html]
+        )
+    demo.queue(default_concurrency_limit=2)
+    return demo
+
+
+# serving ------------------------------------------------------------------------------
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """The `launch()` arguments that keep the page offline and safe."""
+    return {
+        "theme": theme(),
+        "css_paths": [ASSETS / "app.css"],
+        "ssr_mode": False,
+        "share": False,
+        "pwa": False,
+        "mcp_server": False,
+        "enable_monitoring": False,
+        "footer_links": ["api", "settings"],
+        "max_file_size": int(settings.max_file_mb * 1024 * 1024),
+        "show_error": True,
+        "quiet": True,
+    }
+
+
+def launch(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+) -> gr.Blocks:
+    """Check the bind, build the app and start serving it in the background.
+
+    Returns the running Blocks: `.block_thread()` waits (the CLI), `.close()` stops it."""
+    check_bind(host, auth)
+    demo = build_app(settings)
+    try:
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            auth=auth,
+            prevent_thread_lock=True,
+            **launch_options(settings),
+        )
+    except OSError as exc:
+        reason = str(exc).split(". ")[0].split("\n")[0]
+        raise RagError(f"cannot serve on {url_for(host, port)}: {reason}") from None
+    return demo

@@ -1,0 +1,202 @@
+"""The chat's backend, free of Gradio: one conversation turn as it streams in, and the
+backend that answers questions (thread-safe: the web server calls it from many threads)
+and finds a cited passage inside its document.
+
+The app (ui/app.py) turns these into HTML with ui/render.py; tests drive this module
+directly, the same way the page does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from index.catalog import Catalog
+from rag.errors import RagError
+from rag.schema import DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.answer import Answerer
+
+MAX_QUESTION_CHARS = 4000
+
+
+@dataclass
+class ChatTurn:
+    """One question and its answer, filled in as the answer streams."""
+
+    question: str
+    text: str = ""  # the answer so far; once done, the checked answer
+    passages: list[Passage] = field(default_factory=list)
+    mode: str | None = None  # "llm" | "extractive" | "abstain"
+    model: str | None = None
+    notice: str | None = None
+    cited: set[int] = field(default_factory=set)
+    unsupported: list[str] = field(default_factory=list)
+    invalid_markers: list[str] = field(default_factory=list)
+    standalone_question: str | None = None
+    error: str | None = None
+    done: bool = False
+
+    def passage(self, n: int) -> Passage | None:
+        return next((p for p in self.passages if p.n == n), None)
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """A cited passage located inside its document's extracted text."""
+
+    passage: Passage
+    text: str  # the document text (possibly a window of it, see `offset`)
+    start: int  # the cited span, relative to `text`
+    end: int
+    offset: int = 0  # where `text` starts in the full document
+    total: int = 0  # length of the full document
+    note: str | None = None  # e.g. the document changed since the answer
+
+
+def history_of(turns: Sequence[ChatTurn]) -> list[Turn]:
+    """The finished exchanges of a conversation, for follow-up condensing."""
+    return [Turn(t.question, t.text) for t in turns if t.done and not t.error and t.text]
+
+
+class ChatBackend:
+    """Answers questions for every browser session of one server.
+
+    The Answerer is built once and rebuilt when the index changes (an upload or a delete
+    from the Documents tab, or `rag ingest` in another process bumps the catalog's
+    generation), so new documents are searchable without a restart.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._answerer: Answerer | None = None
+        self._generation: int | None = None
+
+    def _index_generation(self) -> int:
+        if not self.settings.catalog_path.exists():
+            return -1
+        catalog = Catalog(self.settings.catalog_path)
+        try:
+            return catalog.generation
+        finally:
+            catalog.close()
+
+    def answerer(self) -> Answerer:
+        from rag.answer import Answerer
+
+        generation = self._index_generation()
+        with self._lock:
+            if self._answerer is None or generation != self._generation:
+                self._answerer = Answerer(self.settings)
+                self._generation = generation
+            return self._answerer
+
+    def invalidate(self) -> None:
+        """Forget the Answerer (the index changed)."""
+        with self._lock:
+            self._answerer = None
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[ChatTurn] = (),
+        *,
+        model: str | None = None,
+        no_llm: bool = False,
+        min_interval: float = 0.0,
+    ) -> Iterator[ChatTurn]:
+        """Stream one turn: yields the same ChatTurn after the sources arrive, after
+        tokens (at most every `min_interval` seconds), and once more when it is done.
+        Errors end the turn with `error` set; they are never raised."""
+        turn = ChatTurn(question=question)
+        question = question.strip()
+        if not question:
+            turn.error = "type a question first"
+            turn.done = True
+            yield turn
+            return
+        if len(question) > MAX_QUESTION_CHARS:
+            turn.error = (
+                f"the question is {len(question):,} characters long; "
+                f"the limit is {MAX_QUESTION_CHARS:,}"
+            )
+            turn.done = True
+            yield turn
+            return
+        last = 0.0
+        try:
+            events = self.answerer().stream(
+                question, history=history_of(history), model=model or None, no_llm=no_llm
+            )
+            for event in events:
+                if isinstance(event, SourcesEvent):
+                    turn.passages = list(event.passages)
+                    turn.mode = event.mode
+                    turn.model = event.model
+                    turn.notice = event.notice
+                    yield turn
+                elif isinstance(event, TokenEvent):
+                    turn.text += event.text
+                    now = time.monotonic()
+                    if now - last >= min_interval:
+                        last = now
+                        yield turn
+                elif isinstance(event, DoneEvent):
+                    answer = event.answer
+                    turn.text = answer.answer
+                    turn.passages = list(answer.passages) or turn.passages
+                    turn.mode = answer.mode
+                    turn.model = answer.model
+                    turn.notice = answer.notice
+                    turn.cited = set(answer.cited)
+                    turn.unsupported = list(answer.unsupported)
+                    turn.invalid_markers = list(answer.invalid_markers)
+                    turn.standalone_question = answer.standalone_question
+        except RagError as exc:
+            turn.error = str(exc)
+        turn.done = True
+        yield turn
+
+    def document_view(self, passage: Passage, *, window: int = 40_000) -> DocumentView:
+        """The passage inside its document, windowed around the span for huge documents.
+
+        Raises RagError when the document is no longer in the index."""
+        if not self.settings.catalog_path.exists():
+            raise RagError("the index is empty: the document is gone")
+        catalog = Catalog(self.settings.catalog_path)
+        try:
+            full = catalog.document_text(passage.doc_id)
+        except KeyError:
+            raise RagError(
+                f"{passage.source} is no longer in the index (deleted or re-ingested)"
+            ) from None
+        finally:
+            catalog.close()
+        start, end, note = passage.start, passage.end, None
+        if full[start:end] != passage.text:
+            found = full.find(passage.text) if passage.text else -1
+            if found < 0:
+                raise RagError(f"{passage.source} changed since this answer; ask again")
+            start, end = found, found + len(passage.text)
+            note = "the document was re-ingested since this answer; the span was found again"
+        offset = 0
+        text = full
+        if len(full) > window:
+            offset = max(0, min(start - window // 2, len(full) - window))
+            offset = min(offset, start)
+            text = full[offset : max(offset + window, end)]
+        return DocumentView(
+            passage=passage,
+            text=text,
+            start=start - offset,
+            end=end - offset,
+            offset=offset,
+            total=len(full),
+            note=note,
+        )

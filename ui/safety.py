@@ -1,0 +1,45 @@
+"""Where the UI may listen, and with which credentials. Kept free of Gradio so the CLI
+can refuse a bad bind at once, before the slow UI import."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from rag.errors import ConfigError
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and `localhost`. Names are not resolved (no DNS)."""
+    name = host.strip().lower()
+    if name in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """`user:password` -> (user, password); None or "" -> None."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise ConfigError("invalid --auth/RAG_UI_AUTH: expected user:password")
+    return user, password
+
+
+def check_bind(host: str, auth: tuple[str, str] | None) -> None:
+    """A non-loopback address serves the whole network: refuse it without auth."""
+    if not host.strip():
+        raise ConfigError("invalid --host: empty")
+    if not is_loopback(host) and auth is None:
+        raise ConfigError(
+            f"refusing to serve on {host} without authentication: other machines could "
+            "reach it; pass --auth user:password (or set RAG_UI_AUTH), or use --host 127.0.0.1"
+        )
+
+
+def url_for(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    return f"http://{shown}:{port}"
