@@ -12,8 +12,8 @@ PORT   ?= 7860
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -40,7 +40,7 @@ pytest: setup
 test: lint typecheck pytest
 
 bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install -qq -e '.[dev,bench]'
 	$(BIN)/python bench/run.py
 
 clean:
