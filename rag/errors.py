@@ -16,6 +16,10 @@ class ConfigError(RagError):
     """A setting (environment variable or flag) has an invalid value."""
 
 
+class QuestionError(RagError):
+    """A question (or a questions file) cannot be answered as given: empty, malformed."""
+
+
 class DocumentError(RagError):
     """One input file could not be read or parsed; ingestion skips it and goes on."""
 

@@ -223,6 +223,12 @@ class Retriever:
             return out, "; ".join(filter(None, [self._dense_note, *notes])) or None
         return [], "; ".join(filter(None, [self._dense_note, *notes])) or None
 
+    def term_weights(self, text: str) -> dict[str, float]:
+        """The idf of each query term in the current index (unknown terms weigh most)."""
+        lexical, _ = self._refresh()
+        n_docs = max(1, len(lexical))
+        return {t: idf(lexical.doc_freq(t), n_docs) for t in query_terms(text)}
+
     # searching -----------------------------------------------------------------------
     def search(
         self,

@@ -1,0 +1,282 @@
+"""The question-answering flow, streamed as typed events (rag.schema):
+
+    follow-up? condense it with the history into a standalone question   (1 model call)
+    -> rewrite the question into each corpus language                     (1 model call)
+    -> retrieve every variant (BM25 + Chroma), fuse                       (no model)
+    -> nothing relevant? abstain                                          (no model call)
+    -> SourcesEvent
+    -> generate, streamed as TokenEvents (or the extractive answer without a model)
+    -> check the citations -> DoneEvent(answer)
+
+Without a usable model (`no_llm`, Ollama down, a timeout, HTTP 500, a cut stream, a
+missing model) the answer is extractive and `Answer.notice` says why; nothing raises
+except an empty question or a missing index. One `Answerer` serves many threads at once:
+it keeps no per-question state, and its retriever and generator are thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import ModelNotFoundError, OllamaError, OllamaUnavailableError, QuestionError
+from rag.retrieve import Retrieval, Retriever, normalize_query
+from rag.schema import Answer, AnswerMode, DoneEvent, Event, Passage, SourcesEvent, TokenEvent, Turn
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.llm import Generator
+
+# Abstain when the best passage covers less than this idf-weighted share of the question's
+# terms (see retrieve.relevance). Calibrated on bench/gold.jsonl with the builtin embedder
+# and no model: answerable English questions over the Indonesian sources often share only a
+# name or a number with them (coverage down to ~0.06), so the model-free threshold can only
+# catch questions whose terms the corpus never uses; with a model, the rewrites into the
+# corpus languages lift answerable questions well above it.
+ABSTAIN_BELOW = 0.05
+MAX_PROMPT_QUESTION_CHARS = 4000  # a longer question is cut in prompts (retrieval: 2000)
+
+ABSTAIN_TEXT = (
+    "The indexed documents do not appear to answer this question: no passage matches it "
+    "closely enough, so no answer is given."
+)
+
+
+class Answerer:
+    """Answers questions over the index in `settings.data_dir`. Opens nothing heavy until
+    first use; safe to call from many threads at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.retriever = Retriever(settings)
+        self._generator: Generator | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def generator(self) -> Generator:
+        """Created on the first model call: the model-free path never imports llama-index
+        or the ollama client."""
+        with self._lock:
+            if self._generator is None:
+                from rag.llm import Generator
+
+                self._generator = Generator(self.settings)
+            return self._generator
+
+    def close(self) -> None:
+        self.retriever.close()
+
+    def __enter__(self) -> Answerer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------------------------
+    @staticmethod
+    def _validate(question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionError('the question is empty: ask something, e.g. rag ask "..."')
+        return question.strip()
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """Hybrid, model-free retrieval for one question; passages numbered from 1."""
+        return self.retriever.search([self._validate(question)], k).passages
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        """The finished answer (drains `stream`)."""
+        answer: Answer | None = None
+        for event in self.stream(question, **kwargs):
+            if isinstance(event, DoneEvent):
+                answer = event.answer
+        assert answer is not None  # stream always ends with DoneEvent
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        model: str | None = None,
+        no_llm: bool = False,
+        id: str | None = None,
+    ) -> Iterator[Event]:
+        """SourcesEvent first, then TokenEvents, then DoneEvent with the checked answer."""
+        run = _Run(self, question, history, top_k, model, no_llm, id)
+        yield from run.events()
+
+
+class _Run:
+    """The state of one question on its way through the flow."""
+
+    def __init__(
+        self,
+        owner: Answerer,
+        question: str,
+        history: Sequence[Turn],
+        top_k: int | None,
+        model: str | None,
+        no_llm: bool,
+        id: str | None,
+    ) -> None:
+        self.t0 = time.perf_counter()
+        self.owner = owner
+        self.settings = owner.settings
+        self.question = Answerer._validate(question)
+        self.history = list(history)
+        self.top_k = top_k
+        self.model = model or self.settings.llm_model
+        self.id = id
+        self.use_llm = not no_llm
+        self.reason = "retrieval-only mode was asked for" if no_llm else ""
+        self.notice: str | None = None
+        self.timings: dict[str, float] = {}
+
+    # model failures ------------------------------------------------------------------
+    def _failed(self, exc: OllamaError) -> None:
+        """Switch to the model-free answer, saying why."""
+        self.use_llm = False
+        self.notice = str(exc)
+        if isinstance(exc, ModelNotFoundError):
+            self.reason = f"model {exc.model} is not available in Ollama"
+        elif isinstance(exc, OllamaUnavailableError):
+            self.reason = f"Ollama is not reachable at {self.settings.ollama_host}"
+        else:
+            self.reason = "the language model failed"
+
+    def _chat(self, messages: list[tuple[str, str]]) -> str | None:
+        try:
+            return self.owner.generator.chat(self.model, messages)
+        except OllamaError as exc:
+            self._failed(exc)
+            return None
+
+    # steps ---------------------------------------------------------------------------
+    def _condense(self) -> str | None:
+        from rag.llm import clean_condensed, condense_messages
+
+        reply = self._chat(condense_messages(self.question, self.history))
+        return clean_condensed(reply) if reply else None
+
+    def _rewrites(self, question: str) -> list[str]:
+        from index.language import detect_language
+        from rag.llm import parse_rewrites, rewrite_messages
+
+        languages = [c for c in self.owner.retriever.languages() if c and c != "und"]
+        asked = detect_language(question)
+        if not languages or languages == [asked]:
+            return []  # one corpus language, the question's own: nothing to translate
+        reply = self._chat(rewrite_messages(question, languages))
+        if not reply:
+            return []
+        return list(parse_rewrites(reply, languages).values())
+
+    def _retrieve(self, variants: list[str]) -> Retrieval:
+        t = time.perf_counter()
+        result = self.owner.retriever.search(variants, self.top_k)
+        self.timings["retrieve"] = (time.perf_counter() - t) * 1000
+        return result
+
+    def events(self) -> Iterator[Event]:
+        standalone: str | None = None
+        variants = [self.question]
+        if self.history and self.use_llm:
+            standalone = self._condense()
+        if standalone:
+            variants = [standalone]
+        elif self.history:
+            # model-free follow-up: the previous question gives the context
+            variants.append(f"{self.history[-1].question} {self.question}")
+        search_question = standalone or self.question
+        if self.use_llm:
+            variants += self._rewrites(search_question)
+        result = self._retrieve(variants)
+        passages = result.passages
+
+        mode: AnswerMode
+        if not passages or result.relevance < ABSTAIN_BELOW:
+            mode = "abstain"
+        else:
+            mode = "llm" if self.use_llm else "extractive"
+        yield SourcesEvent(
+            passages=passages,
+            mode=mode,
+            model=self.model if mode == "llm" else None,
+            notice=self.notice,
+        )
+
+        answer = Answer(
+            question=self.question,
+            answer="",
+            mode=mode,
+            model=None,
+            passages=passages,
+            notice=self.notice,
+            id=self.id,
+            standalone_question=standalone,
+        )
+        t_gen = time.perf_counter()
+        if mode == "abstain":
+            answer.answer = ABSTAIN_TEXT
+            yield TokenEvent(ABSTAIN_TEXT)
+        elif mode == "llm":
+            yield from self._generate(answer, search_question, passages)
+        if answer.mode == "extractive":
+            yield from self._extract(
+                answer, search_question, passages, separator=bool(answer.answer)
+            )
+        self.timings["generate"] = (time.perf_counter() - t_gen) * 1000
+        self.timings["total"] = (time.perf_counter() - self.t0) * 1000
+        answer.timings_ms = dict(self.timings)
+        yield DoneEvent(answer)
+
+    def _generate(self, answer: Answer, question: str, passages: list[Passage]) -> Iterator[Event]:
+        from index.language import detect_language
+        from rag.citations import check
+        from rag.llm import answer_messages
+
+        prompt_question = question[:MAX_PROMPT_QUESTION_CHARS]
+        messages = answer_messages(prompt_question, passages, detect_language(prompt_question))
+        pieces: list[str] = []
+        try:
+            for delta in self.owner.generator.stream(self.model, messages):
+                pieces.append(delta)
+                yield TokenEvent(delta)
+        except OllamaError as exc:
+            self._failed(exc)
+            if pieces:
+                self.notice = f"the model's answer broke off ({exc}): showing the extractive answer"
+            answer.mode = "extractive"
+            answer.notice = self.notice
+            answer.answer = "".join(pieces)  # shown so far; replaced by the extractive answer
+            return
+        checked = check("".join(pieces), passages)
+        answer.answer = checked.text.strip()
+        answer.model = self.model
+        answer.cited = checked.cited
+        answer.invalid_markers = checked.invalid
+        answer.unsupported = checked.unsupported
+
+    def _extract(
+        self, answer: Answer, question: str, passages: list[Passage], *, separator: bool
+    ) -> Iterator[Event]:
+        from rag.extractive import extract
+
+        text, cited = extract(
+            question,
+            passages,
+            reason=self.reason or "no language model is available",
+            model=self.model,
+            weights=self.owner.retriever.term_weights(normalize_query(question)),
+        )
+        if separator:
+            yield TokenEvent(f"\n\n[{self.notice}]\n\n")
+        for line in text.splitlines(keepends=True):
+            yield TokenEvent(line)
+        answer.answer = text
+        answer.model = None
+        answer.cited = cited
+        answer.notice = self.notice

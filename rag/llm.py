@@ -1,0 +1,238 @@
+"""Generation with a model served by Ollama, through llama-index's Ollama LLM, streamed.
+
+llama-index is imported here, lazily, on the first model call: its import costs about
+1.8 s, which the model-free path (`rag ask --no-llm`, an unreachable Ollama) never pays.
+Its global `Settings.llm` and `Settings.embed_model` are set explicitly the first time,
+so nothing in llama-index can fall back to OpenAI.
+
+Every call runs inside `rag.ollama_api.translate_errors`, so a missing model, a refused
+connection, a timeout, an HTTP 500 or a cut stream surfaces as one `OllamaError` with a
+message a user can act on (`model X is not available in Ollama at HOST: run "ollama
+pull X"`).
+
+Prompts are files in `prompts/`; values are substituted in one pass (`fill`), so text
+inside a passage or a question can never inject another placeholder.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import ConfigError, OllamaError
+from rag.ollama_api import translate_errors
+from rag.schema import Passage, Turn
+from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.llms.ollama import Ollama
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+CONTEXT_WINDOW = 8192  # num_ctx sent to Ollama: the context budget plus prompt and answer
+TEMPERATURE = 0.1
+HISTORY_TURNS = 4  # turns of a conversation shown when condensing a follow-up
+HISTORY_ANSWER_CHARS = 600
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "id": "Indonesian",
+    "ms": "Malay",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "pt": "Portuguese",
+    "it": "Italian",
+    "nl": "Dutch",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "vi": "Vietnamese",
+    "th": "Thai",
+    "tr": "Turkish",
+}
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_TAG = re.compile(r"<\s*/?\s*(passages?|query|conversation|follow_up)\b[^>]*>", re.IGNORECASE)
+
+
+def language_name(code: str) -> str:
+    if code in ("", "und"):
+        return "the language the question is written in"
+    return LANGUAGE_NAMES.get(code, code)
+
+
+@functools.cache
+def prompt(name: str) -> str:
+    """The template `prompts/<name>.txt`."""
+    path = PROMPTS_DIR / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"prompt template {path} cannot be read: {exc.strerror}") from None
+
+
+def fill(template: str, **values: str) -> str:
+    """Substitute {name} placeholders in one pass (inserted text is not re-scanned)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def neutralise(text: str) -> str:
+    """Defuse delimiter tags inside data so a document cannot close its <passage>."""
+    return _TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    blocks = []
+    for p in passages:
+        title = neutralise(p.title).replace('"', "'")
+        blocks.append(
+            f'<passage n="{p.n}" source="{neutralise(p.source)}" title="{title}" '
+            f'lang="{p.lang}">\n{neutralise(p.text)}\n</passage>'
+        )
+    return "\n\n".join(blocks)
+
+
+def answer_messages(
+    question: str, passages: Sequence[Passage], question_language: str
+) -> list[tuple[str, str]]:
+    system = fill(prompt("system"), question_language=language_name(question_language))
+    user = fill(prompt("answer"), passages=format_passages(passages), question=neutralise(question))
+    return [("system", system), ("user", user)]
+
+
+def rewrite_messages(question: str, languages: Sequence[str]) -> list[tuple[str, str]]:
+    names = ", ".join(f"{language_name(code)} ({code})" for code in languages)
+    return [("user", fill(prompt("rewrite"), languages=names, question=neutralise(question)))]
+
+
+def condense_messages(question: str, history: Sequence[Turn]) -> list[tuple[str, str]]:
+    lines = []
+    for turn in list(history)[-HISTORY_TURNS:]:
+        answer = turn.answer.strip()
+        if len(answer) > HISTORY_ANSWER_CHARS:
+            answer = answer[:HISTORY_ANSWER_CHARS] + "…"
+        lines.append(f"User: {neutralise(turn.question.strip())}")
+        lines.append(f"Assistant: {neutralise(answer)}")
+    return [
+        (
+            "user",
+            fill(prompt("condense"), history="\n".join(lines), question=neutralise(question)),
+        )
+    ]
+
+
+_REWRITE_LINE = re.compile(r"^\s*[-*`]*\s*\(?([a-z]{2,3})\)?\s*`?\s*[:：]\s*(.+?)\s*`?\s*$")
+
+
+def parse_rewrites(text: str, languages: Sequence[str]) -> dict[str, str]:
+    """`code: query` lines of a rewrite reply, for the languages asked for."""
+    wanted = set(languages)
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = _REWRITE_LINE.match(line)
+        if m and m.group(1) in wanted and m.group(2).strip():
+            out.setdefault(m.group(1), m.group(2).strip().strip('"“”'))
+    return out
+
+
+def clean_condensed(text: str) -> str:
+    """The first non-empty line of a condensing reply, without a label or quotes."""
+    for line in text.strip().splitlines():
+        line = line.strip()
+        line = re.sub(r"^(standalone question|question)\s*[:：]\s*", "", line, flags=re.I)
+        line = line.strip().strip('"“”')
+        if line:
+            return line
+    return ""
+
+
+_configured = threading.Lock()
+_configured_done = False
+
+
+def _configure_llama_index(settings: Settings, llm: Any) -> None:
+    """Set llama-index's globals once, explicitly: never the OpenAI defaults."""
+    global _configured_done
+    with _configured:
+        if _configured_done:
+            return
+        from llama_index.core import Settings as LlamaSettings
+        from llama_index.embeddings.ollama import OllamaEmbedding
+
+        LlamaSettings.llm = llm
+        LlamaSettings.embed_model = OllamaEmbedding(
+            model_name=settings.embed_model,
+            base_url=settings.ollama_host,
+            keep_alive=settings.ollama_keep_alive,
+        )
+        _configured_done = True
+
+
+class Generator:
+    """Chat calls to Ollama through llama-index; one LLM object per model, shared by threads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._llms: dict[str, Ollama] = {}
+
+    @property
+    def host(self) -> str:
+        return self.settings.ollama_host
+
+    def llm(self, model: str) -> Ollama:
+        with self._lock:
+            llm = self._llms.get(model)
+            if llm is None:
+                from rag.offline import configure_offline
+
+                configure_offline()
+                from llama_index.llms.ollama import Ollama
+
+                llm = Ollama(
+                    model=model,
+                    base_url=self.settings.ollama_host,
+                    temperature=TEMPERATURE,
+                    # given, so llama-index does not ask /api/show for it on every instance
+                    context_window=CONTEXT_WINDOW,
+                    request_timeout=self.settings.ollama_timeout,
+                    keep_alive=self.settings.ollama_keep_alive,
+                )
+                _configure_llama_index(self.settings, llm)
+                self._llms[model] = llm
+            return llm
+
+    @staticmethod
+    def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
+        from llama_index.core.llms import ChatMessage
+
+        return [ChatMessage(role=role, content=content) for role, content in messages]
+
+    def chat(self, model: str, messages: Sequence[tuple[str, str]]) -> str:
+        """One non-streamed reply (query rewriting, follow-up condensing)."""
+        with translate_errors(self.host, model):
+            llm = self.llm(model)
+            response = llm.chat(self._messages(messages))
+        return str(response.message.content or "")
+
+    def stream(self, model: str, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
+        """The reply's text deltas, in order, as Ollama streams them."""
+        with translate_errors(self.host, model):
+            llm = self.llm(model)
+            for chunk in llm.stream_chat(self._messages(messages)):
+                if chunk.delta:
+                    yield chunk.delta
+
+
+def is_unreachable(exc: OllamaError) -> bool:
+    """Whether later calls in the same request are pointless (server down or hung)."""
+    from rag.errors import OllamaTimeoutError, OllamaUnavailableError
+
+    return isinstance(exc, OllamaUnavailableError | OllamaTimeoutError)
