@@ -77,6 +77,18 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.cli_ask import run_ask
+
+    return run_ask(args, settings)
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.cli_ask import run_chat
+
+    return run_chat(args, settings)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import (
         evaluate,
@@ -164,6 +176,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_reset)
+
+    from rag.cli_ask import add_ask_arguments, add_chat_arguments
+
+    p = sub.add_parser(
+        "ask",
+        help="answer a question with cited sources",
+        description="Answer a question from the indexed documents. With Ollama, a model "
+        "writes a short answer citing passages as [n], checked by this tool; without it "
+        "(or with --no-llm), the most relevant source sentences are quoted with their [n]. "
+        "Text output streams the answer, then lists the sources.",
+    )
+    add_ask_arguments(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "chat",
+        help="ask questions in a conversation (follow-ups understood)",
+        description="An interactive chat: answers stream as they are written, then their "
+        "sources are listed. A follow-up is rewritten with the conversation into a "
+        "standalone question before retrieval. /new starts over, /quit or Ctrl-D leaves.",
+    )
+    add_chat_arguments(p)
+    p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser(
         "eval",
