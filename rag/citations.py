@@ -135,6 +135,8 @@ def _claims(sentence: str, known_names: set[str]) -> tuple[set[str], list[str]]:
             continue
         if not any(c.isalpha() for c in word) or word.isdigit():
             continue
+        if len(word) <= 2 and word.isupper():
+            continue  # "AI", "US": generic, and often how a model translates a phrase
         acronym_or_model = sum(c.isupper() for c in word) > 1 or any(c.isdigit() for c in word)
         # the first word of a sentence is capitalised anyway: a name only if it looks like one
         if i == 0 and not acronym_or_model and word not in known_names:

@@ -1,0 +1,161 @@
+"""Hybrid retrieval over the ingested corpus (builtin embedder, no model)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from index.tokens import count_tokens
+from rag.answer import Answerer
+from rag.errors import QuestionError, StoreError
+from rag.retrieve import MAX_QUERY_CHARS, Retriever, normalize_query, query_terms, rrf
+from rag.schema import Passage
+from rag.settings import Settings, load_settings
+
+H100_QUESTION = "how many H100s does Meta plan to have"
+ID_SENTENCE = "Metal akan memiliki lebih dari 340.000 GPU Nvidia H100"
+ZH_SENTENCE = "Meta将拥有超过340,000个Nvidia的H100 GPU"
+
+
+def _doc_text(p: Passage) -> str:
+    return Path(p.source).read_text(encoding="utf-8-sig")
+
+
+def test_h100_question_finds_the_indonesian_and_the_chinese_sentence(
+    corpus_index: Settings,
+) -> None:
+    passages = Retriever(corpus_index).search([H100_QUESTION], k=5).passages
+    assert [p.n for p in passages] == list(range(1, len(passages) + 1))
+    texts = [p.text for p in passages]
+    assert any(ID_SENTENCE in t for t in texts[:3]), texts
+    assert any(ZH_SENTENCE in t for t in texts[:3]), texts
+    for p in passages:  # citations are exact spans of the document's text
+        assert _doc_text(p)[p.start : p.end] == p.text
+
+
+@pytest.mark.parametrize("query", ["340 000 GPU", "340 ribu GPU", "34万 GPU", "340,000 H100s"])
+def test_numbers_match_across_formats(corpus_index: Settings, query: str) -> None:
+    passages = Retriever(corpus_index).search([query], k=3, dense=False).passages
+    assert any(ID_SENTENCE in p.text or ZH_SENTENCE in p.text for p in passages), query
+
+
+def test_query_normalisation() -> None:
+    assert query_terms("How many H100s? 340.000 and 34万") == ["h100", "340000"]
+    long = "word " * 50_000
+    assert len(normalize_query(long)) <= MAX_QUERY_CHARS
+
+
+def test_rrf_rewards_agreement_between_lists() -> None:
+    fused = rrf([(1.0, [("a", 9.0), ("b", 8.0)]), (1.0, [("c", 0.9), ("b", 0.8)])])
+    assert [cid for cid, _ in fused] == ["b", "a", "c"]
+    weighted = rrf([(1.0, [("a", 1.0)]), (0.2, [("c", 1.0)])])
+    assert [cid for cid, _ in weighted] == ["a", "c"]
+
+
+def test_top_k_and_token_budget(corpus_index: Settings) -> None:
+    r = Retriever(corpus_index)
+    assert len(r.search([H100_QUESTION], k=3).passages) == 3
+    small = r.search([H100_QUESTION], k=10, budget=600).passages
+    assert 1 <= len(small) < 10
+    assert sum(count_tokens(p.text) for p in small) <= 600
+    # at least one passage even when it alone is over budget
+    assert len(r.search([H100_QUESTION], k=10, budget=1).passages) == 1
+
+
+def test_overlapping_chunks_are_deduplicated(corpus_index: Settings) -> None:
+    r = Retriever(corpus_index)
+    for query in (H100_QUESTION, "Zuckerberg Llama open source", "Jensen Huang jaket kulit"):
+        passages = r.search([query], k=20, budget=100_000).passages
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for p in passages:
+            for start, end in spans.get(p.doc_id, []):
+                assert p.end <= start or p.start >= end, (query, p.n)
+            spans.setdefault(p.doc_id, []).append((p.start, p.end))
+            assert _doc_text(p)[p.start : p.end] == p.text
+
+
+def test_relevance_separates_matching_from_unknown_terms(corpus_index: Settings) -> None:
+    r = Retriever(corpus_index)
+    assert r.search([H100_QUESTION]).relevance > 0.9
+    assert r.search(["qwertzuiop asdfghjkl"]).relevance < 0.05
+
+
+def test_chunks_unknown_to_the_catalog_never_show(corpus_index: Settings) -> None:
+    """A vector whose document the catalog does not hold (an ingest half done) is ignored."""
+    from index.embedders import BuiltinEmbedder
+    from index.vectors import VectorStore
+
+    embedder = BuiltinEmbedder()
+    col = VectorStore(corpus_index).collection(embedder, create=False)
+    assert col is not None
+    ghost = "ghost document about H100 GPUs Meta plan"
+    col.add(ids=["ghost-00000-deadbeef"], embeddings=[embedder.embed_query(ghost)])
+    r = Retriever(corpus_index)
+    passages = r.search([ghost], k=10).passages
+    assert passages
+    assert all(p.chunk_id != "ghost-00000-deadbeef" for p in passages)
+
+
+def test_a_new_ingest_is_picked_up(corpus_index: Settings, tmp_path: Path) -> None:
+    from index.ingest import ingest
+
+    r = Retriever(corpus_index)
+    assert all("zorblaxian" not in p.text for p in r.search(["zorblaxian"], k=3).passages)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "new.txt").write_text(
+        "The zorblaxian quasiturbine was unveiled in 2031 by Meta.\n", encoding="utf-8"
+    )
+    ingest([str(extra)], load_settings(), progress=False)
+    passages = r.search(["zorblaxian quasiturbine"], k=3).passages
+    assert passages and "zorblaxian" in passages[0].text
+    (extra / "new.txt").unlink()
+    ingest([str(extra)], load_settings(), progress=False)
+    assert all("zorblaxian" not in p.text for p in r.search(["zorblaxian"], k=3).passages)
+
+
+def test_concurrent_searches_agree(corpus_index: Settings) -> None:
+    answerer = Answerer(corpus_index)
+    questions = [
+        H100_QUESTION,
+        "Siapa Jensen Huang?",
+        "Llama 3.1 405 miliar parameter",
+        "谁是扎克伯格",
+    ]
+    expected = {q: [p.chunk_id for p in answerer.retrieve(q)] for q in questions}
+    fresh = Answerer(corpus_index)  # cold: the threads race to open everything
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            results[i] = [p.chunk_id for p in fresh.retrieve(questions[i % len(questions)])]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for i, got in results.items():
+        assert got == expected[questions[i % len(questions)]]
+    assert len(results) == 20
+
+
+def test_answerer_retrieve_validates_and_numbers(corpus_index: Settings) -> None:
+    answerer = Answerer(corpus_index)
+    passages = answerer.retrieve(H100_QUESTION, k=4)
+    assert [p.n for p in passages] == [1, 2, 3, 4]
+    with pytest.raises(QuestionError, match="empty"):
+        answerer.retrieve("   ")
+    assert answerer.retrieve("Meta H100 " * 10_000)  # 100 KB: cut, not crashed
+
+
+def test_no_index_says_how_to_make_one(settings: Settings) -> None:
+    with pytest.raises(StoreError, match="rag ingest"):
+        Retriever(settings).search([H100_QUESTION])
+    assert not settings.catalog_path.exists()  # asking created nothing
