@@ -38,6 +38,12 @@ def allowed_types() -> str:
     return ", ".join(sorted(SUPPORTED_SUFFIXES))
 
 
+def human_size(n: int) -> str:
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
 def sanitize_filename(name: str) -> str:
     """A safe file name from an untrusted one: no folders, no hidden or special names,
     no control characters, at most MAX_NAME_CHARS characters, the suffix kept."""
@@ -88,8 +94,7 @@ def save_uploads(
             result.rejected.append(
                 (
                     shown,
-                    f"{size / 1048576:.1f} MB is over the {limit / 1048576:g} MB limit "
-                    "(RAG_MAX_FILE_MB)",
+                    f"{human_size(size)} is over the {human_size(limit)} limit (RAG_MAX_FILE_MB)",
                 )
             )
             continue
