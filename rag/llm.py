@@ -128,7 +128,7 @@ def condense_messages(question: str, history: Sequence[Turn]) -> list[tuple[str,
     ]
 
 
-_REWRITE_LINE = re.compile(r"^\s*[-*`]*\s*\(?([a-z]{2,3})\)?\s*`?\s*[:：]\s*(.+?)\s*`?\s*$")
+_REWRITE_LINE = re.compile(r"^\s*[-*`]*\s*\(?([a-z]{2,3})\)?[*`]*\s*[:：]\s*(.+?)\s*`?\s*$")
 
 
 def parse_rewrites(text: str, languages: Sequence[str]) -> dict[str, str]:
