@@ -17,14 +17,16 @@ import re
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from index.lexical import tokenize
 from rag.errors import EmbedderMismatchError, OllamaError
-from rag.ollama_api import OllamaAPI, OllamaStatus
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # the ollama client is imported only when Ollama is used (cold-start cost)
+    from rag.ollama_api import OllamaAPI, OllamaStatus
 
 ProgressFn = Callable[[int], None]
 

@@ -168,7 +168,6 @@ class Retriever:
                 return self._dense
             from index.embedders import BuiltinEmbedder, OllamaEmbedder
             from index.vectors import VectorStore
-            from rag.ollama_api import OllamaAPI
 
             if self._store is None:
                 self._store = VectorStore(self.settings)
@@ -181,6 +180,8 @@ class Retriever:
                 if kind == "builtin" and model == BuiltinEmbedder.model:
                     embedder = BuiltinEmbedder()
                 elif kind == "ollama":
+                    from rag.ollama_api import OllamaAPI
+
                     api = OllamaAPI(
                         self.settings.ollama_host,
                         timeout=self.settings.ollama_timeout,

@@ -1,0 +1,214 @@
+"""`rag ask` and `rag chat` end to end (in process, and one cold subprocess)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.cli import build_parser, main
+from rag.settings import Settings
+from tests.fake_ollama import FakeOllama
+
+ROOT = Path(__file__).resolve().parents[1]
+H100_QUESTION = "how many H100s does Meta plan to have"
+ID_SENTENCE = "Metal akan memiliki lebih dari 340.000 GPU Nvidia H100"
+ZH_SENTENCE = "Meta将拥有超过340,000个Nvidia的H100 GPU"
+
+
+def _routed(answer: str, condensed: str = "") -> Any:
+    def respond(body: dict[str, Any]) -> str:
+        text = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if "<passages>" in text:
+            return answer
+        if "<follow_up>" in text:
+            return condensed
+        return "id: berapa banyak H100 yang akan dimiliki Meta\nzh: Meta计划拥有多少块H100"
+
+    return respond
+
+
+def test_ask_no_llm_quotes_both_articles(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--no-llm", H100_QUESTION]) == 0
+    out = capsys.readouterr().out
+    assert "No language model was used" in out
+    assert ID_SENTENCE in out and ZH_SENTENCE in out
+    assert "Sources (* = cited):" in out
+    assert "zuckerberg-agi-interview.id.txt" in out and "zuckerberg-agi-interview.zh.txt" in out
+
+
+def test_ask_json_follows_the_documented_format(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--json", "--no-llm", "--top-k", "4", H100_QUESTION]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"question", "answer", "mode", "model", "citations", "unsupported", "timings_ms"} <= (
+        set(data)
+    )
+    assert data["mode"] == "extractive" and data["model"] is None
+    assert "id" not in data
+    cites = data["citations"]
+    assert [c["n"] for c in cites] == [1, 2, 3, 4]
+    for c in cites:
+        assert {"n", "chunk_id", "source", "title", "lang", "start", "end", "text", "score"} <= set(
+            c
+        )
+        assert Path(c["source"]).read_text(encoding="utf-8")[c["start"] : c["end"]] == c["text"]
+        assert isinstance(c["cited"], bool)
+        assert c["cited"] == (f"[{c['n']}]" in data["answer"])
+    assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+def test_ask_with_the_fake_model(
+    corpus_index: Settings, with_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_ollama.default_reply = _routed("Meta will have more than 340,000 H100 GPUs [1] [9].")
+    assert main(["ask", "--json", "--model", "llama3.1:8b", H100_QUESTION]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["mode"] == "llm" and data["model"] == "llama3.1:8b"
+    assert data["citations"][0]["cited"] is True
+    assert data["invalid_markers"] == ["[9]"]
+    assert "[9]" not in data["answer"]
+
+
+def test_ask_text_streams_then_lists_sources(
+    corpus_index: Settings, with_ollama: FakeOllama, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_ollama.default_reply = _routed("Meta will have 990,000 H100 GPUs [1].")
+    assert main(["ask", H100_QUESTION]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Meta will have 990,000 H100 GPUs [1].\n")
+    assert "*[1] " in out
+    assert "Not supported by the cited passages:" in out  # 990,000 is in no passage
+
+
+def test_batch_keeps_ids_and_reports_bad_lines(
+    corpus_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"id": "en-1", "question": H100_QUESTION})
+        + "\n{broken\n\n"
+        + json.dumps({"id": 7, "question": "Siapa kepala AI di Google?"})
+        + "\n"
+        + json.dumps({"id": "empty", "question": " "})
+        + "\n"
+        + json.dumps({"id": "zh-1", "question": "Meta计划拥有多少块H100?"})
+        + "\n",
+        encoding="utf-8",
+    )
+    code = main(["ask", "--json", "--no-llm", "--questions", str(questions)])
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [line["id"] for line in lines] == ["en-1", None, 7, "empty", "zh-1"]
+    assert code == 1  # some lines were bad; the rest were answered
+    assert lines[0]["mode"] == "extractive" and lines[0]["citations"]
+    assert "error" in lines[1] and "error" in lines[3]
+    assert lines[2]["question"] == "Siapa kepala AI di Google?"
+    assert f"{questions}:2: not JSON" in captured.err
+    assert f"{questions}:5: the question is empty" in captured.err
+
+
+def test_batch_from_stdin(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps({"id": "a", "question": "H100"})))
+    assert main(["ask", "--json", "--no-llm", "--questions", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ask", ""], "the question is empty"),
+        (["ask"], "no question"),
+        (["ask", "--questions", "/nonexistent/q.jsonl"], "cannot read /nonexistent/q.jsonl"),
+    ],
+)
+def test_ask_errors_are_one_line(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_ask_without_an_index_says_what_to_do(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--no-llm", H100_QUESTION]) == 1
+    assert "run `rag ingest PATH` first" in capsys.readouterr().err
+
+
+def test_chat_condenses_follow_ups(
+    corpus_index: Settings,
+    with_ollama: FakeOllama,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    standalone = "Including A100s, how many GPUs will Meta have by the end of 2024?"
+    with_ollama.default_reply = _routed("Nearly 600,000 GPUs [1].", condensed=standalone)
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO(f"{H100_QUESTION}\n\nand including A100s?\n/quit\nignored\n")
+    )
+    assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Nearly 600,000 GPUs [1].\n")
+    assert out.count("Sources (* = cited):") == 2
+    condense = [
+        r.json
+        for r in with_ollama.calls("/api/chat")
+        if r.json and "<follow_up>" in json.dumps(r.json, ensure_ascii=False)
+    ]
+    assert len(condense) == 1
+    prompt = json.dumps(condense[0], ensure_ascii=False)
+    assert H100_QUESTION in prompt and "and including A100s?" in prompt
+    assert "ignored" not in json.dumps([r.json for r in with_ollama.requests])
+
+
+def test_chat_no_llm_uses_history_for_retrieval(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{H100_QUESTION}\nand A100s?\n"))
+    assert main(["chat", "--no-llm"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("No language model was used") == 2
+    second = out.split("No language model was used")[2]
+    assert "600.000" in second or "600,000" in second
+
+
+def test_help_describes_the_options() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    ask_help = sub.choices["ask"].format_help()  # type: ignore[attr-defined]
+    for option in ("--json", "--no-llm", "--top-k", "--model", "--questions"):
+        assert option in ask_help
+    chat_help = sub.choices["chat"].format_help()  # type: ignore[attr-defined]
+    for option in ("--no-llm", "--top-k", "--model", "/quit"):
+        assert option in chat_help
+
+
+def test_cold_no_llm_ask_does_not_import_llama_index(corpus_index: Settings) -> None:
+    """The model-free path stays light: no llama_index.core, no ollama client import."""
+    code = (
+        "import sys\n"
+        "from rag.cli import main\n"
+        f"rc = main(['ask', '--no-llm', '--json', {H100_QUESTION!r}])\n"
+        "heavy = sorted(m for m in ('llama_index.core', 'ollama') if m in sys.modules)\n"
+        "print('HEAVY', heavy, rc)\n"
+    )
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
