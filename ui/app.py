@@ -247,7 +247,6 @@ class App:
             except RagError as exc:
                 lines.append(f"error: {exc}")
                 state = "failed"
-            self.backend.invalidate()
         elif saved.rejected:
             state = "failed"
         table, picker = self.documents()
@@ -268,7 +267,6 @@ class App:
                 message = delete_document(self.settings, doc_id)
             except RagError as exc:
                 message = f"error: {exc}"
-            self.backend.invalidate()
         table, picker = self.documents()
         st = self.status()
         return (

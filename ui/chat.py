@@ -67,40 +67,30 @@ def history_of(turns: Sequence[ChatTurn]) -> list[Turn]:
 class ChatBackend:
     """Answers questions for every browser session of one server.
 
-    The Answerer is built once and rebuilt when the index changes (an upload or a delete
-    from the Documents tab, or `rag ingest` in another process bumps the catalog's
-    generation), so new documents are searchable without a restart.
+    One Answerer serves all sessions (it is thread-safe) and notices index changes by
+    itself (an upload or a delete from the Documents tab, or `rag ingest` in another
+    process, bumps the catalog's generation and retrieval reloads), so new documents are
+    searchable without a restart.
     """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
         self._answerer: Answerer | None = None
-        self._generation: int | None = None
-
-    def _index_generation(self) -> int:
-        if not self.settings.catalog_path.exists():
-            return -1
-        catalog = Catalog(self.settings.catalog_path)
-        try:
-            return catalog.generation
-        finally:
-            catalog.close()
 
     def answerer(self) -> Answerer:
         from rag.answer import Answerer
 
-        generation = self._index_generation()
         with self._lock:
-            if self._answerer is None or generation != self._generation:
+            if self._answerer is None:
                 self._answerer = Answerer(self.settings)
-                self._generation = generation
             return self._answerer
 
-    def invalidate(self) -> None:
-        """Forget the Answerer (the index changed)."""
+    def close(self) -> None:
         with self._lock:
-            self._answerer = None
+            if self._answerer is not None:
+                self._answerer.close()
+                self._answerer = None
 
     def ask(
         self,

@@ -1,0 +1,166 @@
+"""The chat's backend (ui/chat.py) and the page's handlers (ui/app.py App) with the real
+Answerer, on the shipped corpus: model-free answers, tokens streamed from the fake
+Ollama, follow-ups with the conversation, the citation view, the model picker, uploads,
+and 20 questions at once."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import threading
+from pathlib import Path
+
+import gradio as gr
+
+from rag.settings import Settings, load_settings
+from tests.browser.ollama_router import request_kind, router
+from tests.fake_ollama import FakeOllama
+from ui.app import App
+from ui.chat import MAX_QUESTION_CHARS, ChatBackend, ChatTurn
+from ui.render import render_transcript
+
+H100 = "how many H100s does Meta plan to have?"
+TOKENS = ["Meta", " will", " have", " more", " than", " 340,000", " H100", " GPUs", " [1]", "."]
+
+
+def _final(turns: list[ChatTurn]) -> ChatTurn:
+    assert turns and turns[-1].done
+    return turns[-1]
+
+
+def test_model_free_answer_cites_the_340000_passages(corpus_index: Settings) -> None:
+    backend = ChatBackend(corpus_index)
+    turn = _final(list(backend.ask(H100)))
+    assert turn.error is None
+    assert turn.mode == "extractive" and turn.model is None
+    assert turn.passages and turn.cited
+    cited = [p for p in turn.passages if p.n in turn.cited]
+    assert any(re.search(r"340[.,]000", p.text) for p in cited)
+    html = render_transcript([turn])
+    for n in turn.cited:
+        assert f'data-turn="0" data-n="{n}"' in html
+
+    view = backend.document_view(cited[0])
+    assert view.text[view.start : view.end] == cited[0].text
+    assert view.offset == 0 and view.total == len(view.text)
+    backend.close()
+
+
+def test_tokens_stream_then_a_follow_up_uses_the_conversation(
+    corpus_index: Settings, with_ollama: FakeOllama
+) -> None:
+    with_ollama.default_reply = router(
+        TOKENS, condensed="Counting A100s too, how many GPUs will Meta have?"
+    )
+    backend = ChatBackend(load_settings())
+    texts = [t.text for t in backend.ask(H100)]
+    partial = [t for t in texts if t and t != texts[-1]]
+    assert len(set(partial)) >= 5  # the answer arrived piece by piece
+    assert all("".join(TOKENS).startswith(p) for p in partial)  # in order, nothing lost
+    first = _final(list(backend.ask(H100)))
+    assert first.mode == "llm" and first.model == "llama3.1:8b"
+    assert first.text == "Meta will have more than 340,000 H100 GPUs [1]."
+    assert first.cited == {1}
+
+    follow = _final(list(backend.ask("and including A100s?", [first])))
+    assert follow.error is None
+    assert follow.standalone_question == "Counting A100s too, how many GPUs will Meta have?"
+    condense = [
+        r.json
+        for r in with_ollama.calls("/api/chat")
+        if r.json and request_kind(r.json) == "condense"
+    ]
+    assert len(condense) == 1
+    prompt = " ".join(m["content"] for m in condense[0]["messages"])
+    assert H100 in prompt and "340,000 H100 GPUs" in prompt and "and including A100s?" in prompt
+    backend.close()
+
+
+def test_questions_out_of_bounds_end_with_a_message(corpus_index: Settings) -> None:
+    backend = ChatBackend(corpus_index)
+    assert _final(list(backend.ask("   "))).error == "type a question first"
+    long = _final(list(backend.ask("x" * (MAX_QUESTION_CHARS + 1))))
+    assert long.error is not None and "limit is 4,000" in long.error
+    weird = _final(list(backend.ask("H100\x00\x1b[31m?")))
+    assert weird.error is None and weird.passages  # control characters: a normal answer
+
+
+def test_twenty_concurrent_questions_all_get_answers(corpus_index: Settings) -> None:
+    backend = ChatBackend(corpus_index)
+    questions = [
+        H100,
+        "Berapa GPU H100 yang dimiliki Meta?",
+        "Llama 3.1 405B parameter",
+        "扎克伯格",
+    ]
+    results: dict[int, ChatTurn] = {}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            results[i] = _final(list(backend.ask(questions[i % len(questions)])))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    assert len(results) == 20
+    assert all(t.error is None and t.passages and t.text for t in results.values())
+    # the same question gets the same answer, whatever ran beside it
+    h100 = {results[i].text for i in range(0, 20, len(questions))}
+    assert len(h100) == 1
+    backend.close()
+
+
+def test_citation_click_handler_returns_the_highlighted_document(corpus_index: Settings) -> None:
+    app = App(corpus_index)
+    turn = _final(list(app.backend.ask(H100)))
+    n = min(turn.cited)
+    html = app.cite([turn], gr.EventData(None, {"turn": 0, "n": n}))
+    mark = re.search(r'<mark class="cited" id="cited-span">(.*?)</mark>', html, re.S)
+    passage = turn.passage(n)
+    assert mark and passage and html_lib.unescape(mark.group(1)) == passage.text
+    assert "is not among" in app.cite([turn], gr.EventData(None, {"turn": 0, "n": 99}))
+    assert "no longer in this conversation" in app.cite([], gr.EventData(None, {"turn": 3}))
+
+
+def test_model_picker_lists_chat_models_from_api_tags(
+    corpus_index: Settings, with_ollama: FakeOllama
+) -> None:
+    with_ollama.add_model("qwen2.5:7b", kind="chat")
+    with_ollama.add_model("nomic-embed-text", kind="embed")
+    app = App(load_settings())
+    choices, selected, interactive = app.model_choices(app.status())
+    assert set(choices) == {"llama3.1:8b", "qwen2.5:7b"}
+    assert selected == "llama3.1:8b" and interactive
+    with_ollama.stop()
+    choices, selected, interactive = app.model_choices(app.status())
+    assert (choices, selected, interactive) == (["llama3.1:8b"], "llama3.1:8b", False)
+
+
+def test_upload_handler_streams_progress_and_lists_the_document(
+    corpus_index: Settings, tmp_path: Path
+) -> None:
+    app = App(corpus_index)
+    cache = tmp_path / "gradio-cache"
+    cache.mkdir()
+    good = cache / "zorblax notes.md"
+    good.write_text("# Zorblax\n\nThe Zorblax reactor makes 42 gigawatts.\n", encoding="utf-8")
+    bad = cache / "tool.exe"
+    bad.write_bytes(b"MZ")
+    steps = list(app.upload([str(good), str(bad)]))
+    assert len(steps) >= 3  # received, indexing..., done
+    log, table, _picker, status, cleared = steps[-1]
+    assert "rejected tool.exe: unsupported file type .exe" in log
+    assert "added: " in log and "zorblax notes.md" in log
+    assert "6 documents" in table and "Zorblax" in table
+    assert "6 documents" in status
+    assert cleared is None
+    assert (corpus_index.data_dir / "uploads" / "zorblax notes.md").exists()
+    turn = _final(list(app.backend.ask("How many gigawatts does the Zorblax reactor make?")))
+    top = turn.passages[0]
+    assert top.source.endswith("zorblax notes.md") and "42 gigawatts" in top.text
