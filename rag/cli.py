@@ -70,7 +70,7 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
     if settings.data_dir.exists():
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (settings.data_dir / name).unlink(missing_ok=True)
-        for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old"):
+        for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old", "dense"):
             shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
     where = f" and {len(dropped)} server collection(s)" if dropped else ""
     print(f"index in {settings.data_dir}{where} deleted")

@@ -1,0 +1,759 @@
+"""`make bench`: our figures against stock llama-index, measured in the same run.
+
+Sections (each prints ours, the baseline's and the ratio, then RESULTS.md is written):
+  quality   recall@k / MRR on bench/gold.jsonl, and recall at the same context budget in
+            tokens, for ours and for stock BM25 / stock vector retrieval
+  eval      `rag eval --no-llm --json`: answer accuracy, citations, abstention
+  ingest    chunks/s against a stock IngestionPipeline with the same embedder: builtin,
+            and the fake Ollama server (HTTP requests per chunk); re-ingest of an
+            unchanged corpus (seconds, embedding calls)
+  latency   warm retrieval p50/p95 at 1k, 10k and 100k chunks of a synthetic corpus
+            (bench/synth.py) against the stock retrievers over the very same chunks
+  cold      cold `rag ask --no-llm` wall time and peak RSS against bench/stock_ask.py
+  ui        `rag serve` time to ready against a minimal stock Gradio chat
+
+    python bench/run.py [--quick] [--only SECTION ...] [--results FILE]
+
+`--quick` uses small sizes (for development); the full run is what RESULTS.md records.
+Ratios are ours ÷ stock: above 1 is better for rates and recall, below 1 for times and
+memory. Everything runs offline; Ollama is only ever the fake server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+OUT = BENCH / "out"
+GOLD = BENCH / "gold.jsonl"
+PY = sys.executable
+RAG = str(Path(sys.executable).with_name("rag"))
+QUESTION = "how many H100s does Meta plan to have?"
+BUDGETS = (300, 1500, 3000)  # tokens of context; 1500 = five of our <=300-token chunks
+KS = (1, 3, 5, 10)
+LATENCY_CHUNK = (128, 16)  # chunk size/overlap of the synthetic latency tiers
+
+
+# plumbing ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    section: str
+    metric: str
+    ours: float | None
+    stock: float | None
+    unit: str = ""
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or self.stock in (None, 0):
+            return None
+        return self.ours / self.stock  # type: ignore[operator]
+
+
+@dataclass
+class Bench:
+    quick: bool
+    rows: list[Row] = field(default_factory=list)
+    tables: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    durations: dict[str, float] = field(default_factory=dict)
+    fake: Any = None
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "n/a"
+        met = "" if row.met is None else ("  target met" if row.met else "  TARGET MISSED")
+        print(
+            f"  {row.metric}: ours {fmt(row.ours)}{row.unit}, stock {fmt(row.stock)}{row.unit}, "
+            f"ratio {ratio}{('  [' + row.target + ']') if row.target else ''}{met}",
+            flush=True,
+        )
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if value else "0"
+
+
+def dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+DEAD = dead_url()
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("RAG_", "CHROMA_")) and k not in ("OPENAI_API_KEY", "OLLAMA_HOST")
+    }
+    env.update(
+        {
+            "OLLAMA_HOST": DEAD,
+            "RAG_EMBEDDER": "builtin",
+            "RAG_PROBE_TIMEOUT": "0.5",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Proc:
+    out: str
+    wall: float
+    maxrss_mb: float
+    code: int
+
+    def json(self) -> dict[str, Any]:
+        lines = [ln for ln in self.out.strip().splitlines() if ln.strip()]
+        if self.code != 0 or not lines:
+            raise RuntimeError(f"child failed (exit {self.code}): {self.out[-800:]}")
+        result: dict[str, Any] = json.loads(lines[-1])
+        return result
+
+
+def run(cmd: Sequence[str], env: dict[str, str], timeout: float = 1200) -> Proc:
+    """Run a child; its wall time and peak RSS (from wait4, so per child)."""
+    log = OUT / "children.log"
+    with open(log, "a", encoding="utf-8") as err:
+        err.write(f"\n$ {' '.join(cmd)}\n")
+        err.flush()
+        t0 = time.perf_counter()
+        p = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT)
+        timer = threading.Timer(timeout, p.kill)
+        timer.start()
+        assert p.stdout is not None
+        out = p.stdout.read().decode("utf-8", "replace")
+        _pid, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        timer.cancel()
+        p.returncode = os.waitstatus_to_exitcode(status)
+    return Proc(out, wall, usage.ru_maxrss / 1024.0, p.returncode)
+
+
+@contextlib.contextmanager
+def section(bench: Bench, name: str) -> Iterator[None]:
+    print(f"\n== {name}", flush=True)
+    t0 = time.perf_counter()
+    try:
+        yield
+    except Exception as exc:  # one broken section must not lose the others
+        msg = f"{name}: not measured ({type(exc).__name__}: {str(exc)[:300]})"
+        print("  " + msg, flush=True)
+        bench.notes.append(msg)
+    finally:
+        bench.durations[name] = time.perf_counter() - t0
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+# quality -------------------------------------------------------------------------------
+
+
+def score_system(
+    gold: Sequence[Any], retrieve: Callable[[str], list[Any]], documents: dict[str, str]
+) -> dict[str, Any]:
+    from rag.evaluate import (
+        first_relevant_rank,
+        fit_budget,
+        locate_evidence,
+        mean_reciprocal_rank,
+        percentile,
+        recall_at,
+    )
+
+    ranks: list[int | None] = []
+    in_budget: dict[int, int] = dict.fromkeys(BUDGETS, 0)
+    ms: list[float] = []
+    answerable = [g for g in gold if g.answerable]
+    for item in answerable:
+        t = time.perf_counter()
+        passages = retrieve(item.question)[:10]
+        ms.append((time.perf_counter() - t) * 1000)
+        spans = locate_evidence(item.evidence, documents)
+        ranks.append(first_relevant_rank(passages, spans))
+        for budget in BUDGETS:
+            if first_relevant_rank(fit_budget(passages, budget), spans) is not None:
+                in_budget[budget] += 1
+    out: dict[str, Any] = {f"recall@{k}": recall_at(ranks, k) for k in KS}
+    out["mrr"] = mean_reciprocal_rank(ranks)
+    for budget in BUDGETS:
+        out[f"budget@{budget}"] = in_budget[budget] / len(answerable)
+    out["p50_ms"] = percentile(ms, 50)
+    return out
+
+
+def quality(bench: Bench) -> None:
+    from rag.evaluate import indexed_documents, load_gold
+    from rag.settings import load_settings
+
+    gold = load_gold(GOLD)
+    qdir = fresh(OUT / "quality")
+    ours_dir = qdir / "ours"
+    proc = run([RAG, "ingest", "corpus", "--json"], child_env(RAG_DATA_DIR=str(ours_dir)))
+    first = proc.json()
+    bench.tables.setdefault("facts", []).append(
+        f"Shipped corpus: 5 documents, {first['chunks']} chunks of at most 300 tokens "
+        f"(first `rag ingest corpus`: {proc.wall:.1f} s wall, {first['seconds']:.1f} s in-process)."
+    )
+
+    import stock  # heavy: llama-index
+
+    os.environ.update({"OLLAMA_HOST": DEAD, "RAG_EMBEDDER": "builtin", "RAG_PROBE_TIMEOUT": "0.5"})
+    settings = load_settings(data_dir=ours_dir)
+    try:
+        from rag.answer import Answerer
+
+        retriever = Answerer(settings).retriever
+    except ImportError:
+        from rag.retrieve import Retriever
+
+        retriever = Retriever(settings)
+
+    def ours(q: str) -> list[Any]:
+        return retriever.search([q], 10, budget=10**9).passages
+
+    docs = stock.load_documents(ROOT / "corpus")
+    stock_docs = {d.metadata["file_path"]: d.text for d in docs}
+    default_nodes = stock.split(docs)
+    bm25 = stock.bm25(default_nodes)
+    stock_dir = qdir / "stock"
+    bm25.persist(str(stock_dir / "bm25"))
+    collection = stock.chroma_collection(stock_dir / "chroma", "stock")
+    vindex = stock.vector_index(default_nodes, collection, stock.BuiltinLlamaEmbedding())
+    vector = vindex.as_retriever(similarity_top_k=10)
+    bm25_300 = stock.bm25(stock.split(docs, 300, 40))
+    systems = {
+        "ours: hybrid BM25 + builtin vectors, <=300-token chunks": (
+            ours,
+            indexed_documents(settings),
+        ),
+        "stock: SentenceSplitter() + BM25Retriever": (stock.retrieve_fn(bm25), stock_docs),
+        "stock: SentenceSplitter() + VectorStoreIndex/Chroma, same embedder": (
+            stock.retrieve_fn(vector),
+            stock_docs,
+        ),
+        "stock: SentenceSplitter(300, 40) + BM25Retriever": (
+            stock.retrieve_fn(bm25_300),
+            stock_docs,
+        ),
+    }
+    scores = {name: score_system(gold, fn, d) for name, (fn, d) in systems.items()}
+    cols = [*(f"recall@{k}" for k in KS), "mrr", *(f"budget@{b}" for b in BUDGETS), "p50_ms"]
+    heads = [*(f"R@{k}" for k in KS), "MRR", *(f"R in {b} tok" for b in BUDGETS), "p50 ms"]
+    table = ["| retriever | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for name, sc in scores.items():
+        table.append(f"| {name} | " + " | ".join(fmt(sc[c]) for c in cols) + " |")
+    bench.tables["quality"] = table
+    print("\n".join("  " + t for t in table))
+    o = scores[next(iter(scores))]
+    b = scores["stock: SentenceSplitter() + BM25Retriever"]
+    v = scores["stock: SentenceSplitter() + VectorStoreIndex/Chroma, same embedder"]
+    bench.add(
+        Row(
+            "quality",
+            "recall@5 (model-free)",
+            o["recall@5"],
+            b["recall@5"],
+            "",
+            ">= 0.95",
+            o["recall@5"] >= 0.95,
+        )
+    )
+    bench.add(
+        Row(
+            "quality",
+            "recall@1 (model-free)",
+            o["recall@1"],
+            b["recall@1"],
+            "",
+            ">= 0.80",
+            o["recall@1"] >= 0.8,
+        )
+    )
+    for budget in BUDGETS:
+        gap = o[f"budget@{budget}"] - b[f"budget@{budget}"]
+        bench.add(
+            Row(
+                "quality",
+                f"recall within {budget} tokens of context vs stock BM25",
+                o[f"budget@{budget}"],
+                b[f"budget@{budget}"],
+                "",
+                ">= +15 points" if budget == 1500 else "",
+                gap >= 0.15 if budget == 1500 else None,
+                f"{gap * 100:+.1f} points",
+            )
+        )
+    bench.add(
+        Row(
+            "quality",
+            "recall within 1500 tokens vs stock vector",
+            o["budget@1500"],
+            v["budget@1500"],
+        )
+    )
+    retriever.close()
+
+
+# rag eval ------------------------------------------------------------------------------
+
+
+def evaluation(bench: Bench) -> None:
+    data = OUT / "quality" / "ours"
+    proc = run([RAG, "eval", "--no-llm", "--json"], child_env(RAG_DATA_DIR=str(data)))
+    m = proc.json()
+    (OUT / "eval.json").write_text(json.dumps(m, ensure_ascii=False, indent=1), "utf-8")
+    lines = [
+        "| metric (`rag eval --no-llm`, 88 questions) | value |",
+        "|---|---|",
+        *(f"| recall@{k} | {fmt(m[f'recall@{k}'])} |" for k in KS),
+        f"| MRR | {fmt(m['mrr'])} |",
+        f"| answer accuracy (accept regex) | {fmt(m['answer_accuracy'])} |",
+        f"| citation precision / recall | {fmt(m['citation_precision'])} / "
+        f"{fmt(m['citation_recall'])} |",
+        f"| abstention accuracy (8 unanswerable) | {fmt(m['abstention_accuracy'])} |",
+        f"| false abstentions (answerable) | {fmt(m['false_abstention_rate'])} |",
+        f"| ask latency p50 / p95 | {m['latency_ms']['p50']} / {m['latency_ms']['p95']} ms |",
+        f"| failed questions | {len(m['failures'])} (listed in bench/out/eval.json) |",
+    ]
+    for lang, v in m["by_lang"].items():
+        lines.append(
+            f"| {lang} ({v['questions']} q): recall@5 / accuracy | "
+            f"{fmt(v['recall@5'])} / {fmt(v['answer_accuracy'])} |"
+        )
+    bench.tables["eval"] = lines
+    print("\n".join("  " + ln for ln in lines))
+
+
+# ingestion -----------------------------------------------------------------------------
+
+
+def ingest_pair(
+    bench: Bench, label: str, corpus: Path, tag: str, env_extra: dict[str, str], ollama: str | None
+) -> None:
+    ours_dir = fresh(OUT / f"ingest-{tag}-ours")
+    stock_dir = fresh(OUT / f"ingest-{tag}-stock")
+    env = child_env(RAG_DATA_DIR=str(ours_dir), **env_extra)
+    fake = bench.fake
+    if fake:
+        fake.reset_log()
+    ours = run([RAG, "ingest", str(corpus), "--json"], env)
+    o = ours.json()
+    o_req = len(fake.calls("/api/embed")) if (fake and ollama) else None
+    if fake:
+        fake.reset_log()
+    cmd = [PY, str(BENCH / "tasks.py"), "ingest-stock", str(stock_dir), str(corpus)]
+    if ollama:
+        cmd += ["--ollama", ollama]
+    base = run(cmd, child_env())
+    s = base.json()
+    s_req = len(fake.calls("/api/embed")) if (fake and ollama) else None
+    o_rate, s_rate = o["chunks"] / o["seconds"], s["nodes"] / s["seconds"]
+    bench.add(
+        Row("ingest", f"ingestion, {label}: chunks/s (in-process)", o_rate, s_rate, "", ">= 2x",
+            o_rate >= 2 * s_rate, f"{o['chunks']} vs {s['nodes']} chunks")
+    )  # fmt: skip
+    bench.add(
+        Row("ingest", f"ingestion, {label}: chunks/s (whole command, wall)",
+            o["chunks"] / ours.wall, s["nodes"] / base.wall)
+    )  # fmt: skip
+    if o_req is not None and s_req is not None:
+        bench.add(
+            Row("ingest", f"ingestion, {label}: embedding HTTP requests per chunk",
+                o_req / max(o["chunks"], 1), s_req / max(s["nodes"], 1), "",
+                note=f"{o_req} vs {s_req} requests")
+        )  # fmt: skip
+    # the same corpus again, unchanged
+    if fake:
+        fake.reset_log()
+    again = run([RAG, "ingest", str(corpus), "--json"], env)
+    a = again.json()
+    a_req = len(fake.calls("/api/embed")) if (fake and ollama) else a.get("embed_requests")
+    if fake:
+        fake.reset_log()
+    base2 = run(cmd, child_env())
+    s2 = base2.json()
+    s2_req = len(fake.calls("/api/embed")) if (fake and ollama) else s2.get("embed_calls")
+    bench.add(
+        Row("reingest", f"re-ingest unchanged, {label}: seconds (in-process)", a["seconds"],
+            s2["seconds"], " s", "<= 1 s", a["seconds"] <= 1.0)
+    )  # fmt: skip
+    bench.add(
+        Row("reingest", f"re-ingest unchanged, {label}: seconds (whole command, wall)",
+            again.wall, base2.wall, " s", "<= 1 s", again.wall <= 1.0)
+    )  # fmt: skip
+    bench.add(
+        Row("reingest", f"re-ingest unchanged, {label}: embedding calls", a_req, s2_req, "",
+            "0", a_req == 0)
+    )  # fmt: skip
+
+
+def ingestion(bench: Bench) -> None:
+    import synth
+
+    n = 300 if bench.quick else 1500
+    corpus = OUT / "synth-ingest"
+    shutil.rmtree(corpus, ignore_errors=True)
+    synth.generate_chunks(corpus, n, 300, 40)
+    bench.tables.setdefault("facts", []).append(
+        f"Ingestion corpus: bench/synth.py, about {n} chunks of <= 300 tokens "
+        f"({len(list(corpus.iterdir()))} documents); stock pipeline: SentenceSplitter(300, 40)."
+    )
+    ingest_pair(bench, "builtin embedder", corpus, "builtin", {}, None)
+    from tests.fake_ollama import FakeOllama
+
+    fake = FakeOllama().start()
+    bench.fake = fake
+    try:
+        env = {"OLLAMA_HOST": fake.url, "RAG_EMBEDDER": "ollama", "RAG_EMBED_MODEL": "bge-m3"}
+        ingest_pair(bench, "fake Ollama (bge-m3)", corpus, "ollama", env, fake.url)
+        ingest_pair(bench, "fake Ollama, shipped corpus", ROOT / "corpus", "corpus", env, fake.url)
+    finally:
+        fake.stop()
+        bench.fake = None
+
+
+# latency -------------------------------------------------------------------------------
+
+
+def latency(bench: Bench) -> None:
+    import synth
+
+    tiers = [(300, True), (1000, True), (3000, False)] if bench.quick else [
+        (1_000, True), (10_000, True), (100_000, False)
+    ]  # fmt: skip
+    size, overlap = LATENCY_CHUNK
+    chunk_env = {"RAG_CHUNK_SIZE": str(size), "RAG_CHUNK_OVERLAP": str(overlap)}
+    for n, hybrid in tiers:
+        corpus = OUT / f"synth-{n}"
+        shutil.rmtree(corpus, ignore_errors=True)
+        synth.generate_chunks(corpus, n, size, overlap)
+        data = fresh(OUT / f"latency-{n}")
+        if hybrid:
+            built = run(
+                [RAG, "ingest", str(corpus), "--json"],
+                child_env(RAG_DATA_DIR=str(data), **chunk_env),
+            ).json()
+        else:
+            built = run(
+                [PY, str(BENCH / "tasks.py"), "build-lexical", str(data), str(corpus),
+                 "--chunk-size", str(size), "--overlap", str(overlap)], child_env()
+            ).json()  # fmt: skip
+        chunks = built["chunks"]
+        ours = run(
+            [PY, str(BENCH / "tasks.py"), "latency-ours", str(data)],
+            child_env(RAG_DATA_DIR=str(data), **chunk_env),
+        ).json()
+        cmd = [PY, str(BENCH / "tasks.py"), "latency-stock", str(data)]
+        base = run(cmd if hybrid else [*cmd, "--no-vector"], child_env()).json()
+        kind = (
+            "hybrid vs stock QueryFusionRetriever(BM25, vector)"
+            if hybrid
+            else "lexical only vs stock BM25Retriever"
+        )
+        ref = base["hybrid"] if hybrid else base["bm25"]
+        label = f"{chunks:,} chunks"
+        target = "<= 10 ms" if n >= 100_000 else ""
+        met = ours["p50"] <= 10 if target else None
+        metric = f"warm retrieval p50, {label} ({kind})"
+        bench.add(Row("latency", metric, ours["p50"], ref["p50"], " ms", target, met))
+        bench.add(Row("latency", f"warm retrieval p95, {label}", ours["p95"], ref["p95"], " ms"))
+        if hybrid:
+            bench.add(
+                Row(
+                    "latency",
+                    f"  stock BM25 alone p50, {label}",
+                    ours["p50"],
+                    base["bm25"]["p50"],
+                    " ms",
+                )
+            )
+            bench.add(
+                Row(
+                    "latency",
+                    f"  stock vector alone p50, {label}",
+                    ours["p50"],
+                    base["vector"]["p50"],
+                    " ms",
+                )
+            )
+        how = (
+            "`rag ingest`, builtin embedder"
+            if hybrid
+            else "catalog + BM25 only, bench/tasks.py build-lexical"
+        )
+        bench.tables.setdefault("facts", []).append(
+            f"Latency tier {label}: built in {built['seconds']:.0f} s "
+            f"({how}); "
+            f"stock BM25Retriever build over the same chunks {base['bm25_build_s']:.0f} s; "
+            f"our first query {ours['first_query_ms']:.0f} ms."
+        )
+        if n >= 10_000:
+            shutil.rmtree(corpus, ignore_errors=True)
+
+
+# cold start ----------------------------------------------------------------------------
+
+
+def cold(bench: Bench) -> None:
+    data = OUT / "quality" / "ours"
+    stock_dir = OUT / "quality" / "stock"
+    runs = 3 if bench.quick else 5
+    ours, base = [], []
+    for _ in range(runs):
+        p = run([RAG, "ask", "--no-llm", QUESTION], child_env(RAG_DATA_DIR=str(data)))
+        if p.code != 0:
+            raise RuntimeError(p.out[-500:])
+        ours.append(p)
+        b = run([PY, str(BENCH / "stock_ask.py"), str(stock_dir), QUESTION], child_env())
+        if b.code != 0:
+            raise RuntimeError(b.out[-500:])
+        base.append(b)
+    o_wall = statistics.median(p.wall for p in ours)
+    s_wall = statistics.median(p.wall for p in base)
+    bench.add(
+        Row(
+            "cold",
+            f"cold `rag ask --no-llm` wall time (median of {runs})",
+            o_wall,
+            s_wall,
+            " s",
+            "<= 1.5 s",
+            o_wall <= 1.5,
+        )
+    )
+    bench.add(
+        Row(
+            "cold",
+            "cold ask peak RSS",
+            max(p.maxrss_mb for p in ours),
+            max(p.maxrss_mb for p in base),
+            " MB",
+        )
+    )
+    (OUT / "cold-ask-output.txt").write_text(ours[0].out, "utf-8")
+
+
+# UI ------------------------------------------------------------------------------------
+
+
+def _ready(cmd: list[str], env: dict[str, str], port: int, timeout: float = 120) -> float:
+    t0 = time.perf_counter()
+    log = open(OUT / "children.log", "a", encoding="utf-8")  # noqa: SIM115
+    p = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, cwd=ROOT)
+    try:
+        while time.perf_counter() - t0 < timeout:
+            if p.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited with {p.returncode} before it was ready")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - t0
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"not ready after {timeout} s")
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
+
+
+def ui(bench: Bench) -> None:
+    if not (ROOT / "ui" / "app.py").exists():
+        bench.notes.append("UI time to ready: not measured, ui/app.py does not exist yet.")
+        return
+    data = OUT / "quality" / "ours"
+    stock_dir = OUT / "quality" / "stock"
+    ours, base = [], []
+    for _ in range(2):
+        port = int(dead_url().rsplit(":", 1)[1])
+        ours.append(
+            _ready([RAG, "serve", "--port", str(port)], child_env(RAG_DATA_DIR=str(data)), port)
+        )
+        port = int(dead_url().rsplit(":", 1)[1])
+        base.append(
+            _ready([PY, str(BENCH / "stock_ui.py"), str(stock_dir), str(port)], child_env(), port)
+        )
+    bench.add(
+        Row(
+            "ui",
+            "UI time to ready (`rag serve` until GET / = 200, median)",
+            statistics.median(ours),
+            statistics.median(base),
+            " s",
+        )
+    )
+
+
+# report --------------------------------------------------------------------------------
+
+WHY: dict[str, str] = {}  # filled in from analysis of a full run (see RESULTS.md notes)
+
+
+def machine() -> str:
+    mem = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {mem} RAM, "
+        f"Python {platform.python_version()}, {platform.platform()}; load average at the end "
+        f"{load} (the machine is shared with other jobs)"
+    )
+
+
+def write_results(bench: Bench, path: Path, started: datetime, total: float) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Generated by `make bench` (bench/run.py{' --quick' if bench.quick else ''}) on "
+        f"{started:%Y-%m-%d %H:%M} UTC in {total / 60:.1f} minutes.",
+        f"Machine: {machine()}.",
+        "",
+        "Every figure below was measured in this one run, ours and the baseline's side by side.",
+        "Ratio = ours / stock: above 1 is better for recall and rates, below 1 is better for",
+        "times and memory. Stock = llama-index as a user would assemble it (bench/stock.py).",
+        "",
+        "## Summary",
+        "",
+        "| section | benchmark | ours | stock llama-index | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in bench.rows:
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "n/a"
+        met = "" if r.met is None else ("yes" if r.met else "**no**")
+        ours = fmt(r.ours) + r.unit
+        extra = f" ({r.note})" if r.note else ""
+        lines.append(
+            f"| {r.section} | {r.metric}{extra} | {ours} | {fmt(r.stock)}{r.unit} | {ratio} | "
+            f"{r.target} | {met} |"
+        )
+    if "quality" in bench.tables:
+        lines += [
+            "",
+            "## Retrieval quality on bench/gold.jsonl (80 answerable questions, en/id/zh)",
+            "",
+            "R@k counts a question when a passage holding an evidence quote (or overlapping its",
+            "span) is among the first k; 'R in N tok' when it is inside the first N tokens of",
+            "context (the passage that crosses N is cut), which compares retrievers with",
+            "different chunk sizes on the same amount of context.",
+            "",
+            *bench.tables["quality"],
+        ]
+    if "eval" in bench.tables:
+        lines += ["", "## `rag eval --no-llm` (model-free answers)", "", *bench.tables["eval"]]
+    if bench.tables.get("facts"):
+        lines += ["", "## Setup", "", *(f"- {f}" for f in bench.tables["facts"])]
+    missed = [r for r in bench.rows if r.met is False]
+    lines += ["", "## Targets missed", ""]
+    if not missed:
+        lines.append("None.")
+    for r in missed:
+        lines.append(
+            f"- **{r.metric}**: {fmt(r.ours)}{r.unit} against {r.target}. {WHY.get(r.section, '')}"
+        )
+    lines += ["", "## Notes", ""]
+    lines += [f"- {n}" for n in bench.notes] or ["None."]
+    lines += [
+        "",
+        "Section durations: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in bench.durations.items())
+        + ".",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+SECTIONS: dict[str, Callable[[Bench], None]] = {
+    "quality": quality,
+    "eval": evaluation,
+    "ingest": ingestion,
+    "latency": latency,
+    "cold": cold,
+    "ui": ui,
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="Benchmarks against stock llama-index.")
+    ap.add_argument("--quick", action="store_true", help="small sizes, for development")
+    ap.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    ap.add_argument(
+        "--results", type=Path, default=None, help="default: bench/RESULTS.md (full run)"
+    )
+    args = ap.parse_args()
+    from rag.offline import configure_offline
+
+    configure_offline()
+    os.environ.pop("OPENAI_API_KEY", None)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "children.log").write_text("", encoding="utf-8")
+    bench = Bench(quick=args.quick)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    for name, fn in SECTIONS.items():
+        if args.only and name not in args.only:
+            continue
+        with section(bench, name):
+            fn(bench)
+    total = time.perf_counter() - t0
+    results = args.results or (OUT / "RESULTS.quick.md" if args.quick else BENCH / "RESULTS.md")
+    write_results(bench, results, started, total)
+    print(f"\nwrote {results.relative_to(ROOT) if results.is_relative_to(ROOT) else results} "
+          f"in {total / 60:.1f} minutes")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The baseline for UI time-to-ready: a minimal stock Gradio chat over the stock
+llama-index retrieval of stock_ask.py (same persisted index).
+
+    python bench/stock_ui.py PERSIST_DIR PORT
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gradio as gr
+import stock
+from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.retrievers.bm25 import BM25Retriever
+
+
+def main() -> int:
+    persist, port = Path(sys.argv[1]), int(sys.argv[2])
+    bm25 = BM25Retriever.from_persist_dir(str(persist / "bm25"))
+    collection = stock.chroma_collection(persist / "chroma", "stock")
+    vector = stock.vector_retriever_over(collection, stock.BuiltinLlamaEmbedding(), k=5)
+    fusion = QueryFusionRetriever(
+        [bm25, vector], similarity_top_k=5, num_queries=1, mode="reciprocal_rerank",
+        use_async=False, llm=stock.MockLLM(),
+    )  # fmt: skip
+
+    def respond(message: str, history: list[dict[str, str]]) -> str:
+        hits = fusion.retrieve(message)
+        return "\n\n".join(f"[{n}] {h.node.get_content()[:300]}" for n, h in enumerate(hits, 1))
+
+    demo = gr.ChatInterface(respond)
+    demo.launch(server_name="127.0.0.1", server_port=port, share=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
