@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
-from rag.errors import OllamaError, RagError, StoreError
+from rag import dense_cache
+from rag.dense_cache import DenseMatrix
+from rag.errors import RagError, StoreError
 from rag.schema import Passage
 from rag.settings import Settings
 
@@ -38,6 +40,7 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 LEXICAL_WEIGHT = 1.0
 DENSE_WEIGHT = 0.2  # builtin hashed n-grams are noisy: a tie-breaker (tuned on bench/gold.jsonl)
 CANDIDATES = 50  # per list, before fusion
+DENSE_CACHE_DIR = "dense"  # in the data dir: see rag/dense_cache.py
 DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
 
 
@@ -66,8 +69,13 @@ class Retrieval:
 
 @dataclass
 class _Dense:
+    """One collection dense search may use: its query embedder, and (opened on demand)
+    the Chroma collection or the cached copy of its vectors."""
+
+    name: str
     embedder: Embedder
-    collection: Any
+    collection: Any = None
+    matrix: DenseMatrix | None = None
 
 
 class Retriever:
@@ -83,7 +91,6 @@ class Retriever:
         self._texts: dict[str, str] = {}
         self._dense: list[_Dense] = []
         self._dense_generation = -1
-        self._dense_note: str | None = None
         self._store: Any = None
 
     # opening -------------------------------------------------------------------------
@@ -132,6 +139,22 @@ class Retriever:
                 self._texts = {}
             return self._lexical, self._generation
 
+    def _token_counts(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """tiktoken counts of whole chunks, as measured at ingest (catalog)."""
+        if not chunk_ids:
+            return {}
+        with self._lock:
+            rows = (
+                self.catalog()
+                .db.execute(
+                    f"SELECT chunk_id, n_tokens FROM chunks WHERE chunk_id IN "
+                    f"({', '.join('?' * len(chunk_ids))})",
+                    list(chunk_ids),
+                )
+                .fetchall()
+            )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def _document_text(self, doc_id: str) -> str:
         with self._lock:
             text = self._texts.get(doc_id)
@@ -161,20 +184,17 @@ class Retriever:
         found.sort()
         return [(name, kind, model) for _p, _c, name, kind, model in found]
 
-    def _open_dense(self, generation: int) -> list[_Dense]:
-        """The collections (with their query embedders) dense search may use, best first."""
+    def _dense_plan(self, generation: int) -> list[_Dense]:
+        """The collections dense search may use, best first, with their query embedders.
+        Nothing is opened here: Chroma only when a query needs it."""
         with self._dense_lock:
             if self._dense_generation == generation:
                 return self._dense
             from index.embedders import BuiltinEmbedder, OllamaEmbedder
-            from index.vectors import VectorStore
 
-            if self._store is None:
-                self._store = VectorStore(self.settings)
             with self._lock:
                 candidates = self._dense_candidates()
-            opened: list[_Dense] = []
-            notes = []
+            plan: list[_Dense] = []
             for name, kind, model in candidates:
                 embedder: Embedder
                 if kind == "builtin" and model == BuiltinEmbedder.model:
@@ -192,37 +212,66 @@ class Retriever:
                     )
                 else:
                     continue
-                if embedder.collection_name != name:
-                    continue
-                try:
-                    col = self._store.collection(embedder, create=False)
-                except RagError as exc:
-                    notes.append(str(exc))
-                    continue
-                if col is not None:
-                    opened.append(_Dense(embedder, col))
-            self._dense = opened
+                if embedder.collection_name == name:
+                    plan.append(_Dense(name, embedder))
+            self._dense = plan
             self._dense_generation = generation
-            self._dense_note = "; ".join(notes) or None
-            return opened
+            return plan
+
+    def _cache_key(self, generation: int) -> int:
+        """The catalog generation, tied to this catalog file (a reset starts a new one)."""
+        try:
+            inode = self.settings.catalog_path.stat().st_ino
+        except OSError:
+            inode = 0
+        return generation * 1_000_003 + inode % 1_000_003
+
+    def _hits(
+        self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
+    ) -> list[list[tuple[str, float]]] | None:
+        """Nearest chunks per query vector, or None when the collection cannot be used."""
+        with self._dense_lock:
+            if not self.settings.chroma_url:  # embedded store: try the cached copy first
+                key = self._cache_key(generation)
+                folder = self.settings.data_dir / DENSE_CACHE_DIR
+                if dense.matrix is None or dense.matrix.generation != key:
+                    dense.matrix = dense_cache.load(folder, dense.name, key)
+                    if dense.matrix is None:
+                        col = self._open_collection(dense)
+                        if col is None:
+                            return None
+                        dense.matrix = dense_cache.build(folder, col, key)
+                if dense.matrix is not None and dense.matrix.dim == len(vectors[0]):
+                    return [dense.matrix.search(v, n) for v in vectors]
+            col = self._open_collection(dense)
+            if col is None:
+                return None
+            return [self._store.search(col, v, n) for v in vectors]
+
+    def _open_collection(self, dense: _Dense) -> Any:
+        if dense.collection is None:
+            from index.vectors import VectorStore
+
+            if self._store is None:
+                self._store = VectorStore(self.settings)
+            dense.collection = self._store.collection(dense.embedder, create=False)
+        return dense.collection
 
     def _dense_search(
         self, queries: Sequence[str], generation: int, n: int
     ) -> tuple[list[list[tuple[str, float]]], str | None]:
         notes = []
-        for dense in self._open_dense(generation):
+        for dense in self._dense_plan(generation):
             try:
                 vectors = dense.embedder.embed(list(queries))
-            except OllamaError as exc:
-                # an Ollama embedding model that is down now: try the next collection
+                hits = self._hits(dense, generation, vectors, n)
+            except RagError as exc:
+                # e.g. an Ollama embedding model that is down now: try the next collection
                 notes.append(f"dense search with {dense.embedder.model} skipped: {exc}")
                 continue
-            out = []
-            for vector in vectors:
-                with self._dense_lock:
-                    out.append(self._store.search(dense.collection, vector, n))
-            return out, "; ".join(filter(None, [self._dense_note, *notes])) or None
-        return [], "; ".join(filter(None, [self._dense_note, *notes])) or None
+            if hits is not None:
+                return hits, "; ".join(notes) or None
+        return [], "; ".join(notes) or None
 
     def term_weights(self, text: str) -> dict[str, float]:
         """The idf of each query term in the current index (unknown terms weigh most)."""
@@ -270,8 +319,7 @@ class Retriever:
     def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
         """Drop near-duplicates, trim partial overlaps, fill up to k passages and the
         token budget (at least one passage, even if it alone exceeds the budget)."""
-        from index.tokens import count_tokens
-
+        sizes = self._token_counts([view.chunk_id for view, _ in ranked[: k * 4]])
         kept: list[tuple[ChunkView, int, int, float]] = []  # view, start, end, score
         used = 0
         for view, score in ranked:
@@ -305,7 +353,7 @@ class Retriever:
                 piece = text[start:end]
             else:
                 piece = view.text
-            tokens = count_tokens(piece)
+            tokens = _tokens_of(piece, view, sizes)
             if kept and used + tokens > budget:
                 continue  # a smaller passage further down may still fit
             used += tokens
@@ -333,6 +381,20 @@ class Retriever:
                 )
             )
         return passages
+
+
+def _tokens_of(piece: str, view: ChunkView, sizes: dict[str, int]) -> int:
+    """Tokens of a passage: the chunk's tiktoken count from ingest, pro-rated (with a 10%
+    margin) when the passage was trimmed; counted afresh only if the catalog lacks it.
+    Loading tiktoken's encoding costs 0.3 s, which the cold path avoids this way."""
+    whole = sizes.get(view.chunk_id)
+    if whole is None:
+        from index.tokens import count_tokens
+
+        return count_tokens(piece)
+    if len(piece) >= len(view.text):
+        return whole
+    return min(whole, math.ceil(whole * len(piece) / max(1, len(view.text)) * 1.1) + 2)
 
 
 def rrf(lists: Sequence[tuple[float, Sequence[tuple[str, float]]]]) -> list[tuple[str, float]]:

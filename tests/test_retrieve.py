@@ -159,3 +159,40 @@ def test_no_index_says_how_to_make_one(settings: Settings) -> None:
     with pytest.raises(StoreError, match="rag ingest"):
         Retriever(settings).search([H100_QUESTION])
     assert not settings.catalog_path.exists()  # asking created nothing
+
+
+def test_dense_cache_answers_like_chroma_and_follows_ingests(
+    corpus_index: Settings, tmp_path: Path
+) -> None:
+    """The cached copy of the vectors (no chromadb import on a cold ask) gives Chroma's
+    own nearest neighbours, and is rebuilt when the catalog generation moves."""
+    from index.embedders import BuiltinEmbedder
+    from index.ingest import ingest
+    from index.vectors import VectorStore
+    from rag import dense_cache
+    from rag.retrieve import DENSE_CACHE_DIR
+
+    r = Retriever(corpus_index)
+    r.search(["Jensen Huang"], k=3)
+    folder = corpus_index.data_dir / DENSE_CACHE_DIR
+    embedder = BuiltinEmbedder()
+    generation = r.catalog().generation
+    cached = dense_cache.load(folder, embedder.collection_name, r._cache_key(generation))
+    assert cached is not None and len(cached.ids) == r.catalog().counts()[1]
+    store = VectorStore(corpus_index)
+    col = store.collection(embedder, create=False)
+    for query in ("Jensen Huang jaket kulit", "扎克伯格 开源", "Llama 3.1 405 miliar"):
+        vector = embedder.embed_query(query)
+        expected = store.search(col, vector, 10)
+        got = cached.search(vector, 10)
+        assert [i for i, _ in got] == [i for i, _ in expected]
+        assert [round(s, 4) for _, s in got] == [round(s, 4) for _, s in expected]
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "new.txt").write_text("Quokka telemetry in 2031.\n", encoding="utf-8")
+    ingest([str(extra)], load_settings(), progress=False)
+    assert r.search(["quokka telemetry"], k=1).passages[0].text.startswith("Quokka")
+    new_generation = r.catalog().generation
+    assert new_generation != generation
+    rebuilt = dense_cache.load(folder, embedder.collection_name, r._cache_key(new_generation))
+    assert rebuilt is not None and len(rebuilt.ids) == len(cached.ids) + 1
