@@ -71,8 +71,10 @@ def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:
         if len(tokens) <= cap:
             cut = len(window)
         else:
-            _decoded, offsets = enc.decode_with_offsets(tokens[: cap + 1])
-            cut = max(1, offsets[cap])
+            # chars fully covered by the first `cap` tokens (a token ending inside a
+            # multi-byte char is dropped); decode_with_offsets is pure Python and slow
+            head = enc.decode_bytes(tokens[:cap]).decode("utf-8", errors="ignore")
+            cut = max(1, len(head))
             space = window.rfind(" ", 0, cut)
             if space > cut // 2:
                 cut = space
@@ -87,7 +89,8 @@ def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:
         while b > a and text[b - 1].isspace():
             b -= 1
         if a < b:
-            pieces.append(Span(a, b, count_tokens(text[a:b])))
+            same = a == pos and b == pos + cut  # untrimmed: n is already its count
+            pieces.append(Span(a, b, n if same else count_tokens(text[a:b])))
         pos += cut
         while pos < end and text[pos].isspace():
             pos += 1
@@ -100,6 +103,11 @@ def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[Span]:
         raise ValueError(f"bad chunking parameters: size={chunk_size}, overlap={overlap}")
     pieces: list[Span] = []
     for a, b in sentence_spans(text):
+        if b - a > chunk_size * _WINDOW_CHARS_PER_TOKEN:
+            # likely over the cap (_hard_split is right either way); counting a huge
+            # unbroken line first would cost seconds
+            pieces.extend(_hard_split(text, a, b, chunk_size))
+            continue
         n = count_tokens(text[a:b])
         if n <= chunk_size:
             pieces.append(Span(a, b, n))
@@ -115,7 +123,7 @@ def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[Span]:
         (joining pieces can add a token or two), to be packed again, in order."""
         moved: list[Span] = []
         start, end = current[0].start, current[-1].end
-        n = count_tokens(text[start:end])
+        n = current[0].tokens if len(current) == 1 else count_tokens(text[start:end])
         while n > chunk_size and len(current) > 1:
             moved.insert(0, current.pop())
             end = current[-1].end

@@ -43,6 +43,14 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
         pass
     if _looks_binary(data):
         raise DocumentError(f"{name}: looks like binary data, not text")
+    # UTF-8 with a few corrupt bytes (a truncated download, a bad copy): keep it UTF-8
+    # with U+FFFD for the bad bytes, rather than reading all of it as mojibake or refusing
+    # it. Legacy single-byte text has no valid multi-byte sequences, so it is not caught.
+    lenient = data.decode("utf-8", errors="replace")
+    bad = lenient.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    multibyte = sum(1 for ch in lenient if ord(ch) > 0x7F) - lenient.count("\ufffd")
+    if bad * 20 <= multibyte:
+        return lenient, "utf-8"
     encoding = _detect_legacy(data[:200_000])
     if encoding is None:
         raise DocumentError(f"{name}: cannot detect the text encoding")

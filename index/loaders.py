@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from index.encoding import decode_text
 from rag.errors import DocumentError
@@ -46,7 +47,7 @@ def _first_line_title(text: str) -> str:
     """The first line with some letters, passing over banners (lines holding a URL)."""
     fallback = ""
     for line in text.splitlines()[:50]:
-        line = line.strip().lstrip("#").strip()
+        line = line[:1000].strip().lstrip("#").strip()  # titles are short; a line may be 10 MB
         if sum(ch.isalnum() for ch in line) < 2:
             continue
         if re.search(r"https?://|www\.", line):
@@ -93,6 +94,35 @@ _BLOCK_TAGS = (
 ).split()
 
 
+_SKIP_TAGS = frozenset(["script", "style", "noscript", "template", "head", "svg", "iframe"])
+_BLOCK_SET = frozenset(_BLOCK_TAGS)
+
+
+def _html_text(root: Any) -> str:
+    """The text of `root`, with a line break around every block element, minus scripts,
+    styles and the head. One iterative walk: mutating the tree instead (insert_before /
+    insert_after a "\\n") costs time quadratic in the nesting depth, and a page nested
+    20,000 deep then hangs the ingest."""
+    from bs4.element import CData, NavigableString, Tag
+
+    parts: list[str] = []
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            parts.append("\n")
+        elif isinstance(node, Tag):
+            if node.name in _SKIP_TAGS:
+                continue
+            if node.name in _BLOCK_SET:
+                parts.append("\n")
+                stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.contents))
+        elif type(node) in (NavigableString, CData):  # what get_text() keeps: no comments
+            parts.append(str(node))
+    return "".join(parts)
+
+
 def load_html(data: bytes, name: str) -> LoadedDocument:
     from bs4 import BeautifulSoup
 
@@ -107,12 +137,7 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
     if not title:
         h1 = soup.find("h1")
         title = h1.get_text(" ", strip=True) if h1 else ""
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe"]):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    raw = soup.get_text()
+    raw = _html_text(soup)
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in _clean(raw).split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return LoadedDocument(

@@ -4,7 +4,9 @@ cannot trap the walk)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,17 +30,33 @@ class ScanResult:
 
 def scan(paths: list[str]) -> ScanResult:
     result = ScanResult()
-    seen: set[Path] = set()
+    seen: dict[tuple[int, int], str] = {}  # (device, inode) -> source of its first path
 
     def add(path: Path, source: str, root: str | None) -> None:
         try:
             resolved = path.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:  # RuntimeError: symlink loop on old Pythons
-            result.skipped.append((source, f"cannot resolve path ({exc.__class__.__name__})"))
+            st = resolved.stat()
+        except RuntimeError:  # a symlink loop, on Python < 3.13
+            result.skipped.append((source, "symlink loop"))
             return
-        if resolved in seen:
+        except OSError as exc:
+            reason = (
+                "symlink loop"
+                if exc.errno == errno.ELOOP
+                else f"cannot resolve path ({exc.strerror or exc.__class__.__name__})"
+            )
+            result.skipped.append((source, reason))
             return
-        seen.add(resolved)
+        if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block the ingest forever
+            result.skipped.append((source, "not a regular file (a pipe, socket or device)"))
+            return
+        # One document under two paths (symlink, hard link, named twice) is indexed once.
+        first = seen.get((st.st_dev, st.st_ino))
+        if first is not None:
+            if first != source:
+                result.skipped.append((source, f"same file as {first} (indexed once)"))
+            return
+        seen[(st.st_dev, st.st_ino)] = source
         result.candidates.append(Candidate(resolved, source, root))
 
     for arg in paths:

@@ -22,6 +22,14 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=None))
 
 
+def _one_line(text: str) -> str:
+    """A file name may hold a newline or other control characters: show them escaped, so
+    each message stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from index.ingest import Ingestor
 
@@ -34,7 +42,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if report.note:
             print(f"note: {report.note}", file=sys.stderr)
         for source, reason in report.skipped:
-            print(f"skipped: {source}: {reason}", file=sys.stderr)
+            print(f"skipped: {_one_line(source)}: {_one_line(reason)}", file=sys.stderr)
         print(report.summary())
     indexed = report.added or report.updated or report.unchanged or report.reembedded
     if report.skipped and not indexed and not report.removed:
