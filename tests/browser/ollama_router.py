@@ -22,7 +22,7 @@ def request_kind(body: dict[str, Any]) -> str:
 
 
 def router(
-    answer: str | list[str], *, condensed: str = "", rewrites: str = REWRITES
+    answer: str | list[str], *, condensed: str = "", rewrites: str | list[str] = REWRITES
 ) -> Callable[[dict[str, Any]], str | list[str]]:
     """A `FakeOllama.default_reply` answering each kind of request."""
 

@@ -1,0 +1,205 @@
+"""The chat in a real headless Chromium: streamed answers from the (fake) model, a
+citation click that shows the highlighted span in its document, the model-free banner,
+upload-then-ask, a hostile document shown as inert text, and (in every test, through the
+`page` fixture) no request leaving this machine."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from index.ingest import Ingestor
+from rag.settings import Settings
+from tests.browser.conftest import shot
+from tests.browser.ollama_router import REWRITES, router
+from tests.fake_ollama import FakeOllama
+
+H100 = "how many H100s does Meta plan to have?"
+TOKENS = ["Meta", " will", " have", " more", " than", " 340,000", " H100", " GPUs", " [1]", "."]
+FINAL = "".join(TOKENS)
+
+# Records every distinct text the first answer shows while it streams.
+OBSERVE = """() => {
+  window.__seen = [];
+  const root = document.querySelector('#transcript');
+  new MutationObserver(() => {
+    const el = root.querySelector('#turn-0 .answer-text');
+    if (!el) return;
+    const text = el.innerText;
+    if (window.__seen[window.__seen.length - 1] !== text) window.__seen.push(text);
+  }).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+# The highlighted span is inside the visible part of the document viewer and the window.
+MARK_VISIBLE = """() => {
+  const mark = document.querySelector('#viewer mark.cited');
+  if (!mark) return false;
+  const box = mark.closest('.doc-text').getBoundingClientRect();
+  const r = mark.getBoundingClientRect();
+  return r.height > 0 && r.top >= box.top - 1 && r.top < box.bottom
+    && r.top >= 0 && r.top < window.innerHeight;
+}"""
+
+
+def open_app(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("#status .status ul")  # the status was loaded from the server
+
+
+def ask(page: Any, question: str) -> Any:
+    """Ask and wait for the answer to finish; returns the turn's locator."""
+    index = page.locator("#transcript .turn").count()
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_selector(f"#turn-{index} .a:not(.streaming)")
+    return page.locator(f"#turn-{index}")
+
+
+def words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def open_citation(page: Any, turn: Any, n: int) -> str:
+    turn.locator(f'.answer-text a.cite[data-n="{n}"]').first.click()
+    page.wait_for_selector(f'#viewer .docview[data-n="{n}"] mark.cited')
+    page.wait_for_function(MARK_VISIBLE)
+    return str(page.inner_text("#viewer mark.cited"))
+
+
+def test_h100_answer_streams_and_its_citation_shows_the_highlighted_span(
+    corpus_index: Settings, with_ollama: FakeOllama, serve_app: Any, page: Any
+) -> None:
+    with_ollama.default_reply = router(TOKENS, rewrites=[REWRITES])
+    with_ollama.fail("/api/chat", "slow", seconds=0.1, between_tokens=True)
+    open_app(page, serve_app())
+    assert page.locator("#banner .banner").count() == 0  # a model is available
+    page.evaluate(OBSERVE)
+
+    turn = ask(page, H100)
+    assert turn.locator(".answer-text").inner_text() == FINAL
+    assert turn.locator(".badge").inner_text() == "answer written by llama3.1:8b"
+    seen = [s.rstrip("▍").strip() for s in page.evaluate("window.__seen")]
+    partial = {s for s in seen if s.startswith("Meta") and s != FINAL}
+    assert len(partial) >= 3, seen  # the answer arrived piece by piece
+    assert all(FINAL.startswith(s) for s in partial)
+
+    sources = turn.locator(".src")
+    assert sources.count() >= 3
+    first = sources.first
+    meta = first.locator(".src-meta").inner_text()
+    assert re.search(r"· (id|zh) · \S*corpus/\S+\.txt · score \d\.\d{3}", meta), meta
+    assert first.locator(".src-title").inner_text().strip()
+    assert "cited" in (first.get_attribute("class") or "")
+
+    marked = open_citation(page, turn, 1)
+    snippet = words(first.locator(".src-snippet").inner_text()).rstrip("…")
+    assert words(marked).startswith(snippet[:150])
+    header = page.inner_text("#viewer .doc-head")
+    assert header.startswith("[1]") and "corpus/" in header
+    shot(page, "browser-h100-llm-citation")
+    assert page.js_errors == []
+
+
+def test_model_free_banner_when_ollama_goes_down(
+    corpus_index: Settings, with_ollama: FakeOllama, serve_app: Any, page: Any
+) -> None:
+    open_app(page, serve_app())
+    assert page.locator("#banner .banner").count() == 0
+    with_ollama.stop()
+    page.get_by_role("tab", name="Status").click()
+    page.click("#refresh")
+    page.wait_for_selector("#banner .banner.model-free")
+    assert page.locator("#banner code").all_inner_texts()[:3] == [
+        "ollama serve",
+        "ollama pull llama3.1:8b",
+        "ollama pull bge-m3",
+    ]
+    assert "Model-free mode" in page.inner_text("#banner")
+
+    page.get_by_role("tab", name="Chat").click()
+    turn = ask(page, H100)
+    assert turn.locator(".badge").inner_text() == "no language model used: quoted passages"
+    text = turn.locator(".answer-text").inner_text()
+    assert re.search(r"340[.,]000", text), text
+    assert turn.locator(".answer-text a.cite").count() >= 2
+    assert turn.locator(".error").count() == 0
+
+    turn.locator(".copy-md").click()
+    page.wait_for_selector("#turn-0 .copied:not([hidden])")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(f"**Q:** {H100}\n\n")
+    assert "**Sources**" in copied and re.search(r"^\[\d+\] .+`\S*corpus/", copied, re.M)
+    shot(page, "browser-model-free")
+
+    page.click("#new-chat")
+    page.wait_for_selector("#transcript .transcript.empty")
+    assert page.locator("#transcript .turn").count() == 0
+    assert page.js_errors == []
+
+
+def test_upload_a_file_then_ask_about_it(
+    corpus_index: Settings, serve_app: Any, page: Any, tmp_path: Path
+) -> None:
+    doc = tmp_path / "zorblax reactor.md"
+    doc.write_text(
+        "# Zorblax reactor\n\nThe Zorblax reactor near Bandung produces 42 gigawatts of "
+        "power for the whole region.\n",
+        encoding="utf-8",
+    )
+    open_app(page, serve_app())
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#upload input[type=file]", str(doc))
+    page.wait_for_selector("#upload-log .ingest-log.done")
+    log = page.inner_text("#upload-log")
+    assert "added: " in log and "zorblax reactor.md (1 chunks)" in log, log
+    row = page.locator("#documents tr", has_text="zorblax reactor.md")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == "Zorblax reactor" and cells[2] == "en" and cells[3] == "1", cells
+    assert "6 documents" in page.inner_text("#documents caption")
+    assert "index 6 documents" in page.inner_text("#status")
+    shot(page, "browser-upload")
+
+    page.get_by_role("tab", name="Chat").click()
+    turn = ask(page, "How many gigawatts does the Zorblax reactor produce?")
+    assert "42 gigawatts" in turn.locator(".answer-text").inner_text()
+    top = turn.locator(".src").first
+    assert "zorblax reactor.md" in top.locator(".src-meta").inner_text()
+    n = int(top.get_attribute("data-n") or 0)
+    assert "42 gigawatts" in open_citation(page, turn, n)
+    assert page.js_errors == []
+
+
+def test_a_document_with_script_and_markdown_is_shown_as_inert_text(
+    corpus_index: Settings, serve_app: Any, page: Any, tmp_path: Path
+) -> None:
+    doc = tmp_path / "quuxle.txt"
+    script = "<script>window.__pwned = 1</script>"
+    image = '<img src=x onerror="window.__pwned = 2">'
+    doc.write_text(
+        "Quuxle protocol notes\n\n"
+        f"The Quuxle protocol handshake sends {script} and {image} as plain tokens.\n"
+        "The Quuxle protocol also writes **bold words** and [a link](http://example.com/q).\n",
+        encoding="utf-8",
+    )
+    assert len(Ingestor(corpus_index, progress=False).run([str(doc)]).added) == 1
+    open_app(page, serve_app())
+    # a fresh machine: no Ollama, so the banner is there from the start
+    page.wait_for_selector("#banner .banner.model-free")
+
+    turn = ask(page, "What does the Quuxle protocol handshake send?")
+    answer = turn.locator(".answer-text").inner_text()
+    assert script in answer, answer
+    source = turn.locator(".src", has_text="quuxle.txt").first
+    n = int(source.get_attribute("data-n") or 0)
+    marked = open_citation(page, turn, n)
+    viewer = page.inner_text("#viewer .doc-text")
+    assert script in viewer and image in viewer
+    assert "**bold words**" in viewer and "[a link](http://example.com/q)" in viewer
+    assert script in marked or "**bold words**" in marked
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    for where in ("#transcript", "#viewer"):
+        assert page.locator(f"{where} script, {where} img, {where} b, {where} strong").count() == 0
+        assert page.locator(f"{where} a[href^='http']").count() == 0
+    shot(page, "browser-inert-script")
+    assert page.js_errors == []
