@@ -145,6 +145,12 @@ class LexicalIndex:
             return 0
         return int(indptr[tid + 1] - indptr[tid])
 
+    def vocabulary(self) -> list[str]:
+        """Every indexed term."""
+        if self._model is None:
+            return []
+        return [t for t in self._model.vocab_dict if t]
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """Top-k (chunk_id, BM25 score) for `query`, best first; empty when nothing matches."""
         if self._model is None or k <= 0:

@@ -377,3 +377,12 @@ def test_llama_index_globals_are_never_openai(
 
     assert type(LlamaSettings.llm).__name__ == "Ollama"
     assert type(LlamaSettings.embed_model).__name__ == "OllamaEmbedding"
+
+
+def test_abstains_on_a_question_the_corpus_has_no_words_for(corpus_index: Settings) -> None:
+    answer = Answerer(corpus_index).ask(
+        "Meta在印度有多少名员工?", no_llm=True
+    )  # gold: unanswerable
+    assert answer.mode == "abstain"
+    answerable = Answerer(corpus_index).ask("Who gave Jensen Huang the jacket?", no_llm=True)
+    assert answerable.mode == "extractive"

@@ -196,3 +196,23 @@ def test_dense_cache_answers_like_chroma_and_follows_ingests(
     assert new_generation != generation
     rebuilt = dense_cache.load(folder, embedder.collection_name, r._cache_key(new_generation))
     assert rebuilt is not None and len(rebuilt.ids) == len(cached.ids) + 1
+
+
+def test_near_misses_bridge_cognates() -> None:
+    from rag.retrieve import NearMisses
+
+    near = NearMisses(["komputasi", "kolaborasi", "konteks", "parameter", "meta", "pisang"])
+    assert near.similar("computing") == ["komputasi"]
+    assert near.similar("collaborating") == ["kolaborasi"]
+    assert near.similar("context") == ["konteks"]
+    assert near.similar("parameters") == ["parameter"]
+    assert near.similar("banana") == []
+    assert near.similar("ai") == []
+
+
+def test_cognates_reach_the_indonesian_evidence(corpus_index: Settings) -> None:
+    question = "Which eyewear maker is Meta collaborating with, according to the SIGGRAPH talk?"
+    r = Retriever(corpus_index)
+    evidence = "pembuat kacamata Luxotic"
+    assert not any(evidence in p.text for p in r.search([question], k=5, expand=False).passages)
+    assert any(evidence in p.text for p in r.search([question], k=5).passages)
