@@ -26,6 +26,12 @@ run: ingest
 	@echo
 	@echo 'Ask from the command line, e.g.:'
 	@echo '  $(BIN)/rag ask "how many H100s does Meta plan to have?"'
+	@echo
+	@echo 'Chat in the browser: http://$(HOST):$(PORT)  (Ctrl-C stops the server)'
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
+
+serve: setup
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check .
