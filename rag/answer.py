@@ -269,12 +269,15 @@ class _Run:
     ) -> Iterator[Event]:
         from rag.extractive import extract
 
+        retriever = self.owner.retriever
+        weights = retriever.term_weights(normalize_query(question))
         text, cited = extract(
             question,
             passages,
             reason=self.reason or "no language model is available",
             model=self.model,
-            weights=self.owner.retriever.term_weights(normalize_query(question)),
+            weights=weights,
+            near={t: retriever.near_misses(t) for t in weights},
         )
         if separator:
             yield TokenEvent(f"\n\n[{self.notice}]\n\n")

@@ -25,7 +25,8 @@ from rag.schema import Passage
 AnswerType = Literal["number", "name", "date", "other"]
 
 MAX_SENTENCES = 5
-PER_DOCUMENT = 2
+PER_DOCUMENT = 4  # after one per document: a single answering source may give several
+LABEL_CHARS = 80  # a line this short ending in ":" introduces the next sentence
 MAX_PASSAGES = 6  # sentences come from the top passages only
 MAX_QUOTE_CHARS = 600  # a longer "sentence" (no punctuation) is cut, with an ellipsis
 RELATIVE_FLOOR = 0.5  # keep sentences scoring at least this share of the best one
@@ -95,16 +96,35 @@ def _has_type(sentence: str, kind: AnswerType, question: str) -> bool:
     return False
 
 
-def _credit(term: str, have: set[str]) -> float:
-    """1 for a term the sentence holds; half for a near miss: a longer word that starts
-    with it (an Indonesian suffix, a typo such as "Metal" for "Meta"); else 0."""
+def _credit(term: str, have: set[str], near: Sequence[str] = ()) -> float:
+    """1 for a term the sentence holds; half for a near miss: a cognate the retriever
+    found (`near`: context ~ konteks) or a longer word that starts with the term (an
+    Indonesian suffix, a typo such as "Metal" for "Meta"); else 0."""
     if term in have:
         return 1.0
+    if any(other in have for other in near):
+        return 0.5
     if len(term) >= 4 and term.isascii():
         for word in have:
             if word.startswith(term) and len(word) - len(term) <= NEAR_MISS_EXTRA:
                 return 0.5
     return 0.0
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, a short label line ending in ":" ("Martin Casado, a16z:") joined
+    to the sentence after it, so a quote keeps its speaker."""
+    spans = sentence_spans(text)
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(spans):
+        a, b = spans[i]
+        if text[b - 1] in ":：" and b - a <= LABEL_CHARS and i + 1 < len(spans):
+            b = spans[i + 1][1]
+            i += 1
+        out.append((a, b))
+        i += 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -121,25 +141,30 @@ def score_sentences(
     question: str,
     passages: Sequence[Passage],
     weights: Mapping[str, float] | None = None,
+    near: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Quote]:
-    """Every sentence of the top passages with its score, best first."""
+    """Every sentence of the top passages with its score, best first. `weights`: idf of
+    the question's terms; `near`: index terms resembling question terms it lacks."""
+    near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
     total = sum(w.values())
     kind = answer_type(question)
     quotes: list[Quote] = []
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
-        for a, b in sentence_spans(p.text):
+        for a, b in _units(p.text):
             text = p.text[a:b]
             if len(text) < 12 or not any(c.isalnum() for c in text):
                 continue
             have = set(tokenize(text))
-            share = sum(v * _credit(t, have) for t, v in w.items()) / total if total else 0.0
+            got = sum(v * _credit(t, have, near.get(t, ())) for t, v in w.items())
+            share = got / total if total else 0.0
             if share <= 0.0:
                 continue
             score = share + RANK_PRIOR / (rank + 1)
             if kind != "other" and _has_type(text, kind, question):
                 score += TYPE_BONUS
+            text = " ".join(text.split())  # verbatim up to whitespace (line breaks)
             if len(text) > MAX_QUOTE_CHARS:
                 cut = text.rfind(" ", 0, MAX_QUOTE_CHARS)
                 text = text[: cut if cut > MAX_QUOTE_CHARS // 2 else MAX_QUOTE_CHARS] + "…"
@@ -199,7 +224,8 @@ def extract(
     reason: str,
     model: str,
     weights: Mapping[str, float] | None = None,
+    near: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[str, set[int]]:
     """The extractive answer for `question` and the passage numbers it cites."""
-    quotes = select(score_sentences(question, passages, weights))
+    quotes = select(score_sentences(question, passages, weights, near))
     return compose(question, quotes, reason, model), {q.n for q in quotes}
