@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from index.loaders import SUPPORTED_SUFFIXES
 from rag.errors import RagError
 from rag.offline import configure_offline
 from rag.settings import Settings
@@ -41,7 +42,7 @@ configure_offline()
 import gradio as gr  # noqa: E402  (after configure_offline: analytics off before import)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx"]
+UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 SYSTEM_FONTS = [
     "system-ui",
@@ -282,11 +283,10 @@ def build_app(settings: Settings) -> gr.Blocks:
     demo = gr.Blocks(title="Ask your documents", analytics_enabled=False)
     with demo:
         turns = gr.State([])
-        with gr.Row(elem_id="topbar"):
-            gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
-            status_html = gr.HTML(
-                '<div class="status">checking…</div>', elem_id="status", js_on_load=None
-            )
+        gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
+        status_html = gr.HTML(
+            '<div class="status">checking…</div>', elem_id="status", js_on_load=None
+        )
         banner = gr.HTML("", elem_id="banner", js_on_load=None)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
