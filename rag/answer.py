@@ -16,10 +16,12 @@ it keeps no per-question state, and its retriever and generator are thread-safe.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from rag.errors import ModelNotFoundError, OllamaError, OllamaUnavailableError, QuestionError
 from rag.retrieve import Retrieval, Retriever, normalize_query
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 # languages lift answerable questions further, and the prompt makes the model say when
 # the passages do not hold the answer.
 ABSTAIN_BELOW = 0.08
+DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
 MAX_PROMPT_QUESTION_CHARS = 4000  # a longer question is cut in prompts (retrieval: 2000)
 
 ABSTAIN_TEXT = (
@@ -57,6 +60,8 @@ class Answerer:
         self.retriever = Retriever(settings)
         self._generator: Generator | None = None
         self._lock = threading.Lock()
+        self._down: OllamaError | None = None
+        self._down_until = 0.0
 
     @property
     def generator(self) -> Generator:
@@ -68,6 +73,35 @@ class Answerer:
 
                 self._generator = Generator(self.settings)
             return self._generator
+
+    def check_ollama(self) -> OllamaError | None:
+        """None when Ollama's port accepts a connection, else the error to report.
+
+        A bare TCP connect (no HTTP, no import of llama-index or the ollama client) so
+        that a machine without Ollama, the default, falls back to the extractive answer
+        at once. "Down" is remembered for a few seconds: concurrent questions do not
+        each wait for a dead host.
+        """
+        with self._lock:
+            if time.monotonic() < self._down_until and self._down is not None:
+                return self._down
+        parts = urlsplit(self.settings.ollama_host)
+        port = parts.port or (443 if parts.scheme == "https" else 11434)
+        try:
+            with socket.create_connection(
+                (parts.hostname or "127.0.0.1", port), timeout=self.settings.probe_timeout
+            ):
+                pass
+        except OSError:
+            from rag.ollama_api import unavailable_message
+
+            error = OllamaUnavailableError(unavailable_message(self.settings.ollama_host))
+            with self._lock:
+                self._down, self._down_until = error, time.monotonic() + DOWN_MEMORY_S
+            return error
+        with self._lock:
+            self._down = None
+        return None
 
     def close(self) -> None:
         self.retriever.close()
@@ -185,6 +219,10 @@ class _Run:
         return result
 
     def events(self) -> Iterator[Event]:
+        if self.use_llm:
+            down = self.owner.check_ollama()
+            if down is not None:
+                self._failed(down)
         standalone: str | None = None
         variants = [self.question]
         if self.history and self.use_llm:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from rag.cli import build_parser, main
+from rag.retrieve import Retriever
 from rag.settings import Settings
 from tests.fake_ollama import FakeOllama
 
@@ -198,17 +199,24 @@ def test_help_describes_the_options() -> None:
 
 
 def test_cold_no_llm_ask_does_not_import_llama_index(corpus_index: Settings) -> None:
-    """The model-free path stays light: no llama_index.core, no ollama client import."""
+    """The model-free path stays light: no llama_index.core, no ollama client, no chromadb
+    (dense search reads the cached vectors); with Ollama down, no llama_index.core either."""
     code = (
         "import sys\n"
         "from rag.cli import main\n"
         f"rc = main(['ask', '--no-llm', '--json', {H100_QUESTION!r}])\n"
-        "heavy = sorted(m for m in ('llama_index.core', 'ollama') if m in sys.modules)\n"
+        "mods = ('llama_index.core', 'ollama', 'chromadb')\n"
+        "heavy = sorted(m for m in mods if m in sys.modules)\n"
         "print('HEAVY', heavy, rc)\n"
+        f"rc = main(['ask', '--json', {H100_QUESTION!r}])\n"  # OLLAMA_HOST: nothing there
+        "print('DOWN', 'llama_index.core' in sys.modules, rc)\n"
     )
+    Retriever(corpus_index).search([H100_QUESTION])  # the first query caches the vectors
     env = dict(os.environ)
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-3] == "HEAVY [] 0"
+    assert lines[-1] == "DOWN False 0"
