@@ -147,8 +147,12 @@ def test_upload_a_file_then_ask_about_it(
         "power for the whole region.\n",
         encoding="utf-8",
     )
+    tool = tmp_path / "tool.exe"
+    tool.write_bytes(b"MZ")
     open_app(page, serve_app())
     page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#upload input[type=file]", str(tool))  # refused, saying why
+    page.get_by_text("Invalid file type: tool.exe. Only .docx").wait_for()
     page.set_input_files("#upload input[type=file]", str(doc))
     page.wait_for_selector("#upload-log .ingest-log.done")
     log = page.inner_text("#upload-log")
@@ -167,6 +171,14 @@ def test_upload_a_file_then_ask_about_it(
     assert "zorblax reactor.md" in top.locator(".src-meta").inner_text()
     n = int(top.get_attribute("data-n") or 0)
     assert "42 gigawatts" in open_citation(page, turn, n)
+
+    page.get_by_role("tab", name="Documents").click()  # and delete it again
+    page.click("#delete-pick input")
+    page.get_by_role("option", name=re.compile("^Zorblax reactor — ")).click()
+    page.click("#delete")
+    page.get_by_text("deleted Zorblax reactor").wait_for()
+    assert "5 documents" in page.inner_text("#documents caption")
+    assert page.locator("#documents tr", has_text="zorblax reactor.md").count() == 0
     assert page.js_errors == []
 
 
