@@ -196,7 +196,8 @@ class _Run:
     def _condense(self) -> str | None:
         from rag.llm import clean_condensed, condense_messages
 
-        reply = self._chat(condense_messages(self.question, self.history))
+        question = self.question[:MAX_PROMPT_QUESTION_CHARS]
+        reply = self._chat(condense_messages(question, self.history))
         return clean_condensed(reply) if reply else None
 
     def _rewrites(self, question: str) -> list[str]:
@@ -207,7 +208,7 @@ class _Run:
         asked = detect_language(question)
         if not languages or languages == [asked]:
             return []  # one corpus language, the question's own: nothing to translate
-        reply = self._chat(rewrite_messages(question, languages))
+        reply = self._chat(rewrite_messages(question[:MAX_PROMPT_QUESTION_CHARS], languages))
         if not reply:
             return []
         return list(parse_rewrites(reply, languages).values())
@@ -294,6 +295,13 @@ class _Run:
             answer.mode = "extractive"
             answer.notice = self.notice
             answer.answer = "".join(pieces)  # shown so far; replaced by the extractive answer
+            return
+        if not "".join(pieces).strip():
+            self.use_llm = False
+            self.reason = "the language model returned an empty answer"
+            self.notice = f"model {self.model} returned an empty answer"
+            answer.mode = "extractive"
+            answer.notice = self.notice
             return
         checked = check("".join(pieces), passages)
         answer.answer = checked.text.strip()

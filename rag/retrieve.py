@@ -145,6 +145,7 @@ class Retriever:
         self._lock = threading.RLock()
         self._dense_lock = threading.Lock()
         self._catalog: Catalog | None = None
+        self._catalog_ino = -1
         self._lexical: LexicalIndex | None = None
         self._generation = -1
         self._texts: dict[str, str] = {}
@@ -163,7 +164,24 @@ class Retriever:
                         "run `rag ingest PATH` first"
                     )
                 self._catalog = Catalog(self.settings.catalog_path)
+                self._catalog_ino = self._inode()
             return self._catalog
+
+    def _inode(self) -> int:
+        try:
+            return self.settings.catalog_path.stat().st_ino
+        except OSError:
+            return -1
+
+    def _reopen_if_replaced(self) -> None:
+        """`rag reset` and a new ingest replace the catalog file: follow it (a long-running
+        UI would otherwise keep reading the deleted one)."""
+        if self._catalog is not None and self._inode() != self._catalog_ino:
+            self._catalog.close()
+            self._catalog = None
+            self._lexical = None
+            self._generation = -1
+            self._dense_generation = -1
 
     def close(self) -> None:
         with self._lock:
@@ -183,6 +201,7 @@ class Retriever:
     def _refresh(self) -> tuple[LexicalIndex, int]:
         """The BM25 index for the catalog's current generation."""
         with self._lock:
+            self._reopen_if_replaced()
             catalog = self.catalog()
             generation = catalog.generation
             if self._lexical is None or generation != self._generation:

@@ -386,3 +386,10 @@ def test_abstains_on_a_question_the_corpus_has_no_words_for(corpus_index: Settin
     assert answer.mode == "abstain"
     answerable = Answerer(corpus_index).ask("Who gave Jensen Huang the jacket?", no_llm=True)
     assert answerable.mode == "extractive"
+
+
+def test_an_empty_model_answer_falls_back(llm_settings: Settings, with_ollama: FakeOllama) -> None:
+    with_ollama.default_reply = _router([" ", "\n"])
+    _, answer = _run(Answerer(llm_settings), H100_QUESTION)
+    _assert_extractive(answer)
+    assert answer.notice == "model llama3.1:8b returned an empty answer"

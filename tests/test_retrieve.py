@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -216,3 +217,25 @@ def test_cognates_reach_the_indonesian_evidence(corpus_index: Settings) -> None:
     evidence = "pembuat kacamata Luxotic"
     assert not any(evidence in p.text for p in r.search([question], k=5, expand=False).passages)
     assert any(evidence in p.text for p in r.search([question], k=5).passages)
+
+
+def test_a_reset_and_new_index_are_followed(corpus_index: Settings, tmp_path: Path) -> None:
+    """A long-running process (the UI) keeps answering from the new catalog after
+    `rag reset` and an ingest, not from the deleted file."""
+    from index.ingest import ingest
+
+    r = Retriever(corpus_index)
+    assert r.search([H100_QUESTION], k=1).passages
+    # what `rag reset` removes (Chroma is left: chromadb caches an open store per process,
+    # so deleting it under this test process would break the in-process ingest below)
+    for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
+        (corpus_index.data_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(corpus_index.lexical_dir)
+    with pytest.raises(StoreError, match="rag ingest"):
+        r.search([H100_QUESTION])
+    extra = tmp_path / "only"
+    extra.mkdir()
+    (extra / "solo.txt").write_text("Meta bought 7 H100 GPUs for the quokka lab.\n", "utf-8")
+    ingest([str(extra)], load_settings(), progress=False)
+    passages = r.search([H100_QUESTION], k=5).passages
+    assert [Path(p.source).name for p in passages] == ["solo.txt"]
