@@ -164,3 +164,31 @@ def test_upload_handler_streams_progress_and_lists_the_document(
     turn = _final(list(app.backend.ask("How many gigawatts does the Zorblax reactor make?")))
     top = turn.passages[0]
     assert top.source.endswith("zorblax notes.md") and "42 gigawatts" in top.text
+
+
+def test_ask_handler_shows_the_question_at_once_then_keeps_the_conversation(
+    corpus_index: Settings,
+) -> None:
+    app = App(corpus_index)
+    steps = list(app.ask(H100, [], "llama3.1:8b"))
+    html, turns, box = steps[0]
+    assert "searching…" in html and H100 in html and box == ""
+    assert all(step[2] != "" for step in steps[1:])  # cleared once: typing ahead is kept
+    html, turns, _ = steps[-1]
+    assert len(turns) == 1 and turns[0].done and 'id="turn-0"' in html
+    html, turns, _ = list(app.ask("dan A100?", turns, None))[-1]
+    assert len(turns) == 2 and 'id="turn-1"' in html and turns[1].question == "dan A100?"
+    assert list(app.ask("  ", turns, None))[-1][1] == turns  # nothing asked, nothing lost
+
+
+def test_delete_handler_removes_the_picked_document(corpus_index: Settings) -> None:
+    app = App(corpus_index)
+    table, picker = app.documents()
+    assert "5 documents" in table
+    doc_id = picker.choices[0][1]
+    message, table, picker, status = app.delete(doc_id)
+    assert "deleted " in message and "the file itself was not touched" in message
+    assert "4 documents" in table and "4 documents" in status
+    assert doc_id not in [value for _label, value in picker.choices]
+    assert "pick a document" in app.delete(None)[0]
+    assert "no longer in the index" in app.delete(doc_id)[0]

@@ -159,15 +159,18 @@ class App:
     # chat -----------------------------------------------------------------------------
     def ask(
         self, question: str, turns: list[ChatTurn] | None, model: str | None
-    ) -> Iterator[tuple[str, list[ChatTurn], str]]:
+    ) -> Iterator[tuple[str, list[ChatTurn], Any]]:
+        """Stream the transcript; the question box is cleared once, at the start, so
+        the next question can be typed while this answer streams."""
         history = list(turns or [])
         if not (question or "").strip():
-            yield render_transcript(history), history, question or ""
+            yield render_transcript(history), history, gr.skip()
             return
-        current = history
+        clear: Any = ""
         for turn in self.backend.ask(question, history, model=model, min_interval=0.05):
             current = [*history, turn]
-            yield render_transcript(current), current, ""
+            yield render_transcript(current), current, clear
+            clear = gr.skip()
 
     def cite(self, turns: list[ChatTurn] | None, evt: gr.EventData) -> str:
         data = getattr(evt, "_data", None) or {}

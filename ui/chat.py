@@ -101,9 +101,9 @@ class ChatBackend:
         no_llm: bool = False,
         min_interval: float = 0.0,
     ) -> Iterator[ChatTurn]:
-        """Stream one turn: yields the same ChatTurn after the sources arrive, after
-        tokens (at most every `min_interval` seconds), and once more when it is done.
-        Errors end the turn with `error` set; they are never raised."""
+        """Stream one turn: yields the same ChatTurn at once, after the sources arrive,
+        after tokens (at most every `min_interval` seconds), and once more when it is
+        done. Errors end the turn with `error` set; they are never raised."""
         turn = ChatTurn(question=question)
         question = question.strip()
         if not question:
@@ -119,6 +119,7 @@ class ChatBackend:
             turn.done = True
             yield turn
             return
+        yield turn  # shown at once ("searching…") while retrieval runs
         last = 0.0
         try:
             events = self.answerer().stream(
