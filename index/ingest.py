@@ -284,6 +284,11 @@ class Ingestor:
                 pending.append(self._prepare(cand, data, sha, st, existing is not None))
             except DocumentError as exc:
                 report.skipped.append((cand.source, str(exc).removeprefix(f"{cand.source}: ")))
+            except Exception as exc:  # a parser bug on one hostile file must not stop the rest
+                detail = (str(exc).strip().splitlines() or [""])[0][:200]
+                report.skipped.append(
+                    (cand.source, f"cannot load ({type(exc).__name__}: {detail})")
+                )
         return pending
 
     def _prepare(

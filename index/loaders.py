@@ -147,7 +147,6 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
 
 def load_pdf(data: bytes, name: str) -> LoadedDocument:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -176,8 +175,10 @@ def load_pdf(data: bytes, name: str) -> LoadedDocument:
             meta_title = ""
     except DocumentError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise DocumentError(f"{name}: cannot read PDF ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # pypdf on hostile input: PdfReadError, but also e.g.
+        # NotImplementedError (unknown stream filter), RecursionError, zlib.error
+        detail = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DocumentError(f"{name}: cannot read PDF ({type(exc).__name__}: {detail})") from None
     text = "".join(parts)
     if not text.strip():
         raise DocumentError(f"{name}: the PDF has no extractable text (scanned? OCR is not done)")
