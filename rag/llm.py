@@ -16,6 +16,7 @@ inside a passage or a question can never inject another placeholder.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import threading
@@ -217,22 +218,30 @@ class Generator:
 
     def chat(self, model: str, messages: Sequence[tuple[str, str]]) -> str:
         """One non-streamed reply (query rewriting, follow-up condensing)."""
-        with translate_errors(self.host, model):
+        with self._errors(model):
             llm = self.llm(model)
             response = llm.chat(self._messages(messages))
-        return str(response.message.content or "")
+            return str(response.message.content or "")
 
     def stream(self, model: str, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
         """The reply's text deltas, in order, as Ollama streams them."""
-        with translate_errors(self.host, model):
+        with self._errors(model):
             llm = self.llm(model)
             for chunk in llm.stream_chat(self._messages(messages)):
                 if chunk.delta:
                     yield chunk.delta
 
-
-def is_unreachable(exc: OllamaError) -> bool:
-    """Whether later calls in the same request are pointless (server down or hung)."""
-    from rag.errors import OllamaTimeoutError, OllamaUnavailableError
-
-    return isinstance(exc, OllamaUnavailableError | OllamaTimeoutError)
+    @contextlib.contextmanager
+    def _errors(self, model: str) -> Iterator[None]:
+        """Transport errors as `translate_errors` words them; anything else the client
+        stack raises (a malformed reply, a library bug) as an OllamaError too, so that a
+        question always gets the model-free answer instead of a crash."""
+        try:
+            with translate_errors(self.host, model):
+                yield
+        except OllamaError:
+            raise
+        except Exception as exc:
+            raise OllamaError(
+                f"generation with {model} at {self.host} failed: {type(exc).__name__}: {exc}"
+            ) from exc
