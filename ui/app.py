@@ -59,6 +59,14 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 # Delegated handlers on the transcript: a click on [n] asks the server for the passage
 # view; "Copy as Markdown" copies the answer with its sources.
 TRANSCRIPT_JS = """
+// Each update re-renders the transcript: keep the latest question at the top of the view.
+watch('value', () => {
+  const box = element.querySelector('.transcript');
+  const turns = element.querySelectorAll('.turn');
+  if (!box || !turns.length) return;
+  const last = turns[turns.length - 1];
+  box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+});
 element.addEventListener('click', (event) => {
   const cite = event.target.closest('a.cite');
   if (cite) {
@@ -298,7 +306,6 @@ def build_app(settings: Settings) -> gr.Blocks:
                         render_transcript([]),
                         elem_id="transcript",
                         js_on_load=TRANSCRIPT_JS,
-                        autoscroll=True,
                     )
                     with gr.Row(elem_id="ask-row"):
                         question = gr.Textbox(

@@ -41,6 +41,13 @@ MARK_VISIBLE = """() => {
     && r.top >= 0 && r.top < window.innerHeight;
 }"""
 
+# A turn's question is at the top of the transcript's visible area.
+TURN_AT_TOP = """(selector) => {
+  const box = document.querySelector('#transcript .transcript').getBoundingClientRect();
+  const q = document.querySelector(selector + ' .q').getBoundingClientRect();
+  return q.top >= box.top - 1 && q.top < box.top + 40;
+}"""
+
 
 def open_app(page: Any, url: str) -> None:
     page.goto(url)
@@ -124,13 +131,17 @@ def test_model_free_banner_when_ollama_goes_down(
     assert re.search(r"340[.,]000", text), text
     assert turn.locator(".answer-text a.cite").count() >= 2
     assert turn.locator(".error").count() == 0
+    shot(page, "browser-model-free")
 
     turn.locator(".copy-md").click()
     page.wait_for_selector("#turn-0 .copied:not([hidden])")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith(f"**Q:** {H100}\n\n")
     assert "**Sources**" in copied and re.search(r"^\[\d+\] .+`\S*corpus/", copied, re.M)
-    shot(page, "browser-model-free")
+
+    second = ask(page, "dan termasuk A100?")  # a follow-up: shown at the top of the view
+    assert second.locator(".answer-text a.cite").count() >= 1
+    page.wait_for_function(TURN_AT_TOP, arg="#turn-1")
 
     page.click("#new-chat")
     page.wait_for_selector("#transcript .transcript.empty")
