@@ -153,7 +153,18 @@ class Proc:
 
 
 def run(cmd: Sequence[str], env: dict[str, str], timeout: float = 1200) -> Proc:
-    """Run a child; its wall time and peak RSS (from wait4, so per child)."""
+    """Run a child; its wall time and peak RSS, measured by bench/peak.py (see there)."""
+    peak_file = OUT / "peak.json"
+    peak_file.unlink(missing_ok=True)
+    proc = _run([PY, "-S", str(BENCH / "peak.py"), str(peak_file), *cmd], env, timeout)
+    try:
+        peak = json.loads(peak_file.read_text("utf-8"))
+    except (OSError, ValueError):
+        return proc
+    return Proc(proc.out, float(peak["wall"]), peak["maxrss_kb"] / 1024.0, int(peak["code"]))
+
+
+def _run(cmd: Sequence[str], env: dict[str, str], timeout: float) -> Proc:
     log = OUT / "children.log"
     with open(log, "a", encoding="utf-8") as err:
         err.write(f"\n$ {' '.join(cmd)}\n")
@@ -374,32 +385,46 @@ def evaluation(bench: Bench) -> None:
 
 
 def ingest_pair(
-    bench: Bench, label: str, corpus: Path, tag: str, env_extra: dict[str, str], ollama: str | None
+    bench: Bench,
+    label: str,
+    corpus: Path,
+    tag: str,
+    env_extra: dict[str, str],
+    ollama: str | None,
+    reingest: bool = True,
 ) -> None:
+    """Ours (`Ingestor`) and a stock IngestionPipeline on the same corpus with the same
+    embedder, each in its own process with the libraries imported before the clock
+    starts; then both again on the unchanged corpus."""
     ours_dir = fresh(OUT / f"ingest-{tag}-ours")
     stock_dir = fresh(OUT / f"ingest-{tag}-stock")
     env = child_env(RAG_DATA_DIR=str(ours_dir), **env_extra)
     fake = bench.fake
-    if fake:
-        fake.reset_log()
-    ours = run([RAG, "ingest", str(corpus), "--json"], env)
-    o = ours.json()
-    o_req = len(fake.calls("/api/embed")) if (fake and ollama) else None
-    if fake:
-        fake.reset_log()
-    cmd = [PY, str(BENCH / "tasks.py"), "ingest-stock", str(stock_dir), str(corpus)]
+
+    def requests() -> int | None:
+        return len(fake.calls("/api/embed")) if (fake and ollama) else None
+
+    def reset() -> None:
+        if fake:
+            fake.reset_log()
+
+    ours_cmd = [PY, str(BENCH / "tasks.py"), "ingest-ours", str(corpus)]
+    stock_cmd = [PY, str(BENCH / "tasks.py"), "ingest-stock", str(stock_dir), str(corpus)]
     if ollama:
-        cmd += ["--ollama", ollama]
-    base = run(cmd, child_env())
-    s = base.json()
-    s_req = len(fake.calls("/api/embed")) if (fake and ollama) else None
+        stock_cmd += ["--ollama", ollama]
+    reset()
+    ours = run(ours_cmd, env)
+    o, o_req = ours.json(), requests()
+    reset()
+    base = run(stock_cmd, child_env())
+    s, s_req = base.json(), requests()
     o_rate, s_rate = o["chunks"] / o["seconds"], s["nodes"] / s["seconds"]
     bench.add(
-        Row("ingest", f"ingestion, {label}: chunks/s (in-process)", o_rate, s_rate, "", ">= 2x",
+        Row("ingest", f"ingestion, {label}: chunks/s", o_rate, s_rate, "", ">= 2x",
             o_rate >= 2 * s_rate, f"{o['chunks']} vs {s['nodes']} chunks")
     )  # fmt: skip
     bench.add(
-        Row("ingest", f"ingestion, {label}: chunks/s (whole command, wall)",
+        Row("ingest", f"ingestion, {label}: chunks/s counting process start and imports",
             o["chunks"] / ours.wall, s["nodes"] / base.wall)
     )  # fmt: skip
     if o_req is not None and s_req is not None:
@@ -408,23 +433,25 @@ def ingest_pair(
                 o_req / max(o["chunks"], 1), s_req / max(s["nodes"], 1), "",
                 note=f"{o_req} vs {s_req} requests")
         )  # fmt: skip
-    # the same corpus again, unchanged
-    if fake:
-        fake.reset_log()
+    if not reingest:
+        return
+    # the same corpus again, unchanged: in-process, then as the user runs it (`rag ingest`)
+    reset()
+    a = run(ours_cmd, env).json()
+    a_req = requests() if ollama else a.get("embed_requests")
+    reset()
     again = run([RAG, "ingest", str(corpus), "--json"], env)
-    a = again.json()
-    a_req = len(fake.calls("/api/embed")) if (fake and ollama) else a.get("embed_requests")
-    if fake:
-        fake.reset_log()
-    base2 = run(cmd, child_env())
+    again.json()
+    reset()
+    base2 = run(stock_cmd, child_env())
     s2 = base2.json()
-    s2_req = len(fake.calls("/api/embed")) if (fake and ollama) else s2.get("embed_calls")
+    s2_req = requests() if ollama else s2.get("embed_calls")
     bench.add(
-        Row("reingest", f"re-ingest unchanged, {label}: seconds (in-process)", a["seconds"],
+        Row("reingest", f"re-ingest unchanged, {label}: seconds", a["seconds"],
             s2["seconds"], " s", "<= 1 s", a["seconds"] <= 1.0)
     )  # fmt: skip
     bench.add(
-        Row("reingest", f"re-ingest unchanged, {label}: seconds (whole command, wall)",
+        Row("reingest", f"re-ingest unchanged, {label}: `rag ingest` wall time vs stock script",
             again.wall, base2.wall, " s", "<= 1 s", again.wall <= 1.0)
     )  # fmt: skip
     bench.add(
@@ -436,7 +463,7 @@ def ingest_pair(
 def ingestion(bench: Bench) -> None:
     import synth
 
-    n = 300 if bench.quick else 1500
+    n = 300 if bench.quick else 1000
     corpus = OUT / "synth-ingest"
     shutil.rmtree(corpus, ignore_errors=True)
     synth.generate_chunks(corpus, n, 300, 40)
@@ -451,7 +478,7 @@ def ingestion(bench: Bench) -> None:
     bench.fake = fake
     try:
         env = {"OLLAMA_HOST": fake.url, "RAG_EMBEDDER": "ollama", "RAG_EMBED_MODEL": "bge-m3"}
-        ingest_pair(bench, "fake Ollama (bge-m3)", corpus, "ollama", env, fake.url)
+        ingest_pair(bench, "fake Ollama (bge-m3)", corpus, "ollama", env, fake.url, False)
         ingest_pair(bench, "fake Ollama, shipped corpus", ROOT / "corpus", "corpus", env, fake.url)
     finally:
         fake.stop()
@@ -543,7 +570,7 @@ def latency(bench: Bench) -> None:
 def cold(bench: Bench) -> None:
     data = OUT / "quality" / "ours"
     stock_dir = OUT / "quality" / "stock"
-    runs = 3 if bench.quick else 5
+    runs = 3
     ours, base = [], []
     for _ in range(runs):
         p = run([RAG, "ask", "--no-llm", QUESTION], child_env(RAG_DATA_DIR=str(data)))
@@ -615,7 +642,7 @@ def ui(bench: Bench) -> None:
     data = OUT / "quality" / "ours"
     stock_dir = OUT / "quality" / "stock"
     ours, base = [], []
-    for _ in range(2):
+    for _ in range(1):
         port = int(dead_url().rsplit(":", 1)[1])
         ours.append(
             _ready([RAG, "serve", "--port", str(port)], child_env(RAG_DATA_DIR=str(data)), port)
@@ -627,7 +654,7 @@ def ui(bench: Bench) -> None:
     bench.add(
         Row(
             "ui",
-            "UI time to ready (`rag serve` until GET / = 200, median)",
+            "UI time to ready (`rag serve` until GET / answers 200)",
             statistics.median(ours),
             statistics.median(base),
             " s",
@@ -637,7 +664,52 @@ def ui(bench: Bench) -> None:
 
 # report --------------------------------------------------------------------------------
 
-WHY: dict[str, str] = {}  # filled in from analysis of a full run (see RESULTS.md notes)
+# Why a target can be missed: from profiling on this machine (bench/out holds the data).
+# Shown in RESULTS.md under each missed target whose metric contains the key.
+WHY: dict[str, str] = {
+    "recall@": (
+        "The misses are listed with what was retrieved in bench/out/eval.json. They are mostly "
+        "English questions whose answer sits in Indonesian or Chinese text with no shared "
+        "name or number (e.g. 'eyewear maker' vs 'pembuat kacamata', 'context windows' vs "
+        "'jendela konteks'): without a model the lexical side cannot bridge them and the "
+        "builtin hashed n-gram vectors are not cross-lingual. With Ollama, the question is "
+        "rewritten into the corpus languages first (issue 3), which this model-free figure "
+        "does not include."
+    ),
+    "chunks/s": (
+        "Both pipelines spend most of their time in Chroma's `add` (profile of a 2,083-chunk "
+        "ingest: Chroma 36%, ~7 ms per chunk, because llama-index's ChromaVectorStore also "
+        "stores each chunk's text as the Chroma document, which Chroma indexes for full-text "
+        "search), and ours does strictly more per chunk: BM25 tokenisation with Chinese "
+        "segmentation (8%), language detection (11%) and the catalog. The builtin embedding is "
+        "~15%. A 2x margin over the same embedder needs less work in the shared part, e.g. "
+        "not storing chunk text in Chroma at all (the catalog already holds it exactly)."
+    ),
+    "wall time vs stock script": (
+        "The ingest work itself is the in-process figure above; the rest is Python start-up "
+        "and the CLI's imports (`python -X importtime`: index.ingest ~1.0 s cumulative, "
+        "rag.settings/pydantic-settings ~0.4 s, httpx via rag.ollama_api ~0.3 s on this "
+        "loaded machine). Deferring pydantic-settings and httpx until they are needed is "
+        "what remains to get the whole command under 1 s."
+    ),
+    "warm retrieval p50": (
+        "cProfile at 22k chunks (lexical only), per query: the BM25 search is ~3 ms (the "
+        "stock BM25Retriever over the same chunks: 2.9 ms); the rest is "
+        "`Catalog.chunk_views` fetching the text of 100 candidates with SQLite substr "
+        "(~6 ms), `relevance()` re-tokenising every returned passage (~9 ms) and the "
+        "near-duplicate check (~3 ms). Reusing the tokens the catalog already stores "
+        "(`chunks.lex`) and fetching text only for the passages kept would bring it close "
+        "to the BM25 cost."
+    ),
+    "cold `rag ask": (
+        "Most of the cold time is imports before the first query; see "
+        "`python -X importtime -m rag.cli ask --no-llm ...`."
+    ),
+}
+
+
+def why(metric: str) -> str:
+    return next((text for key, text in WHY.items() if key in metric), "")
 
 
 def machine() -> str:
@@ -701,9 +773,7 @@ def write_results(bench: Bench, path: Path, started: datetime, total: float) -> 
     if not missed:
         lines.append("None.")
     for r in missed:
-        lines.append(
-            f"- **{r.metric}**: {fmt(r.ours)}{r.unit} against {r.target}. {WHY.get(r.section, '')}"
-        )
+        lines.append(f"- **{r.metric}**: {fmt(r.ours)}{r.unit} against {r.target}. {why(r.metric)}")
     lines += ["", "## Notes", ""]
     lines += [f"- {n}" for n in bench.notes] or ["None."]
     lines += [
@@ -732,7 +802,22 @@ def main() -> int:
     ap.add_argument(
         "--results", type=Path, default=None, help="default: bench/RESULTS.md (full run)"
     )
+    ap.add_argument(
+        "--render", action="store_true", help="rewrite RESULTS.md from bench/out/results.json"
+    )
     args = ap.parse_args()
+    if args.render:
+        saved = json.loads((OUT / "results.json").read_text("utf-8"))
+        bench = Bench(quick=saved["quick"], rows=[Row(**r) for r in saved["rows"]])
+        bench.tables, bench.notes, bench.durations = (
+            saved["tables"],
+            saved["notes"],
+            saved["durations"],
+        )
+        results = args.results or (BENCH / "RESULTS.md")
+        write_results(bench, results, datetime.fromisoformat(saved["started"]), saved["total"])
+        print(f"wrote {results}")
+        return 0
     from rag.offline import configure_offline
 
     configure_offline()
@@ -748,6 +833,16 @@ def main() -> int:
         with section(bench, name):
             fn(bench)
     total = time.perf_counter() - t0
+    saved = {
+        "quick": bench.quick,
+        "rows": [r.__dict__ for r in bench.rows],
+        "tables": bench.tables,
+        "notes": bench.notes,
+        "durations": bench.durations,
+        "started": started.isoformat(),
+        "total": total,
+    }
+    (OUT / "results.json").write_text(json.dumps(saved, indent=1), "utf-8")
     results = args.results or (OUT / "RESULTS.quick.md" if args.quick else BENCH / "RESULTS.md")
     write_results(bench, results, started, total)
     print(f"\nwrote {results.relative_to(ROOT) if results.is_relative_to(ROOT) else results} "

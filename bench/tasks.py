@@ -1,5 +1,6 @@
 """Benchmark steps that must run in a process of their own (cold start, memory, isolation).
 
+    python bench/tasks.py ingest-ours CORPUS          (data dir from RAG_DATA_DIR)
     python bench/tasks.py ingest-stock PERSIST_DIR CORPUS [--chunk-size N --overlap N]
                                                           [--ollama URL]
     python bench/tasks.py build-lexical DATA_DIR CORPUS --chunk-size N --overlap N
@@ -52,10 +53,39 @@ def _time_queries(fn: Any, questions: list[str], repeat: int = 2) -> dict[str, f
 # ingestion ---------------------------------------------------------------------------
 
 
+def _preimport() -> None:
+    """Libraries both sides load anyway, imported before the clock starts (for both)."""
+    from rag.offline import configure_offline
+
+    configure_offline()
+    import chromadb  # noqa: F401
+    import llama_index.core  # noqa: F401
+    from llama_index.vector_stores.chroma import ChromaVectorStore  # noqa: F401
+
+
+def ingest_ours(args: argparse.Namespace) -> dict[str, Any]:
+    """Our `Ingestor` in-process, timed like the stock pipeline (imports done first)."""
+    _preimport()
+    from index.ingest import Ingestor
+    from rag.settings import load_settings
+
+    settings = load_settings()
+    t0 = time.perf_counter()
+    report = Ingestor(settings, progress=False).run([args.corpus])
+    seconds = time.perf_counter() - t0
+    d = report.as_dict()
+    return {
+        "chunks": d["chunks"],
+        "seconds": round(seconds, 3),
+        "embed_requests": d.get("embed_requests"),
+    }
+
+
 def ingest_stock(args: argparse.Namespace) -> dict[str, Any]:
     """A stock IngestionPipeline: SentenceSplitter -> embedder -> Chroma, with a docstore
     so that a re-run can skip unchanged documents (persisted next to Chroma)."""
     t_import = time.perf_counter()
+    _preimport()
     import stock
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
     from llama_index.core.node_parser import SentenceSplitter
@@ -230,6 +260,9 @@ def main() -> int:
     p.add_argument("--overlap", type=int, default=40)
     p.add_argument("--ollama", default=None)
     p.set_defaults(func=ingest_stock)
+    p = sub.add_parser("ingest-ours")
+    p.add_argument("corpus")
+    p.set_defaults(func=ingest_ours)
     p = sub.add_parser("build-lexical")
     p.add_argument("data_dir")
     p.add_argument("corpus")
