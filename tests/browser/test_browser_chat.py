@@ -16,8 +16,10 @@ from tests.browser.ollama_router import REWRITES, router
 from tests.fake_ollama import FakeOllama
 
 H100 = "how many H100s does Meta plan to have?"
+SUPPORTED = "Meta will have more than 340,000 H100 GPUs [1]."
 TOKENS = ["Meta", " will", " have", " more", " than", " 340,000", " H100", " GPUs", " [1]", "."]
-FINAL = "".join(TOKENS)
+TOKENS += [" It", " also", " owns", " 9,999,999", " TPUs", " [1]", "[9]", "."]
+RAW = "".join(TOKENS)  # as the model streams it: [9] points to no passage
 
 # Records every distinct text the first answer shows while it streams.
 OBSERVE = """() => {
@@ -84,12 +86,21 @@ def test_h100_answer_streams_and_its_citation_shows_the_highlighted_span(
     page.evaluate(OBSERVE)
 
     turn = ask(page, H100)
-    assert turn.locator(".answer-text").inner_text() == FINAL
+    final = turn.locator(".answer-text").inner_text()
+    assert final.startswith(SUPPORTED) and "9,999,999 TPUs" in final and "[9]" not in final
     assert turn.locator(".badge").inner_text() == "answer written by llama3.1:8b"
     seen = [s.rstrip("▍").strip() for s in page.evaluate("window.__seen")]
-    partial = {s for s in seen if s.startswith("Meta") and s != FINAL}
+    partial = {s for s in seen if s.startswith("Meta") and s != final}
     assert len(partial) >= 3, seen  # the answer arrived piece by piece
-    assert all(FINAL.startswith(s) for s in partial)
+    assert all(RAW.startswith(s) for s in partial), (partial, RAW)
+    # the program's own citation check, made visible
+    unsupported = turn.locator(".answer-text .unsupported")
+    assert unsupported.count() == 1
+    flagged = unsupported.inner_text()
+    assert "9,999,999 TPUs" in flagged and "340,000" not in flagged
+    assert unsupported.locator(".unsupported-tag").is_visible()
+    notes = " ".join(turn.locator(".check-note").all_inner_texts())
+    assert "1 sentence not backed" in notes and "[9]" in notes
 
     sources = turn.locator(".src")
     assert sources.count() >= 3
