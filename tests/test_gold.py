@@ -28,6 +28,11 @@ ABSTENTIONS = [
     "The passages do not say.",
     "Saya tidak tahu; sumber tidak menyebutkannya.",
     "资料中没有提到。",
+    # the fixed wording of model-free answers, which every such answer carries
+    "No language model was used (retrieval-only mode was asked for). The most relevant "
+    "sentences of the sources, quoted verbatim:",
+    'To get a written answer, install Ollama, run "ollama pull llama3.1:8b" and ask again '
+    "(README: Using a local model).",
 ]
 
 
@@ -98,7 +103,8 @@ def test_answerable_and_unanswerable_are_consistent(row: dict[str, Any]) -> None
     assert row["accept"] and row["evidence"], row["id"]
     if row["type"] == "multi-doc":
         assert len({ev["file"] for ev in row["evidence"]}) >= 2, row["id"]
-    # An accept pattern must not match an abstention (or anything at all).
+    # An accept pattern must not match an abstention, the model-free answer's fixed
+    # wording, or the empty string.
     for pattern in row["accept"]:
         for text in ABSTENTIONS:
             assert not re.search(pattern, text, re.IGNORECASE), (row["id"], pattern, text)
