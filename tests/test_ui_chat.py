@@ -8,16 +8,21 @@ from __future__ import annotations
 import html as html_lib
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
+import pytest
 
+from index.catalog import Catalog
+from rag.errors import RagError
+from rag.schema import Passage
 from rag.settings import Settings, load_settings
 from tests.browser.ollama_router import request_kind, router
 from tests.fake_ollama import FakeOllama
 from ui.app import App
 from ui.chat import MAX_QUESTION_CHARS, ChatBackend, ChatTurn
-from ui.render import render_transcript
+from ui.render import render_document, render_transcript
 
 H100 = "how many H100s does Meta plan to have?"
 TOKENS = ["Meta", " will", " have", " more", " than", " 340,000", " H100", " GPUs", " [1]", "."]
@@ -192,3 +197,48 @@ def test_delete_handler_removes_the_picked_document(corpus_index: Settings) -> N
     assert doc_id not in [value for _label, value in picker.choices]
     assert "pick a document" in app.delete(None)[0]
     assert "no longer in the index" in app.delete(doc_id)[0]
+
+
+def _passage_of(settings: Settings, source_name: str, ordinal: int) -> Passage:
+    catalog = Catalog(settings.catalog_path)
+    try:
+        doc = next(d for d in catalog.documents() if d.source.endswith(source_name))
+        chunk = catalog.chunks_of(doc.doc_id)[ordinal]
+        text = catalog.document_text(doc.doc_id)
+    finally:
+        catalog.close()
+    return Passage(
+        n=1,
+        chunk_id=chunk.chunk_id,
+        doc_id=doc.doc_id,
+        source=doc.source,
+        title=doc.title,
+        lang=doc.lang,
+        start=chunk.start,
+        end=chunk.end,
+        text=text[chunk.start : chunk.end],
+        score=0.5,
+    )
+
+
+def test_document_view_windows_huge_documents_and_survives_shifted_offsets(
+    corpus_index: Settings,
+) -> None:
+    backend = ChatBackend(corpus_index)
+    p = _passage_of(corpus_index, "a16z-third-era-of-computing.id.txt", 40)  # 42 KB doc
+    view = backend.document_view(p, window=4000)
+    assert 0 < view.offset <= p.start and len(view.text) == 4000
+    assert view.text[view.start : view.end] == p.text
+    html = render_document(view)
+    assert f"[… {view.offset:,} characters before]" in html
+    assert "characters after]" in html
+
+    shifted = replace(p, start=p.start + 7, end=p.end + 7)  # e.g. the file was edited
+    moved = backend.document_view(shifted)
+    assert moved.text[moved.start : moved.end] == p.text and moved.note
+
+    gone = replace(p, text="this sentence is in no document at all")
+    with pytest.raises(RagError, match="changed since this answer"):
+        backend.document_view(gone)
+    with pytest.raises(RagError, match="no longer in the index"):
+        backend.document_view(replace(p, doc_id="0" * 16))
