@@ -150,8 +150,11 @@ class App:
             selected = models[0]
         return models or [wanted], selected or wanted, bool(models)
 
-    def refresh(self) -> tuple[str, str, Any, str, Any]:
-        """Status line, banner, model picker, documents table, delete picker."""
+    def refresh(self) -> tuple[str, str, Any, str, Any, str]:
+        """Status line, banner, model picker, documents table, delete picker, and the
+        full status (what `rag status` prints) for the Status tab."""
+        from rag.status import format_status
+
         st = self.status()
         choices, selected, interactive = self.model_choices(st)
         picker = gr.Dropdown(choices=choices, value=selected, interactive=interactive)
@@ -162,6 +165,7 @@ class App:
             picker,
             table,
             delete_picker,
+            f'<pre class="status-detail">{esc(format_status(st))}</pre>',
         )
 
     # chat -----------------------------------------------------------------------------
@@ -355,13 +359,14 @@ def build_app(settings: Settings) -> gr.Blocks:
                 delete_msg = gr.HTML("", elem_id="delete-msg", js_on_load=None)
             with gr.Tab("Status", id="status-tab"):
                 refresh_btn = gr.Button("Refresh status", size="sm", elem_id="refresh")
+                status_detail = gr.HTML("", elem_id="status-detail", js_on_load=None)
                 gr.Markdown(
                     "Answers come from your documents only. With Ollama running, a local "
                     "model writes them; without it, the best passages are quoted verbatim "
                     "(model-free mode). Nothing leaves this machine."
                 )
 
-        refresh_outputs = [status_html, banner, model, docs_table, delete_pick]
+        refresh_outputs = [status_html, banner, model, docs_table, delete_pick, status_detail]
         demo.load(app.refresh, None, refresh_outputs, show_progress="hidden")
         refresh_btn.click(app.refresh, None, refresh_outputs)
         gr.on(

@@ -134,6 +134,9 @@ def test_model_free_banner_when_ollama_goes_down(
         "ollama pull bge-m3",
     ]
     assert "Model-free mode" in page.inner_text("#banner")
+    detail = page.inner_text("#status-detail")  # the Status tab: what `rag status` says
+    assert re.search(r"index: +5 documents, \d+ chunks", detail), detail
+    assert "ollama:   not reachable" in detail
 
     page.get_by_role("tab", name="Chat").click()
     turn = ask(page, H100)
