@@ -8,6 +8,7 @@ rendering, PWA, MCP and share links are off. The page loads nothing but this ser
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -125,6 +126,7 @@ class App:
         self.settings = settings
         self.backend = ChatBackend(settings)
         self._status_lock = threading.Lock()
+        self._views = itertools.count()
 
     # status ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -195,9 +197,11 @@ class App:
         if passage is None:
             return render_viewer_message(f"Passage [{n}] is not among this answer's sources.")
         try:
-            return render_document(self.backend.document_view(passage))
+            html = render_document(self.backend.document_view(passage))
         except RagError as exc:
             return render_viewer_message(str(exc))
+        # a new value every time, so a second click on the same [n] scrolls to it again
+        return f"{html}<!-- view {next(self._views)} -->"
 
     def new_chat(self) -> tuple[str, list[ChatTurn], str, str]:
         return render_transcript([]), [], render_viewer_message(VIEWER_HINT), ""
@@ -377,7 +381,9 @@ def build_app(settings: Settings) -> gr.Blocks:
             concurrency_limit=4,
             show_progress="hidden",
         )
-        transcript.cite(app.cite, [turns], [viewer], show_progress="hidden")
+        transcript.cite(
+            app.cite, [turns], [viewer], show_progress="hidden", trigger_mode="always_last"
+        )
         new_btn.click(app.new_chat, None, [transcript, turns, viewer, question])
         upload.upload(
             app.upload,
