@@ -20,6 +20,7 @@ import pytest
 from rag.offline import configure_offline
 from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama, dead_ollama_url, fake_ollama, ollama_down
+from tests.netguard import NetGuard
 
 __all__ = ["fake_ollama", "ollama_down"]
 
@@ -47,6 +48,17 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data_dir = tmp_path / "data"
     _clean_env(monkeypatch, data_dir)
     return data_dir
+
+
+@pytest.fixture(autouse=True)
+def _netguard() -> Iterator[NetGuard]:
+    """Every test runs under the in-process socket guard (tests/netguard.py): a connection
+    or name lookup beyond loopback is refused and fails the test, even if the code under
+    test swallowed the error."""
+    with NetGuard() as guard:
+        yield guard
+    if guard.violations:
+        pytest.fail(f"network access beyond loopback:\n{guard.report()}", pytrace=False)
 
 
 @pytest.fixture
