@@ -242,3 +242,22 @@ def test_document_view_windows_huge_documents_and_survives_shifted_offsets(
         backend.document_view(gone)
     with pytest.raises(RagError, match="no longer in the index"):
         backend.document_view(replace(p, doc_id="0" * 16))
+
+
+def test_model_failures_fall_back_and_the_chat_goes_on(
+    corpus_index: Settings, with_ollama: FakeOllama
+) -> None:
+    with_ollama.default_reply = router(TOKENS)
+    backend = ChatBackend(load_settings())
+    with_ollama.fail("/api/chat", "500", times=1, message="CUDA out of memory")
+    failed = _final(list(backend.ask(H100)))
+    assert failed.error is None and failed.mode == "extractive" and failed.cited
+    assert failed.notice and "CUDA out of memory" in failed.notice
+
+    again = _final(list(backend.ask(H100)))  # the next question uses the model again
+    assert again.mode == "llm" and again.text == "".join(TOKENS)
+
+    with_ollama.stop()
+    down = _final(list(backend.ask("and including A100s?", [again])))
+    assert down.error is None and down.mode == "extractive" and down.passages
+    assert down.notice and "Failed to connect to Ollama" in down.notice
