@@ -93,8 +93,9 @@ def format_passages(passages: Sequence[Passage]) -> str:
     blocks = []
     for p in passages:
         title = neutralise(p.title).replace('"', "'")
+        source = neutralise(p.source).replace('"', "'")  # a file name may hold quotes
         blocks.append(
-            f'<passage n="{p.n}" source="{neutralise(p.source)}" title="{title}" '
+            f'<passage n="{p.n}" source="{source}" title="{title}" '
             f'lang="{p.lang}">\n{neutralise(p.text)}\n</passage>'
         )
     return "\n\n".join(blocks)
