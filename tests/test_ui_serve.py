@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -154,3 +156,44 @@ def test_rag_serve_serves_the_page_until_ctrl_c(corpus_index: Settings) -> None:
         time.sleep(0.1)
     else:
         pytest.fail("the server kept listening after Ctrl-C")
+
+
+def test_twenty_concurrent_sessions_all_get_answers_from_the_server(
+    corpus_index: Settings,
+) -> None:
+    """20 browser sessions (gradio_client, each its own session) ask at once through the
+    served app's queue: every one gets a complete, cited, model-free answer."""
+    from gradio_client import Client
+
+    from ui.app import launch
+
+    port = free_port()
+    demo = launch(corpus_index, port=port)
+    url = f"http://127.0.0.1:{port}/"
+    results: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def session(i: int) -> None:
+        try:
+            client = Client(url, verbose=False)
+            html, _box = client.predict(
+                "how many H100s does Meta plan to have?", "llama3.1:8b", api_name="/ask"
+            )
+            results[i] = html
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=session, args=(i,)) for i in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=100)
+    finally:
+        demo.close()
+    assert not errors, errors[:3]
+    assert len(results) == 20
+    for html in results.values():
+        assert 'class="a mode-extractive"' in html  # finished (not streaming), model-free
+        assert html.count('class="cite"') >= 2 and 'class="copy-md"' in html
+        assert re.search(r"340[.,]000", html)

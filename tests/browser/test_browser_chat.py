@@ -81,6 +81,7 @@ def test_h100_answer_streams_and_its_citation_shows_the_highlighted_span(
 ) -> None:
     with_ollama.default_reply = router(TOKENS, rewrites=[REWRITES])
     with_ollama.fail("/api/chat", "slow", seconds=0.1, between_tokens=True)
+    with_ollama.add_model("qwen2.5:7b", kind="chat")
     open_app(page, serve_app())
     assert page.locator("#banner .banner").count() == 0  # a model is available
     page.evaluate(OBSERVE)
@@ -116,6 +117,17 @@ def test_h100_answer_streams_and_its_citation_shows_the_highlighted_span(
     header = page.inner_text("#viewer .doc-head")
     assert header.startswith("[1]") and "corpus/" in header
     shot(page, "browser-h100-llm-citation")
+
+    # the model picker lists what Ollama has (/api/tags); the next answer uses the pick
+    page.click("#model input")
+    options = [o.replace("✓", "").strip() for o in page.get_by_role("option").all_inner_texts()]
+    assert options == ["llama3.1:8b", "qwen2.5:7b"]  # bge-m3, an embedder, is left out
+    page.get_by_role("option", name="qwen2.5:7b").click()
+    with_ollama.clear_faults()
+    second = ask(page, "and in 2024?")
+    assert second.locator(".badge").inner_text() == "answer written by qwen2.5:7b"
+    models = {(r.json or {}).get("model") for r in with_ollama.calls("/api/chat")}
+    assert models == {"llama3.1:8b", "qwen2.5:7b"}
     assert page.js_errors == []
 
 
