@@ -14,6 +14,7 @@ MiniLM function, which downloads a model on first use).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,13 @@ class VectorStore:
     def _failure(self, what: str, exc: BaseException) -> str:
         kind = "Chroma server" if self.settings.chroma_url else "Chroma store"
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self.settings.chroma_url and re.search(
+            r"unauthori[sz]ed|forbidden|\b40[13]\b", detail, re.I
+        ):
+            hint = (
+                "check RAG_CHROMA_TOKEN" if self.settings.chroma_token else "set RAG_CHROMA_TOKEN"
+            )
+            detail += f" ({hint} to the server's token)"
         return f"cannot {what} the {kind} at {self.location}: {detail}"
 
     def collection(self, embedder: Embedder, *, create: bool = True) -> Collection | None:
