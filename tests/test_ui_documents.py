@@ -4,13 +4,15 @@ size limits give clear reasons, ingest progress streams, delete removes a docume
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from index.catalog import Catalog
 from rag.errors import RagError
-from rag.settings import Settings
+from rag.settings import Settings, load_settings
+from tests.fake_ollama import FakeOllama
 from ui.documents import (
     MAX_NAME_CHARS,
     delete_document,
@@ -142,3 +144,22 @@ def test_upload_ingest_list_and_delete(corpus_index: Settings, tmp_path: Path) -
     catalog.close()
     with pytest.raises(RagError, match="no longer in the index"):
         delete_document(corpus_index, corpus_doc.doc_id)
+
+
+def test_a_slow_ingest_shows_it_is_still_working(
+    with_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ui.app import App
+
+    monkeypatch.setenv("RAG_EMBEDDER", "ollama")
+    with_ollama.fail("/api/embed", "slow", seconds=1.6, times=1)
+    app = App(load_settings())
+    doc = tmp_path / "cache" / "slow notes.txt"
+    doc.parent.mkdir()
+    doc.write_text("Embedding this takes a while on a slow Ollama.\n", encoding="utf-8")
+    logs = [step[0] for step in app.upload([str(doc)])]
+    assert any(re.search(r"indexing 1 file\(s\)… [1-9]\d* s</li>", log) for log in logs), logs
+    assert "added: " in logs[-1] and "ingest-log done" in logs[-1]
+    assert [d.title for d in list_documents(load_settings())] == [
+        "Embedding this takes a while on a slow Ollama."
+    ]

@@ -248,7 +248,9 @@ class App:
             lines.append(f"rejected {name}: {reason}")
         state = "done"
         if saved.saved:
-            lines.append(f"indexing {len(saved.saved)} file(s)…")
+            waiting = f"indexing {len(saved.saved)} file(s)…"
+            lines.append(waiting)
+            at = len(lines) - 1  # this line counts the seconds while the ingest works
             yield view(), skip, skip, skip, skip
             started = time.monotonic()
             try:
@@ -256,9 +258,7 @@ class App:
                     if line:
                         lines.append(line)
                     elif report is None:
-                        lines[-1:] = [
-                            lines[-1].split(" (")[0] + f" ({time.monotonic() - started:.0f} s)"
-                        ]
+                        lines[at] = f"{waiting} {time.monotonic() - started:.0f} s"
                     if report is not None:
                         for source, reason in report.skipped:
                             lines.append(f"skipped {Path(source).name}: {reason}")
