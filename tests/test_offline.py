@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -127,35 +128,100 @@ def _unshare_ok() -> str | None:
     return None
 
 
+_CONNECT = re.compile(
+    r"(connect|sendto|sendmsg)\(\d+, .*?sa_family=(AF_INET6?)"
+    r'.*?(?:sin6?_port=htons\((\d+)\)).*?(?:inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)")'
+)
+
+
+def _syscall_violations(trace: str) -> tuple[list[str], int]:
+    """Non-loopback (or DNS) connect/sendto/sendmsg calls in an strace log, and how many
+    IP connection attempts there were in all. A DNS query counts even to a loopback
+    resolver (port 53)."""
+    bad: list[str] = []
+    seen = 0
+    for line in trace.splitlines():
+        m = _CONNECT.search(line)
+        if not m:
+            continue
+        seen += 1
+        port, host = int(m.group(3)), m.group(4) or m.group(5)
+        if port == 53 or not is_loopback_host(host):
+            bad.append(line.strip())
+    return bad, seen
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network namespaces: Linux")
-def test_cli_ingests_and_answers_with_no_network_at_all(corpus_copy: Path, data_dir: Path) -> None:
+@pytest.mark.timeout(600)
+def test_cli_ingests_answers_and_serves_with_no_network_at_all(
+    corpus_copy: Path, data_dir: Path
+) -> None:
     """`unshare -n`: a new network namespace whose only interface (loopback) is down, so
     any connection or DNS query fails. Ollama is unreachable, so the builtin embedder and
-    the model-free answer are used, as on a fresh offline machine."""
+    the model-free answer are used, as on a fresh offline machine. Then loopback is brought
+    up and the chat UI is served and fetched. When strace is available, every connect,
+    sendto and sendmsg of every process (native code included: Chroma's Rust core) is
+    recorded and must stay on loopback, with no DNS query at all."""
     why = _unshare_ok()
     if why:
         pytest.skip(why)
+    work = data_dir.parent
     env = {k: v for k, v in os.environ.items() if k != "OLLAMA_HOST"}  # the default host
     env["RAG_EMBEDDER"] = "auto"
+    port = _free_port()
+    serve = ""
+    if shutil.which("ip") and Path(__file__).resolve().parents[1].joinpath("ui").is_dir():
+        serve = (
+            f' && ip link set lo up && ("{RAG}" serve --port {port} > serve.log 2>&1 & '
+            f"echo $! > serve.pid) && ok=1 && for i in $(seq 300); do "
+            f'"{sys.executable}" -c "import urllib.request as u; '
+            f"open('page.html', 'wb').write(u.urlopen('http://127.0.0.1:{port}/', "
+            f'timeout=5).read())" 2>/dev/null && ok=0 && break; sleep 0.3; done; '
+            f"kill $(cat serve.pid); test $ok = 0"
+        )
     script = (
         f'"{RAG}" ingest --json "{corpus_copy}" > ingest.json && '
         f'"{RAG}" ask --no-llm --json "{QUESTION}" > ask.json && '
-        f'"{RAG}" ask --json "{QUESTION}" > ask-auto.json'
+        f'"{RAG}" ask --json "{QUESTION}" > ask-auto.json' + serve
     )
-    run = subprocess.run(
-        ["unshare", "-n", "sh", "-c", script],
-        cwd=data_dir.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
-    ingest = json.loads((data_dir.parent / "ingest.json").read_text())
+    command = ["unshare", "-n", "sh", "-c", script]
+    traced = shutil.which("strace") is not None
+    if traced:
+        command = [
+            "unshare", "-n", "strace", "-f", "--seccomp-bpf", "-qq",
+            "-e", "trace=connect,sendto,sendmsg", "-o", str(work / "trace.txt"),
+            "sh", "-c", script,
+        ]  # fmt: skip
+    run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=540)
+    assert run.returncode == 0, run.stderr + (work / "serve.log").read_text(errors="replace")
+    ingest = json.loads((work / "ingest.json").read_text())
     assert len(ingest["added"]) == 5 and ingest["embedder"]["kind"] == "builtin"
     assert "not reachable" in (ingest["note"] or "")
     for name in ("ask.json", "ask-auto.json"):
-        answer = json.loads((data_dir.parent / name).read_text())
+        answer = json.loads((work / name).read_text())
         assert answer["mode"] == "extractive" and answer["model"] is None, answer
         texts = " ".join(c["text"] for c in answer["citations"] if c["cited"])
         assert "340" in texts, answer
+    if serve:
+        assert "<html" in (work / "page.html").read_text(errors="replace").lower()
+    if traced:
+        bad, seen = _syscall_violations((work / "trace.txt").read_text(errors="replace"))
+        assert bad == [], "\n".join(bad[:20])
+        assert seen >= 1  # the probe of Ollama (refused) and the page fetch were seen
+
+
+def test_the_syscall_trace_check_can_fail() -> None:
+    trace = "\n".join(
+        [
+            '7 connect(3, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")'
+            "}, 16) = 0",
+            "7 connect(3, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), "
+            'inet_pton(AF_INET6, "2606:4700::1", &sin6_addr), sin6_scope_id=0}, 28) = -1',
+            "7 connect(5, {sa_family=AF_INET, sin_port=htons(11434), "
+            'sin_addr=inet_addr("127.0.0.1")'
+            "}, 16) = 0",
+            '7 connect(6, {sa_family=AF_UNIX, sun_path="/var/run/nscd/socket"}, 110) = -1',
+        ]
+    )
+    bad, seen = _syscall_violations(trace)
+    assert seen == 3 and len(bad) == 2  # DNS (even to a loopback resolver) and a remote host
