@@ -45,12 +45,11 @@ def make_pdf(text: str, *, title: str | None = None) -> bytes:
     return buf.getvalue()
 
 
-def encrypt_pdf(data: bytes, user_password: str) -> bytes:
+def encrypt_pdf(data: bytes, user_password: str, algorithm: str = "RC4-128") -> bytes:
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    # RC4: AES needs the optional `cryptography` package, which is not a dependency
-    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -122,6 +121,16 @@ def build_hostile_folder(root: Path) -> dict[str, Expect]:
         "owner-only.pdf",  # encrypted, empty user password: opens without asking
         encrypt_pdf(make_pdf("Readable although encrypted, H100"), ""),
         Expect(True, contains="Readable although encrypted"),
+    )
+    put(
+        "aes-owner-only.pdf",  # AES needs `cryptography` (pypdf[crypto]): often no password
+        encrypt_pdf(make_pdf("AES but readable, H100"), "", "AES-256"),
+        Expect(True, contains="AES but readable"),
+    )
+    put(
+        "aes-password.pdf",
+        encrypt_pdf(make_pdf("AES secret"), "secret", "AES-128"),
+        Expect(False, "encrypted with a password"),
     )
     put("scanned.pdf", make_pdf(" "), Expect(False, "no extractable text"))
     depth = 20_000
