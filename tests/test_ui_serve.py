@@ -114,9 +114,18 @@ def test_a_busy_port_is_one_clear_error(corpus_index: Settings) -> None:
         port = busy.getsockname()[1]
         with pytest.raises(RagError) as info:
             launch(corpus_index, port=port)
-    message = str(info.value)
-    assert message.startswith(f"cannot serve on http://127.0.0.1:{port}: ")
-    assert "\n" not in message
+    assert str(info.value) == f"cannot serve on http://127.0.0.1:{port}: address already in use"
+
+
+def test_an_address_not_on_this_machine_is_one_clear_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 192.0.2.1 is TEST-NET-1: never assigned to this machine; binding fails locally
+    argv = ["serve", "--host", "192.0.2.1", "--auth", "ann:pw", "--port", str(free_port())]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot serve on http://192.0.2.1:")
+    assert err.endswith(": cannot assign requested address\n") and err.count("\n") == 1
 
 
 def test_rag_serve_serves_the_page_until_ctrl_c(corpus_index: Settings) -> None:

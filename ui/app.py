@@ -36,7 +36,7 @@ from ui.render import (
     render_transcript,
     render_viewer_message,
 )
-from ui.safety import check_bind, url_for
+from ui.safety import check_bind, check_port, url_for
 
 configure_offline()
 
@@ -429,6 +429,7 @@ def launch(
 
     Returns the running Blocks: `.block_thread()` waits (the CLI), `.close()` stops it."""
     check_bind(host, auth)
+    check_port(host, port)
     demo = build_app(settings)
     try:
         demo.launch(

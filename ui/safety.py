@@ -3,9 +3,11 @@ can refuse a bad bind at once, before the slow UI import."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
 
-from rag.errors import ConfigError
+from rag.errors import ConfigError, RagError
 
 
 def is_loopback(host: str) -> bool:
@@ -43,3 +45,22 @@ def check_bind(host: str, auth: tuple[str, str] | None) -> None:
 def url_for(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return f"http://{shown}:{port}"
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail early, in one line, when `host:port` cannot be bound (in use, or not an
+    address of this machine); the web server would only say "cannot find empty port".
+    Names other than localhost are left to the server (no DNS lookup here)."""
+    name = "127.0.0.1" if host.strip().lower() in ("localhost", "localhost.") else host
+    name = name.strip("[]")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(name).version == 6 else socket.AF_INET
+    except ValueError:
+        return
+    with contextlib.closing(socket.socket(family, socket.SOCK_STREAM)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((name, port))
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise RagError(f"cannot serve on {url_for(host, port)}: {reason}") from None
