@@ -43,11 +43,14 @@ MARK_VISIBLE = """() => {
     && r.top >= 0 && r.top < window.innerHeight;
 }"""
 
-# A turn's question is at the top of the transcript's visible area.
+# A turn's question is at the top of the transcript's visible area (or as near as the
+# scroll range allows, when what follows it is shorter than the box).
 TURN_AT_TOP = """(selector) => {
-  const box = document.querySelector('#transcript .transcript').getBoundingClientRect();
+  const el = document.querySelector('#transcript .transcript');
+  const box = el.getBoundingClientRect();
   const q = document.querySelector(selector + ' .q').getBoundingClientRect();
-  return q.top >= box.top - 1 && q.top < box.top + 40;
+  const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
+  return q.top >= box.top - 1 && (q.top < box.top + 40 || (atEnd && q.top < box.bottom));
 }"""
 
 
