@@ -9,6 +9,7 @@ rendering, PWA, MCP and share links are off. The page loads nothing but this ser
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,7 @@ configure_offline()
 import gradio as gr  # noqa: E402  (after configure_offline: analytics off before import)
 
 ASSETS = Path(__file__).resolve().parent / "assets"
+_USER_GRADIO_TEMP = os.environ.get("GRADIO_TEMP_DIR")  # a user's own choice wins
 UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 SYSTEM_FONTS = [
@@ -299,7 +301,12 @@ class App:
 
 def build_app(settings: Settings) -> gr.Blocks:
     app = App(settings)
-    demo = gr.Blocks(title="Ask your documents", analytics_enabled=False)
+    # Gradio keeps uploads in its own cache before our handler copies them: keep that
+    # cache inside the data directory too (not /tmp/gradio), and clean it hourly.
+    os.environ["GRADIO_TEMP_DIR"] = _USER_GRADIO_TEMP or str(
+        (settings.data_dir / ".gradio").resolve()
+    )
+    demo = gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600))
     with demo:
         turns = gr.State([])
         gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
