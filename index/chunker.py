@@ -64,10 +64,17 @@ def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:
     enc = encoding()
     pieces: list[Span] = []
     pos = start
+    max_window = cap * _WINDOW_CHARS_PER_TOKEN
+    per_token = 4.0  # chars per token, learnt from the previous piece: size the window
     while pos < end:
-        window_end = min(end, pos + cap * _WINDOW_CHARS_PER_TOKEN)
-        window = text[pos:window_end]
-        tokens = enc.encode(window, disallowed_special=())
+        size = min(max_window, int(cap * per_token * 1.25) + 16)
+        while True:  # a window holding more than `cap` tokens, or the rest of the text
+            window_end = min(end, pos + size)
+            window = text[pos:window_end]
+            tokens = enc.encode(window, disallowed_special=())
+            if len(tokens) > cap or window_end == end or size >= max_window:
+                break
+            size = min(max_window, size * 2)
         if len(tokens) <= cap:
             cut = len(window)
         else:
@@ -83,6 +90,7 @@ def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:
             if n <= cap or cut <= 1:
                 break
             cut = max(1, int(cut * 0.9))
+        per_token = max(1.0, cut / max(n, 1))
         a, b = pos, pos + cut
         while a < b and text[a].isspace():
             a += 1
