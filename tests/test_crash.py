@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.kill_loop import kill_loop
+from bench.kill_loop import _settings_for, compare, index_state, kill_loop
+from rag.settings import Settings
 
 KILLS = 10
 
@@ -31,3 +32,31 @@ def test_sigkill_at_random_points_then_converge(tmp_path: Path) -> None:
     assert len(result.checks) == len(result.kills), context  # checked after every run
     assert result.problems == [], "\n".join(result.problems) + "\n" + context
     assert result.final_report["skipped"] == [], context
+
+
+def test_the_convergence_check_can_fail(corpus_index: Settings, tmp_path: Path) -> None:
+    """compare() sees an orphan vector in Chroma, a missing BM25
+    index and a dirty manifest: the crash test's verdict is not vacuous."""
+    import shutil
+
+    from index.catalog import Catalog
+    from index.vectors import VectorStore
+
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus_index.data_dir, copy)
+    clean = index_state(copy)
+    assert compare(clean, clean) == []
+    with _settings_for(copy) as settings:
+        catalog = Catalog(settings.catalog_path)
+        (name, *_), *_ = catalog.collections()
+        catalog.set_dirty(name, True)
+        catalog.close()
+        col = VectorStore(settings).named(name)
+        assert col is not None
+        col.add(ids=["orphan-0001"], embeddings=[[0.5] * 1024], metadatas=[{"document_id": "x"}])
+        shutil.rmtree(settings.lexical_dir)
+    broken = index_state(copy)
+    problems = " | ".join(compare(broken, clean))
+    assert "1 orphans" in problems
+    assert "BM25 ids differ" in problems
+    assert "dirty" in problems
