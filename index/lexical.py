@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,11 +115,27 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:
-        """The saved index, or None when there is none (or it is from another format)."""
+        """The saved index, or None when there is none (or it is from another format).
+
+        `save` swaps folders while other processes or threads may be reading: a read that
+        loses a file midway, or sees the ids of one generation and the matrices of another,
+        is retried (the swap takes milliseconds)."""
+        for attempt in range(20):
+            try:
+                return cls._load(folder)
+            except (OSError, ValueError, KeyError):
+                if attempt == 19:
+                    raise
+                time.sleep(0.025)
+        return None  # pragma: no cover - the loop returns or raises
+
+    @classmethod
+    def _load(cls, folder: Path) -> LexicalIndex | None:
         meta_path = folder / "ids.json"
         if not meta_path.exists():
             return None
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        raw = meta_path.read_text(encoding="utf-8")
+        meta = json.loads(raw)
         if meta.get("format") != cls.FORMAT:
             return None
         ids = list(meta["ids"])
@@ -127,6 +144,8 @@ class LexicalIndex:
             import bm25s
 
             model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
+            if meta_path.read_text(encoding="utf-8") != raw:  # swapped while reading
+                raise ValueError("the lexical index changed while it was read")
         return cls(ids, model, int(meta["generation"]))
 
     def __len__(self) -> int:

@@ -37,6 +37,23 @@ class VectorStore:
         self.settings = settings
         self._client: ClientAPI | None = None
 
+    def reopen(self) -> None:
+        """Forget the client so the next use opens the store again. For the embedded
+        store, chromadb shares one in-memory "system" per path in a process, and it goes
+        stale when another process (a `rag ingest` beside `rag serve`) writes the store:
+        queries then fail with "Error finding id". Dropping it from chromadb's cache makes
+        the next client read the store from disk. The old system is not stopped: another
+        client of this process (an ingest thread) may still be using it."""
+        client, self._client = self._client, None
+        if client is None or self.settings.chroma_url:
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        identifier = getattr(client, "_identifier", None)
+        with SharedSystemClient._refcount_lock:
+            SharedSystemClient._identifier_to_system.pop(str(identifier), None)
+            SharedSystemClient._identifier_to_refcount.pop(str(identifier), None)
+
     @property
     def location(self) -> str:
         return self.settings.chroma_url or str(self.settings.chroma_path)

@@ -315,7 +315,31 @@ class Retriever:
     def _hits(
         self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
     ) -> list[list[tuple[str, float]]] | None:
-        """Nearest chunks per query vector, or None when the collection cannot be used."""
+        """Nearest chunks per query vector, or None when the collection cannot be used.
+
+        A failure is retried once with Chroma opened afresh: another process writing the
+        embedded store (`rag ingest` beside `rag serve`) leaves this process's handles
+        stale. A second failure is a StoreError (dense search skipped, with a note)."""
+        try:
+            return self._hits_once(dense, generation, vectors, n)
+        except Exception:
+            with self._dense_lock:
+                for other in self._dense:
+                    other.collection = None
+                dense.collection = None
+                if self._store is not None:
+                    self._store.reopen()
+        try:
+            return self._hits_once(dense, generation, vectors, n)
+        except RagError:
+            raise
+        except Exception as exc:
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"the vector store failed: {detail}") from None
+
+    def _hits_once(
+        self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
+    ) -> list[list[tuple[str, float]]] | None:
         with self._dense_lock:
             if not self.settings.chroma_url:  # embedded store: try the cached copy first
                 key = self._cache_key(generation)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,7 @@ def test_answers_during_reingest_never_show_half_a_document(
                 rounds["retrievals"] += 1
                 rounds["passages"] += len(passages)
         except BaseException as exc:  # pragma: no cover - reported below
-            problems.append(f"reader: {exc!r}")
+            problems.append(f"reader: {exc!r} {traceback.format_exc()[-1500:]}")
 
     with Answerer(settings) as answerer:
         readers = [threading.Thread(target=reader, args=(answerer,)) for _ in range(3)]
@@ -140,3 +141,35 @@ def test_answers_during_reingest_never_show_half_a_document(
     print(f"{rounds} in {elapsed:.1f} s")
     shown = {(p.text.split()[1], VERSION.findall(p.text)[0]) for p in final}
     assert shown == {(f"D{d}", f"{v:04d}") for d, v in versions.items()}
+
+
+def test_a_long_running_reader_survives_an_ingest_by_another_process(
+    corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rag serve` (or `rag chat`) keeps Chroma open while the user runs `rag ingest` in
+    another terminal. The next question must not fail on this process's stale view of the
+    embedded store (chromadb: "Error finding id"), and dense search must see the new
+    document."""
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    ingest = [RAG, "ingest", str(corpus_copy)]
+    assert subprocess.run(ingest, capture_output=True, timeout=300).returncode == 0
+    settings = load_settings()
+    question = "zorblax quantum platypus reactor"
+    with Answerer(settings) as answerer:
+        first = answerer.retriever.search([question])
+        assert first.notes == [] and first.passages  # Chroma opened, dense search used
+        (corpus_copy / "new.txt").write_text(
+            "The zorblax quantum platypus reactor was announced by Meta. " * 5,
+            encoding="utf-8",
+        )
+        (corpus_copy / "a16z-third-era-of-computing.id.txt").unlink()
+        run = subprocess.run(ingest, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        for _ in range(2):  # and again, from the refreshed state
+            after = answerer.retriever.search([question])
+            assert after.notes == [], after.notes  # dense search still works
+            assert after.passages[0].source.endswith("new.txt")
+            assert not any(p.source.endswith("a16z-third-era-of-computing.id.txt")
+                           for p in after.passages)  # fmt: skip
+        dense_only = answerer.retriever.search([question], expand=False)
+        assert dense_only.passages[0].source.endswith("new.txt")
