@@ -28,16 +28,36 @@ class ScanResult:
     missing: list[tuple[str, str]] = field(default_factory=list)  # (source, resolved path)
 
 
+def shown(name: str) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 (Linux
+    allows any bytes in a file name; Python carries them as surrogates) become \\xNN."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def scan(paths: list[str]) -> ScanResult:
     result = ScanResult()
     seen: dict[tuple[int, int], str] = {}  # (device, inode) -> source of its first path
 
+    def skip(source: str, reason: str) -> None:
+        result.skipped.append((shown(source), shown(reason)))
+
     def add(path: Path, source: str, root: str | None) -> None:
+        if shown(source) != source or shown(str(path.absolute())) != str(path.absolute()):
+            # the catalog, Chroma and JSON output all need text: the name must be UTF-8
+            skip(source, "the file name is not valid UTF-8: rename the file")
+            return
         try:
             resolved = path.resolve(strict=True)
             st = resolved.stat()
         except RuntimeError:  # a symlink loop, on Python < 3.13
-            result.skipped.append((source, "symlink loop"))
+            skip(source, "symlink loop")
             return
         except OSError as exc:
             reason = (
@@ -45,16 +65,16 @@ def scan(paths: list[str]) -> ScanResult:
                 if exc.errno == errno.ELOOP
                 else f"cannot resolve path ({exc.strerror or exc.__class__.__name__})"
             )
-            result.skipped.append((source, reason))
+            skip(source, reason)
             return
         if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block the ingest forever
-            result.skipped.append((source, "not a regular file (a pipe, socket or device)"))
+            skip(source, "not a regular file (a pipe, socket or device)")
             return
         # One document under two paths (symlink, hard link, named twice) is indexed once.
         first = seen.get((st.st_dev, st.st_ino))
         if first is not None:
             if first != source:
-                result.skipped.append((source, f"same file as {first} (indexed once)"))
+                skip(source, f"same file as {first} (indexed once)")
             return
         seen[(st.st_dev, st.st_ino)] = source
         result.candidates.append(Candidate(resolved, source, root))
@@ -72,18 +92,16 @@ def scan(paths: list[str]) -> ScanResult:
                     file = Path(dirpath) / name
                     source = os.path.normpath(str(file))
                     if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-                        result.skipped.append(
-                            (source, f"unsupported file type {file.suffix or '(none)'}")
-                        )
+                        skip(source, f"unsupported file type {file.suffix or '(none)'}")
                         continue
                     add(file, source, root)
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                result.skipped.append((arg, f"unsupported file type {path.suffix or '(none)'}"))
+                skip(arg, f"unsupported file type {path.suffix or '(none)'}")
                 continue
             add(path, os.path.normpath(arg), None)
         elif path.exists() or path.is_symlink():
-            result.skipped.append((arg, "not a regular file or folder (or a broken link)"))
+            skip(arg, "not a regular file or folder (or a broken link)")
         else:
-            result.missing.append((arg, str(path.absolute())))
+            result.missing.append((shown(arg), str(path.absolute())))
     return result

@@ -24,6 +24,7 @@ from index.catalog import Catalog
 from index.chunker import chunk_spans
 from index.lexical import LexicalIndex
 from index.loaders import load_bytes
+from index.scan import shown
 from index.tokens import count_tokens
 from index.vectors import VectorStore
 from rag.cli import main
@@ -173,6 +174,8 @@ def build_hostile_folder(root: Path) -> dict[str, Expect]:
     put("ünïcødé 文件.md", "# Judul\n\nNama berkas Unicode.", Expect(True, contains="Unicode"))
     put("new\nline.txt", "A file name holding a newline.", Expect(True, contains="newline"))
     put("bad\nname.pdf", b"%PDF-broken", Expect(False, "PDF"))
+    # Linux allows any bytes in a name; Python carries non-UTF-8 ones as surrogates
+    put(os.fsdecode(b"latin1-caf\xe9.txt"), "Named in Latin-1.", Expect(False, "not valid UTF-8"))
     put("notes.xyz", "unsupported suffix", Expect(False, "unsupported file type"))
     return e
 
@@ -213,7 +216,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _source(folder: Path, name: str) -> str:
-    return os.path.normpath(str(folder / name))
+    """The path as the report gives it (non-UTF-8 bytes shown as \\xNN)."""
+    return shown(os.path.normpath(str(folder / name)))
 
 
 def test_ingest_goes_on_and_exits_zero(hostile: dict[str, Any]) -> None:
