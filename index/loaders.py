@@ -19,6 +19,7 @@ from index.encoding import decode_text
 from rag.errors import DocumentError
 
 _MAX_TITLE = 160
+_MAX_UNPACKED = 256 * 2**20  # a DOCX (zip) inflating beyond this, 20x its size, is refused
 
 
 @dataclass
@@ -193,6 +194,17 @@ def load_docx(data: bytes, name: str) -> LoadedDocument:
 
     import docx
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except Exception as exc:  # BadZipFile, and struct/OSError on a mangled directory
+        raise DocumentError(f"{name}: cannot read DOCX ({type(exc).__name__}: {exc})") from None
+    if unpacked > _MAX_UNPACKED and unpacked > 20 * len(data):
+        # python-docx would inflate and parse it all in memory: a zip bomb stops here
+        raise DocumentError(
+            f"{name}: the DOCX unpacks to {unpacked / 2**20:,.0f} MB from "
+            f"{len(data) / 2**20:,.1f} MB (a zip bomb?); not read"
+        )
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:

@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,32 @@ def encrypt_pdf(data: bytes, user_password: str, algorithm: str = "RC4-128") -> 
     writer.encrypt(user_password=user_password, owner_password="owner", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
+    return out.getvalue()
+
+
+def make_docx_bomb(unpacked_mb: int) -> bytes:
+    """A valid DOCX whose document.xml inflates to `unpacked_mb` MB of spaces (written
+    in slices, so making it costs little memory)."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("PLACEHOLDER")
+    seed = io.BytesIO()
+    document.save(seed)
+    src = zipfile.ZipFile(seed)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename != "word/document.xml":
+                bomb.writestr(info.filename, data)
+                continue
+            head, tail = data.split(b"PLACEHOLDER")
+            with bomb.open(info.filename, "w", force_zip64=True) as fh:
+                fh.write(head)
+                for _ in range(unpacked_mb):
+                    fh.write(b" " * 2**20)
+                fh.write(tail)
     return out.getvalue()
 
 
@@ -150,6 +177,7 @@ def build_hostile_folder(root: Path) -> dict[str, Expect]:
         Expect(True, contains="junk"),
     )
     put("corrupt.docx", b"PK\x03\x04 this is not really a zip", Expect(False, "DOCX"))
+    put("zip-bomb.docx", make_docx_bomb(300), Expect(False, "zip bomb"))
     os.symlink("loop-b.txt", root / "loop-a.txt")
     os.symlink("loop-a.txt", root / "loop-b.txt")
     e["loop-a.txt"] = Expect(False, "symlink loop")
