@@ -20,9 +20,8 @@ from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Tur
 from rag.settings import Settings
 
 
-def add_ask_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("question", nargs="?", help="the question (omit with --questions)")
-    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+def _add_answer_options(p: argparse.ArgumentParser) -> None:
+    """The options `ask` and `chat` share."""
     p.add_argument(
         "--no-llm",
         action="store_true",
@@ -41,6 +40,12 @@ def add_ask_arguments(p: argparse.ArgumentParser) -> None:
         metavar="M",
         help="Ollama model to answer with (default: RAG_LLM_MODEL)",
     )
+
+
+def add_ask_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question", nargs="?", help="the question (omit with --questions)")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    _add_answer_options(p)
     p.add_argument(
         "--questions",
         type=Path,
@@ -52,20 +57,7 @@ def add_ask_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_chat_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-llm", action="store_true", help="answer without a language model")
-    p.add_argument(
-        "--top-k",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help="passages retrieved as context (default: RAG_TOP_K)",
-    )
-    p.add_argument(
-        "--model",
-        default=None,
-        metavar="M",
-        help="Ollama model to answer with (default: RAG_LLM_MODEL)",
-    )
+    _add_answer_options(p)
 
 
 def _positive(value: str) -> int:

@@ -4,8 +4,6 @@ ollama clients): prompts, streaming, citations, follow-ups, rewrites, failures, 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,42 +14,16 @@ from rag.llm import format_passages, parse_rewrites
 from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
+from tests.ollama_router import request_kind, router
+from tests.threads import run_in_threads
 
 H100_QUESTION = "how many H100s does Meta plan to have?"
 ID_SENTENCE = "Metal akan memiliki lebih dari 340.000 GPU Nvidia H100"
 ZH_SENTENCE = "Meta将拥有超过340,000个Nvidia的H100 GPU"
-REWRITES = "id: berapa banyak GPU H100 yang akan dimiliki Meta?\nzh: Meta计划拥有多少块H100?"
-
-
-def _kind(body: dict[str, Any]) -> str:
-    text = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
-    if "<passages>" in text:
-        return "answer"
-    if "<follow_up>" in text:
-        return "condense"
-    if "<query>" in text:
-        return "rewrite"
-    return "other"
-
-
-def _router(
-    answer: str | list[str], *, condensed: str = "", rewrites: str = REWRITES
-) -> Callable[[dict[str, Any]], str | list[str]]:
-    def respond(body: dict[str, Any]) -> str | list[str]:
-        kind = _kind(body)
-        if kind == "answer":
-            return answer
-        if kind == "condense":
-            return condensed
-        if kind == "rewrite":
-            return rewrites
-        return "?"
-
-    return respond
 
 
 def _chat_bodies(fake: FakeOllama, kind: str) -> list[dict[str, Any]]:
-    return [r.json for r in fake.calls("/api/chat") if r.json and _kind(r.json) == kind]
+    return [r.json for r in fake.calls("/api/chat") if r.json and request_kind(r.json) == kind]
 
 
 def _user_text(body: dict[str, Any]) -> str:
@@ -77,7 +49,7 @@ def llm_settings(corpus_index: Settings, with_ollama: FakeOllama) -> Settings:
 def test_prompt_holds_numbered_passages_and_question(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
-    with_ollama.default_reply = _router(
+    with_ollama.default_reply = router(
         "Meta plans to have more than 340,000 Nvidia H100 GPUs by the end of the year [1]."
     )
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
@@ -107,7 +79,7 @@ def test_streamed_deltas_reach_the_caller_in_order(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
     tokens = ["Meta ", "will ", "have ", "over ", "340,000 ", "H100s ", "[1]", "."]
-    with_ollama.default_reply = _router(tokens)
+    with_ollama.default_reply = router(tokens)
     events, answer = _run(Answerer(llm_settings), H100_QUESTION)
     assert [e.text for e in events if isinstance(e, TokenEvent)] == tokens
     assert answer.answer == "".join(tokens)
@@ -116,7 +88,7 @@ def test_streamed_deltas_reach_the_caller_in_order(
 def test_invalid_markers_are_removed_and_reported(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
-    with_ollama.default_reply = _router(
+    with_ollama.default_reply = router(
         "Meta will have over 340,000 H100 GPUs [1][42]. More chips [2, 99]."
     )
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
@@ -128,7 +100,7 @@ def test_invalid_markers_are_removed_and_reported(
 def test_unsupported_numbers_are_listed(llm_settings: Settings, with_ollama: FakeOllama) -> None:
     wrong = "Meta will have 990,000 H100 GPUs by the end of the year [1]."
     right = "Meta will have more than 340,000 H100 GPUs [1]."
-    with_ollama.default_reply = _router(f"{right} {wrong}")
+    with_ollama.default_reply = router(f"{right} {wrong}")
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
     assert answer.unsupported == [wrong]
 
@@ -148,7 +120,7 @@ def test_prompt_delimits_passages_as_data() -> None:
 def test_rewrite_request_asks_for_each_corpus_language(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
-    with_ollama.default_reply = _router("Over 340,000 [1].")
+    with_ollama.default_reply = router("Over 340,000 [1].")
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
     [body] = _chat_bodies(with_ollama, "rewrite")
     prompt = _user_text(body)
@@ -158,14 +130,14 @@ def test_rewrite_request_asks_for_each_corpus_language(
     # the rewrites took part in retrieval: both articles are among the first passages
     top = [p.text for p in answer.passages[:3]]
     assert any(ID_SENTENCE in t for t in top) and any(ZH_SENTENCE in t for t in top)
-    order = [_kind(r.json or {}) for r in with_ollama.calls("/api/chat")]
+    order = [request_kind(r.json or {}) for r in with_ollama.calls("/api/chat")]
     assert order == ["rewrite", "answer"]
 
 
 def test_rewrite_variants_change_retrieval(llm_settings: Settings, with_ollama: FakeOllama) -> None:
     """A question with no word in common with the corpus finds it through its rewrite."""
     question = "zyxw qrst?"
-    with_ollama.default_reply = _router(
+    with_ollama.default_reply = router(
         "Over 340,000 [1].", rewrites="id: 340.000 GPU Nvidia H100 Metal\nzh: 超过340,000个H100"
     )
     _, answer = _run(Answerer(llm_settings), question)
@@ -182,7 +154,7 @@ def test_follow_up_is_condensed_with_the_history(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
     standalone = "Counting A100s and other chips, how many GPUs will Meta have by end of 2024?"
-    with_ollama.default_reply = _router("Nearly 600,000 GPUs [1].", condensed=standalone)
+    with_ollama.default_reply = router("Nearly 600,000 GPUs [1].", condensed=standalone)
     history = [Turn(H100_QUESTION, "More than 340,000 H100s [1].")]
     _, answer = _run(Answerer(llm_settings), "and including A100s?", history=history)
     [condense] = _chat_bodies(with_ollama, "condense")
@@ -195,7 +167,7 @@ def test_follow_up_is_condensed_with_the_history(
     [generate] = _chat_bodies(with_ollama, "answer")
     assert standalone in _user_text(generate)
     assert any("600.000" in p.text or "600,000" in p.text for p in answer.passages[:3])
-    order = [_kind(r.json or {}) for r in with_ollama.calls("/api/chat")]
+    order = [request_kind(r.json or {}) for r in with_ollama.calls("/api/chat")]
     assert order == ["condense", "rewrite", "answer"]
 
 
@@ -268,7 +240,7 @@ def test_answer_stream_broken_midway_falls_back_after_the_shown_tokens(
     llm_settings: Settings, with_ollama: FakeOllama, kind: str, message: str
 ) -> None:
     tokens = ["Meta ", "will ", "have ", "more ", "than ", "340,000 ", "[1]"]
-    with_ollama.default_reply = _router(tokens)
+    with_ollama.default_reply = router(tokens)
     stream = Answerer(llm_settings).stream(H100_QUESTION)
     first = next(stream)  # the rewrite has been answered; generation starts on the next
     assert isinstance(first, SourcesEvent) and first.mode == "llm"
@@ -294,7 +266,7 @@ def test_no_llm_never_calls_ollama(llm_settings: Settings, with_ollama: FakeOlla
 
 
 def test_abstains_without_a_model_call(llm_settings: Settings, with_ollama: FakeOllama) -> None:
-    with_ollama.default_reply = _router("should not be used", rewrites="id: qqqq\nzh: 的")
+    with_ollama.default_reply = router("should not be used", rewrites="id: qqqq\nzh: 的")
     events, answer = _run(Answerer(llm_settings), "qwertzuiop asdfghjkl?")
     assert answer.mode == "abstain"
     assert answer.answer == ABSTAIN_TEXT
@@ -337,7 +309,7 @@ def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
 
 def test_huge_question_does_not_crash(llm_settings: Settings, with_ollama: FakeOllama) -> None:
     question = "how many H100s does Meta plan to have? " * 2700  # ~100 KB
-    with_ollama.default_reply = _router("Over 340,000 [1].")
+    with_ollama.default_reply = router("Over 340,000 [1].")
     answer = Answerer(llm_settings).ask(question)
     assert answer.mode == "llm"
     [body] = _chat_bodies(with_ollama, "answer")
@@ -345,24 +317,12 @@ def test_huge_question_does_not_crash(llm_settings: Settings, with_ollama: FakeO
 
 
 def test_twenty_concurrent_questions(llm_settings: Settings, with_ollama: FakeOllama) -> None:
-    with_ollama.default_reply = _router("Meta will have over 340,000 H100 GPUs [1].")
+    with_ollama.default_reply = router("Meta will have over 340,000 H100 GPUs [1].")
     answerer = Answerer(llm_settings)
-    answers: list[Answer] = []
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        try:
-            answers.append(answerer.ask(H100_QUESTION, no_llm=i % 2 == 0, id=str(i)))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert sorted(int(a.id or -1) for a in answers) == list(range(20))
+    answers = run_in_threads(
+        20, lambda i: answerer.ask(H100_QUESTION, no_llm=i % 2 == 0, id=str(i))
+    )
+    assert [a.id for a in answers] == [str(i) for i in range(20)]
     for a in answers:
         assert a.mode == ("extractive" if int(a.id or 0) % 2 == 0 else "llm")
         assert a.cited
@@ -371,7 +331,7 @@ def test_twenty_concurrent_questions(llm_settings: Settings, with_ollama: FakeOl
 def test_llama_index_globals_are_never_openai(
     llm_settings: Settings, with_ollama: FakeOllama
 ) -> None:
-    with_ollama.default_reply = _router("Over 340,000 [1].")
+    with_ollama.default_reply = router("Over 340,000 [1].")
     Answerer(llm_settings).ask(H100_QUESTION)
     from llama_index.core import Settings as LlamaSettings
 
@@ -389,7 +349,7 @@ def test_abstains_on_a_question_the_corpus_has_no_words_for(corpus_index: Settin
 
 
 def test_an_empty_model_answer_falls_back(llm_settings: Settings, with_ollama: FakeOllama) -> None:
-    with_ollama.default_reply = _router([" ", "\n"])
+    with_ollama.default_reply = router([" ", "\n"])
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
     _assert_extractive(answer)
     assert answer.notice == "model llama3.1:8b returned an empty answer"

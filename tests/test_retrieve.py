@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from rag.errors import QuestionError, StoreError
 from rag.retrieve import MAX_QUERY_CHARS, Retriever, normalize_query, query_terms, rrf
 from rag.schema import Passage
 from rag.settings import Settings, load_settings
+from tests.threads import run_in_threads
 
 H100_QUESTION = "how many H100s does Meta plan to have"
 ID_SENTENCE = "Metal akan memiliki lebih dari 340.000 GPU Nvidia H100"
@@ -127,24 +127,11 @@ def test_concurrent_searches_agree(corpus_index: Settings) -> None:
     ]
     expected = {q: [p.chunk_id for p in answerer.retrieve(q)] for q in questions}
     fresh = Answerer(corpus_index)  # cold: the threads race to open everything
-    results: dict[int, list[str]] = {}
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        try:
-            results[i] = [p.chunk_id for p in fresh.retrieve(questions[i % len(questions)])]
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    for i, got in results.items():
+    results = run_in_threads(
+        20, lambda i: [p.chunk_id for p in fresh.retrieve(questions[i % len(questions)])]
+    )
+    for i, got in enumerate(results):
         assert got == expected[questions[i % len(questions)]]
-    assert len(results) == 20
 
 
 def test_answerer_retrieve_validates_and_numbers(corpus_index: Settings) -> None:

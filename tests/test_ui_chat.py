@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +17,9 @@ from index.catalog import Catalog
 from rag.errors import RagError
 from rag.schema import Passage
 from rag.settings import Settings, load_settings
-from tests.browser.ollama_router import request_kind, router
 from tests.fake_ollama import FakeOllama
+from tests.ollama_router import request_kind, router
+from tests.threads import run_in_threads
 from ui.app import App
 from ui.chat import MAX_QUESTION_CHARS, ChatBackend, ChatTurn
 from ui.render import render_document, render_transcript
@@ -98,23 +98,8 @@ def test_twenty_concurrent_questions_all_get_answers(corpus_index: Settings) -> 
         "Llama 3.1 405B parameter",
         "扎克伯格",
     ]
-    results: dict[int, ChatTurn] = {}
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        try:
-            results[i] = _final(list(backend.ask(questions[i % len(questions)])))
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors
-    assert len(results) == 20
-    assert all(t.error is None and t.passages and t.text for t in results.values())
+    results = run_in_threads(20, lambda i: _final(list(backend.ask(questions[i % len(questions)]))))
+    assert all(t.error is None and t.passages and t.text for t in results)
     # the same question gets the same answer, whatever ran beside it
     h100 = {results[i].text for i in range(0, 20, len(questions))}
     assert len(h100) == 1

@@ -12,8 +12,8 @@ from typing import Any
 from index.ingest import Ingestor
 from rag.settings import Settings
 from tests.browser.conftest import shot
-from tests.browser.ollama_router import REWRITES, router
 from tests.fake_ollama import FakeOllama
+from tests.ollama_router import REWRITES, router
 
 H100 = "how many H100s does Meta plan to have?"
 SUPPORTED = "Meta will have more than 340,000 H100 GPUs [1]."
