@@ -142,6 +142,7 @@ class Ingestor:
         self._embedder = embedder
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.log = log or (lambda message: None)
+        self._leftovers = False  # set per run: vectors an interrupted run may have left
 
     def run(self, paths: list[str]) -> IngestReport:
         start = time.perf_counter()
@@ -208,6 +209,9 @@ class Ingestor:
 
         found = scan(paths)
         report.skipped.extend(found.skipped)
+        # Dirty at the start: an earlier run died between Chroma and the catalog. The flag
+        # must then stay up until the sweep below has run, even across another crash.
+        self._leftovers = catalog.is_dirty(embedder.collection_name)
         try:
             pending = self._plan(found.candidates, catalog, embedder, report)
             self._write(pending, catalog, store, col, embedder, report)
@@ -215,7 +219,7 @@ class Ingestor:
         finally:
             if report.changed or self._lexical_stale(catalog):
                 self._rebuild_lexical(catalog)
-            if catalog.is_dirty(embedder.collection_name):
+            if self._leftovers or catalog.is_dirty(embedder.collection_name):
                 self._sweep(catalog, store, col(), embedder)
         report.embedder = embedder.describe()
         if opened:
@@ -363,10 +367,14 @@ class Ingestor:
 
             vectors = embedder.embed(texts, progress=advance) if texts else []
             store._check(col, embedder)  # the first vectors fix an unknown dimension
+            nodes = []
+            stale: list[str] = []  # vector ids to clear first: old chunks, crash leftovers
             vi = 0
             for p in group:
-                nodes = []
+                if p.status != "added":
+                    stale.extend(c.chunk_id for c in catalog.chunks_of(p.row.doc_id))
                 for c in p.chunks:
+                    stale.append(c.chunk_id)
                     nodes.append(
                         TextNode(
                             id_=c.chunk_id,
@@ -396,19 +404,26 @@ class Ingestor:
                         )
                     )
                     vi += 1
-                catalog.set_dirty(embedder.collection_name, True)
-                store.delete_documents(col, [p.row.doc_id])
-                if nodes:
-                    store.write(col, nodes)
+            # One delete and one add for the whole group: per-document calls (a metadata
+            # `where` delete, then an add) cost Chroma a commit each and made ingestion
+            # slower than llama-index's own pipeline. Vectors first, then the catalog: a
+            # crash in between leaves vectors the catalog does not know, which the dirty
+            # flag has the next run sweep.
+            catalog.set_dirty(embedder.collection_name, True)
+            store.delete_ids(col, sorted(set(stale)))
+            if nodes:
+                store.write(col, nodes)
+            for p in group:
                 if p.status == "reembedded":
                     catalog.mark_embedded(embedder.collection_name, p.row.doc_id, p.row.sha256)
                     report.reembedded.append(p.source)
                 else:
                     catalog.put_document(p.row, p.text, p.chunks, embedder.collection_name)
                     (report.added if p.status == "added" else report.updated).append(p.source)
-                catalog.set_dirty(embedder.collection_name, False)
                 report.chunks += len(p.chunks)
                 self.log(f"{p.status}: {p.source} ({len(p.chunks)} chunks)")
+            if not self._leftovers:
+                catalog.set_dirty(embedder.collection_name, False)
             group, group_chunks = [], 0
 
         try:

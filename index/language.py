@@ -20,7 +20,7 @@ def _classify() -> Any:
     return py3langid.classify
 
 
-def detect_language(text: str, sample_chars: int = 20_000) -> str:
+def detect_language(text: str, sample_chars: int = 5_000) -> str:
     """Best-guess language code of `text`, or "und" when there is too little to tell."""
     sample = text[:sample_chars]
     letters = sum(ch.isalpha() for ch in sample)
