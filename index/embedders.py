@@ -19,8 +19,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from index.lexical import tokenize
 from rag.errors import EmbedderMismatchError, OllamaError
 from rag.settings import Settings
@@ -131,6 +129,8 @@ class BuiltinEmbedder(Embedder):
         return idx, val
 
     def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        import numpy as np  # lazily: an unchanged re-ingest never embeds
+
         out: list[list[float]] = []
         for text in texts:
             idx, val = self._features(text)

@@ -478,8 +478,7 @@ class Ingestor:
 
     # derived indexes ------------------------------------------------------------------
     def _lexical_stale(self, catalog: Catalog) -> bool:
-        current = LexicalIndex.load(self.settings.lexical_dir)
-        return current is None or current.generation != catalog.generation
+        return LexicalIndex.saved_generation(self.settings.lexical_dir) != catalog.generation
 
     def _rebuild_lexical(self, catalog: Catalog) -> None:
         ids: list[str] = []

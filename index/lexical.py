@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from index.textnorm import canonical_numbers
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -130,6 +128,17 @@ class LexicalIndex:
         return None  # pragma: no cover - the loop returns or raises
 
     @classmethod
+    def saved_generation(cls, folder: Path) -> int | None:
+        """The catalog generation the saved index was built from, without loading it
+        (None: no index, or another format). `save` swaps whole folders, so a readable
+        ids.json means the rest of the index is there too."""
+        try:
+            meta = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return int(meta["generation"]) if meta.get("format") == cls.FORMAT else None
+
+    @classmethod
     def _load(cls, folder: Path) -> LexicalIndex | None:
         meta_path = folder / "ids.json"
         if not meta_path.exists():
@@ -177,6 +186,8 @@ class LexicalIndex:
         terms = tokenize(query)
         if not terms:
             return []
+        import numpy as np  # lazily: commands that do not search skip its import
+
         scores = np.asarray(self._model.get_scores(terms))
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]

@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from index.embedders import Embedder
 from rag.errors import EmbedderMismatchError, StoreError
 from rag.offline import configure_offline
@@ -191,6 +189,8 @@ class VectorStore:
         if k <= 0 or col.count() == 0:
             return []
         try:
+            import numpy as np
+
             query = np.asarray([vector], dtype=np.float32)
             res = col.query(query_embeddings=query, n_results=k, include=["distances"])
         except Exception as exc:

@@ -16,12 +16,10 @@ it keeps no per-question state, and its retriever and generator are thread-safe.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from rag.errors import ModelNotFoundError, OllamaError, OllamaUnavailableError, QuestionError
 from rag.retrieve import Retrieval, Retriever, normalize_query
@@ -85,16 +83,9 @@ class Answerer:
         with self._lock:
             if time.monotonic() < self._down_until and self._down is not None:
                 return self._down
-        parts = urlsplit(self.settings.ollama_host)
-        port = parts.port or (443 if parts.scheme == "https" else 11434)
-        try:
-            with socket.create_connection(
-                (parts.hostname or "127.0.0.1", port), timeout=self.settings.probe_timeout
-            ):
-                pass
-        except OSError:
-            from rag.ollama_api import unavailable_message
+        from rag.ollama_api import port_open, unavailable_message
 
+        if not port_open(self.settings.ollama_host, self.settings.probe_timeout):
             error = OllamaUnavailableError(unavailable_message(self.settings.ollama_host))
             with self._lock:
                 self._down, self._down_until = error, time.monotonic() + DOWN_MEMORY_S

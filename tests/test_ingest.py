@@ -353,3 +353,28 @@ def test_removing_the_whole_folder_removes_its_documents(
     report = ingest([corpus_copy])
     assert len(report.removed) == 5
     assert catalog_state(load_settings())["docs"] == {}
+
+
+def test_unchanged_reingest_stays_light(corpus_index: Settings) -> None:
+    """Re-ingesting an unchanged corpus with Ollama down imports none of the heavy
+    libraries: no embedding, no Chroma, no HTTP client, no numpy."""
+    import subprocess
+    import sys
+
+    from tests.conftest import CORPUS, ROOT
+
+    code = (
+        "import sys, json\n"
+        "from rag.cli import main\n"
+        f"rc = main(['ingest', '--json', {str(CORPUS)!r}])\n"
+        "mods = ('chromadb', 'llama_index.core', 'ollama', 'httpx', 'numpy')\n"
+        "print('HEAVY', sorted(m for m in mods if m in sys.modules), rc)\n"
+    )
+    env = dict(os.environ, RAG_EMBEDDER="auto")  # auto probes Ollama, which is down
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.splitlines()[0])
+    assert len(report["unchanged"]) == 5 and report["chunks"] == 0
+    assert proc.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
