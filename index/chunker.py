@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.tokens import count_tokens, encoding
+from index.tokens import count_tokens, count_tokens_batch, encoding
 
 _SENTENCE_END = re.compile(
     r"""[.!?…]+["'”’»)\]]*(?=\s)   # Latin-script sentence end, before whitespace
@@ -110,14 +110,17 @@ def chunk_spans(text: str, chunk_size: int, overlap: int) -> list[Span]:
     if chunk_size < 1 or not 0 <= overlap < chunk_size:
         raise ValueError(f"bad chunking parameters: size={chunk_size}, overlap={overlap}")
     pieces: list[Span] = []
-    for a, b in sentence_spans(text):
-        if b - a > chunk_size * _WINDOW_CHARS_PER_TOKEN:
-            # likely over the cap (_hard_split is right either way); counting a huge
-            # unbroken line first would cost seconds
-            pieces.extend(_hard_split(text, a, b, chunk_size))
-            continue
-        n = count_tokens(text[a:b])
-        if n <= chunk_size:
+    sentences = sentence_spans(text)
+    # Counted in one batch; a sentence far longer than the cap can hold is not counted
+    # at all (counting a huge unbroken line would cost seconds; _hard_split is right
+    # either way).
+    countable = [(a, b) for a, b in sentences if b - a <= chunk_size * _WINDOW_CHARS_PER_TOKEN]
+    counts = dict(
+        zip(countable, count_tokens_batch([text[a:b] for a, b in countable]), strict=True)
+    )
+    for a, b in sentences:
+        n = counts.get((a, b))
+        if n is not None and n <= chunk_size:
             pieces.append(Span(a, b, n))
         else:
             pieces.extend(_hard_split(text, a, b, chunk_size))

@@ -11,6 +11,7 @@ Only plurals of acronyms and model names are folded (GPUs -> gpu, H100s -> h100)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -49,6 +50,17 @@ STOPWORDS = frozenset(
 
 def tokenize(text: str) -> list[str]:
     """Index/query tokens of `text` (same function for both sides)."""
+    return list(_tokenize(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokenize(text: str) -> tuple[str, ...]:
+    """Cached: an ingest tokenises each chunk for BM25 and the builtin embedder tokenises
+    the same chunk text again moments later."""
+    return tuple(_tokenize_uncached(text))
+
+
+def _tokenize_uncached(text: str) -> list[str]:
     import rjieba  # imported lazily: only needed when Han text is present
 
     text = unicodedata.normalize("NFKC", text)

@@ -24,3 +24,11 @@ def encoding() -> tiktoken.Encoding:
 
 def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
+
+
+def count_tokens_batch(texts: list[str]) -> list[int]:
+    """`count_tokens` of each text, encoded in one call (tiktoken's Rust core works on
+    the batch on several threads, without the GIL)."""
+    if len(texts) < 8:
+        return [count_tokens(t) for t in texts]
+    return [len(tokens) for tokens in encoding().encode_batch(texts, disallowed_special=())]
