@@ -141,6 +141,7 @@ class _Dense:
     embedder: Embedder
     collection: Any = None
     matrix: DenseMatrix | None = None
+    uncached_key: Any = None  # cache key for which the collection was too big to cache
 
 
 class Retriever:
@@ -344,13 +345,15 @@ class Retriever:
             if not self.settings.chroma_url:  # embedded store: try the cached copy first
                 key = self._cache_key(generation)
                 folder = self.settings.data_dir / DENSE_CACHE_DIR
-                if dense.matrix is None or dense.matrix.generation != key:
+                stale = dense.matrix is None or dense.matrix.generation != key
+                if stale and dense.uncached_key != key:  # too big: asked once per key
                     dense.matrix = dense_cache.load(folder, dense.name, key)
                     if dense.matrix is None:
                         col = self._open_collection(dense)
                         if col is None:
                             return None
                         dense.matrix = dense_cache.build(folder, col, key)
+                        dense.uncached_key = key if dense.matrix is None else None
                 if dense.matrix is not None and dense.matrix.dim == len(vectors[0]):
                     return [dense.matrix.search(v, n) for v in vectors]
             col = self._open_collection(dense)
