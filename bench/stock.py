@@ -137,6 +137,21 @@ def vector_retriever_over(collection: Any, embed: BaseEmbedding, k: int = 10) ->
     return index.as_retriever(similarity_top_k=k)
 
 
+def persisted_fusion(persist: Path, k: int = 5) -> Any:
+    """BM25 + Chroma vectors fused by reciprocal rank, over an index run.py persisted:
+    the retrieval the stock `ask` and UI scripts do, as a user would write it."""
+    from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    bm25 = BM25Retriever.from_persist_dir(str(persist / "bm25"))
+    collection = chroma_collection(persist / "chroma", "stock")
+    vector = vector_retriever_over(collection, BuiltinLlamaEmbedding(), k=k)
+    return QueryFusionRetriever(
+        [bm25, vector], similarity_top_k=k, num_queries=1, mode="reciprocal_rerank",
+        use_async=False, llm=MockLLM(),
+    )  # fmt: skip
+
+
 def to_passages(hits: Sequence[NodeWithScore]) -> list[Passage]:
     out = []
     for n, hit in enumerate(hits, 1):

@@ -16,19 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import gradio as gr
 import stock
-from llama_index.core.retrievers import QueryFusionRetriever
-from llama_index.retrievers.bm25 import BM25Retriever
 
 
 def main() -> int:
     persist, port = Path(sys.argv[1]), int(sys.argv[2])
-    bm25 = BM25Retriever.from_persist_dir(str(persist / "bm25"))
-    collection = stock.chroma_collection(persist / "chroma", "stock")
-    vector = stock.vector_retriever_over(collection, stock.BuiltinLlamaEmbedding(), k=5)
-    fusion = QueryFusionRetriever(
-        [bm25, vector], similarity_top_k=5, num_queries=1, mode="reciprocal_rerank",
-        use_async=False, llm=stock.MockLLM(),
-    )  # fmt: skip
+    fusion = stock.persisted_fusion(persist)
 
     def respond(message: str, history: list[dict[str, str]]) -> str:
         hits = fusion.retrieve(message)
