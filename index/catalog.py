@@ -224,6 +224,24 @@ class Catalog:
             db.execute(
                 "INSERT OR REPLACE INTO embedded VALUES (?, ?, ?)", (collection, doc_id, sha256)
             )
+            self._bump(db)  # the vectors changed: caches keyed on the generation are stale
+
+    def begin_vector_write(self, collection: str, doc_ids: Sequence[str]) -> None:
+        """Before replacing vectors in `collection`: mark it dirty and stop claiming the
+        documents' current vectors, in one transaction. Should the write then fail or be
+        killed halfway, the next ingest embeds those documents again (instead of trusting
+        vectors that were deleted) and sweeps whatever was half written."""
+        with self.transaction() as db:
+            db.execute("UPDATE collections SET dirty = 1 WHERE name = ?", (collection,))
+            db.executemany(
+                "DELETE FROM embedded WHERE collection = ? AND doc_id = ?",
+                [(collection, d) for d in doc_ids],
+            )
+
+    def bump(self) -> None:
+        """Record that the vectors changed without a document changing (a sweep)."""
+        with self.transaction() as db:
+            self._bump(db)
 
     def is_embedded(self, collection: str, doc_id: str, sha256: str) -> bool:
         row = self.db.execute(

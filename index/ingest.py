@@ -217,10 +217,10 @@ class Ingestor:
             self._write(pending, catalog, store, col, embedder, report)
             self._remove_missing(found, catalog, store, report)
         finally:
-            if report.changed or self._lexical_stale(catalog):
-                self._rebuild_lexical(catalog)
             if self._leftovers or catalog.is_dirty(embedder.collection_name):
                 self._sweep(catalog, store, col(), embedder)
+            if report.changed or self._lexical_stale(catalog):
+                self._rebuild_lexical(catalog)
         report.embedder = embedder.describe()
         if opened:
             catalog.record_collection(
@@ -409,7 +409,9 @@ class Ingestor:
             # slower than llama-index's own pipeline. Vectors first, then the catalog: a
             # crash in between leaves vectors the catalog does not know, which the dirty
             # flag has the next run sweep.
-            catalog.set_dirty(embedder.collection_name, True)
+            catalog.begin_vector_write(
+                embedder.collection_name, [p.row.doc_id for p in group if p.status != "added"]
+            )
             store.delete_ids(col, sorted(set(stale)))
             if nodes:
                 store.write(col, nodes)
@@ -495,6 +497,7 @@ class Ingestor:
         orphans = sorted(store.ids(col) - known)
         if orphans:
             store.delete_ids(col, orphans)
+            catalog.bump()
         catalog.set_dirty(embedder.collection_name, False)
 
 

@@ -135,7 +135,7 @@ class LexicalIndex:
                 return cls._load(folder)
             except (OSError, ValueError, KeyError):
                 if attempt == 19:
-                    raise
+                    return None  # unreadable: callers rebuild from the catalog
                 time.sleep(0.025)
         return None  # pragma: no cover - the loop returns or raises
 

@@ -121,11 +121,15 @@ def _name_like(text: str) -> set[str]:
     return out
 
 
+def _expand_short(text: str) -> str:
+    """405B -> 405 billion, 32K -> 32 thousand: applied to answers and passages alike."""
+    return _SHORT_NUMBER.sub(lambda m: m.group(1) + _SHORT[m.group(2).lower()], text)
+
+
 def _claims(sentence: str, known_names: set[str]) -> tuple[set[str], list[str]]:
     """The canonical numbers and the capitalised names a sentence states. The first
     word counts as a name when it also appears capitalised mid-sentence (`known_names`)."""
-    bare = MARKER.sub(" ", sentence)
-    bare = _SHORT_NUMBER.sub(lambda m: m.group(1) + _SHORT[m.group(2).lower()], bare)
+    bare = _expand_short(MARKER.sub(" ", sentence))
     numbers = numbers_in(bare)
     names: list[str] = []
     words = list(_WORD.finditer(bare))
@@ -190,7 +194,8 @@ def check(answer: str, passages: Sequence[Passage]) -> CitationCheck:
         key = frozenset(refs)
         if key not in cache:
             joined = "\n".join(by_n[n].text for n in sorted(refs))
-            cache[key] = (fold(joined), numbers_in(joined), set(tokenize(joined)))
+            numbers_held = numbers_in(joined) | numbers_in(_expand_short(joined))
+            cache[key] = (fold(joined), numbers_held, set(tokenize(joined)))
         folded, have_numbers, tokens = cache[key]
         missing_number = any(n not in have_numbers for n in numbers)
         missing_name = any(not _supported_name(name, folded, tokens) for name in names)

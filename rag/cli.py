@@ -263,6 +263,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `rag status --json | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
+    except (OSError, UnicodeDecodeError) as exc:
+        # What the deep code leaves unwrapped: an unusable RAG_DATA_DIR, an unreadable or
+        # non-UTF-8 --questions/--gold file. Still one line, naming the path when known.
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"error: {where}{detail}".replace("\n", " "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

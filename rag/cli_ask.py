@@ -150,6 +150,8 @@ def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield from enumerate(fh, start=1)
     except OSError as exc:
         raise QuestionError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise QuestionError(f"{path} is not UTF-8 text ({exc.reason})") from None
 
 
 def _run_batch(args: argparse.Namespace, settings: Settings) -> int:

@@ -141,6 +141,8 @@ def load_gold(path: Path) -> list[GoldItem]:
         raw = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise GoldError(f"cannot read gold set {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise GoldError(f"gold set {path} is not UTF-8 text ({exc.reason})") from None
     items: list[GoldItem] = []
     seen: set[str] = set()
     for no, line in enumerate(raw.splitlines(), 1):

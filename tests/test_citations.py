@@ -116,3 +116,10 @@ def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
     assert got == [("It has 340,000 GPUs. [1]", 0), ("Then more [2].", 0), ("Listed 34万 [1]", 1)]
     ps = _passages(ID_340K, ZH_600K)
     assert check("Meta will have 340,000 H100s. [1] Nearly 600,000 GPUs. [2]", ps).unsupported == []
+
+
+def test_shorthand_numbers_copied_from_a_passage_are_supported() -> None:
+    ps = _passages("Namun Llama 3.1 405B adalah model terbuka dengan konteks 128K token.")
+    assert check("Llama 3.1 405B has a 128K context [1].", ps).unsupported == []
+    wrong = "Llama 3.1 70B has a 128K context [1]."
+    assert check(wrong, ps).unsupported == [wrong]

@@ -378,3 +378,59 @@ def test_unchanged_reingest_stays_light(corpus_index: Settings) -> None:
     report = json.loads(proc.stdout.splitlines()[0])
     assert len(report["unchanged"]) == 5 and report["chunks"] == 0
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
+
+
+def test_vectors_deleted_by_an_interrupted_write_are_embedded_again(
+    corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The state a kill between Chroma's delete and add leaves: the document's vectors are
+    gone and the catalog no longer claims them, so the next ingest embeds it again, even
+    though its file is unchanged, and sweeps nothing it should keep."""
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    ingest([corpus_copy])
+    settings = load_settings()
+    name = BuiltinEmbedder().collection_name
+    catalog = Catalog(settings.catalog_path)
+    try:
+        doc = next(d for d in catalog.documents() if d.source.endswith("siggraph-2024.id.txt"))
+        ids = [c.chunk_id for c in catalog.chunks_of(doc.doc_id)]
+        generation = catalog.generation
+        catalog.begin_vector_write(name, [doc.doc_id])
+        assert catalog.is_dirty(name)
+        assert not catalog.is_embedded(name, doc.doc_id, doc.sha256)
+    finally:
+        catalog.close()
+    store = VectorStore(settings)
+    col = store.named(name)
+    assert col is not None
+    store.delete_ids(col, ids)  # ... and then the process died
+
+    report = ingest([corpus_copy])
+    assert [Path(s).name for s in report.reembedded] == ["zuckerberg-huang-siggraph-2024.id.txt"]
+    assert chroma_ids(settings, name) == catalog_state(settings)["chunks"]
+    catalog = Catalog(settings.catalog_path)
+    try:
+        assert not catalog.is_dirty(name)
+        assert catalog.generation > generation  # vector caches keyed on it are refreshed
+    finally:
+        catalog.close()
+
+
+def test_cli_turns_filesystem_errors_into_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("RAG_DATA_DIR", str(blocker / "data"))
+    assert main(["ingest", "corpus"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {blocker / 'data'}: Not a directory\n"
+
+
+def test_a_corrupt_lexical_index_is_rebuilt_not_fatal(corpus_index: Settings) -> None:
+    from rag.answer import Answerer
+
+    (corpus_index.lexical_dir / "ids.json").write_text("{not json", encoding="utf-8")
+    assert LexicalIndex.load(corpus_index.lexical_dir) is None
+    passages = Answerer(corpus_index).retrieve("340.000 GPU Nvidia H100")
+    assert any("340.000" in p.text for p in passages)
