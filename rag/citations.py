@@ -21,10 +21,14 @@ from index.lexical import STOPWORDS, tokenize
 from index.textnorm import fold, numbers_in
 from rag.schema import Passage
 
-_NUM = r"[0-9０-９]+"
-_LIST = rf"{_NUM}(?:\s*[,，、;]\s*{_NUM})*"
-MARKER = re.compile(rf"\[\s*({_LIST})\s*\]|【\s*({_LIST})\s*】")
-_SPLIT_NUMS = re.compile(_NUM)
+# A passage number has 1-3 digits: "[2023]" in an answer is a year, not a citation.
+_NUM = r"(?<![0-9０-９])[0-9０-９]{1,3}(?![0-9０-９])"
+_ITEM = rf"{_NUM}(?:\s*[-–]\s*{_NUM})?"  # 3 or a range 1-3
+_LIST = rf"{_ITEM}(?:\s*[,，、;]\s*{_ITEM})*"
+# [1], ［1］ (full-width), 【1】, [1, 3], [1-3]; one named group for every bracket style
+MARKER = re.compile(rf"[\[［【]\s*(?P<body>{_LIST})\s*[\]］】]")
+_SPLIT_ITEMS = re.compile(rf"({_NUM})(?:\s*[-–]\s*({_NUM}))?")
+MAX_RANGE = 20  # a wider "range" is read as its two ends
 # sentence ends: Latin punctuation before whitespace/end, CJK punctuation anywhere; the
 # markers right after an end belong to the sentence before it ("... 340,000 GPUs. [1]")
 _SENTENCE = re.compile(
@@ -59,17 +63,22 @@ def _to_int(digits: str) -> int:
     return int(unicodedata.normalize("NFKC", digits))
 
 
+def marker_numbers(body: str) -> list[int]:
+    """The passage numbers a marker's body lists, ranges expanded ("1-3, 5" -> 1 2 3 5)."""
+    out: list[int] = []
+    for first, last in _SPLIT_ITEMS.findall(body):
+        a = _to_int(first)
+        b = _to_int(last) if last else a
+        out.extend(range(a, b + 1) if 0 <= b - a <= MAX_RANGE else (a, b))
+    return list(dict.fromkeys(out))
+
+
 def find_markers(text: str) -> list[Marker]:
     """Every citation marker in `text`, in order."""
-    out = []
-    for m in MARKER.finditer(text):
-        body = m.group(1) or m.group(2) or ""
-        out.append(
-            Marker(
-                m.group(0), m.start(), m.end(), tuple(_to_int(d) for d in _SPLIT_NUMS.findall(body))
-            )
-        )
-    return out
+    return [
+        Marker(m.group(0), m.start(), m.end(), tuple(marker_numbers(m.group("body"))))
+        for m in MARKER.finditer(text)
+    ]
 
 
 def clean_markers(text: str, n_passages: int) -> tuple[str, set[int], list[str]]:
@@ -79,8 +88,7 @@ def clean_markers(text: str, n_passages: int) -> tuple[str, set[int], list[str]]
     invalid: list[str] = []
 
     def repl(m: re.Match[str]) -> str:
-        body = m.group(1) or m.group(2) or ""
-        nums = [_to_int(d) for d in _SPLIT_NUMS.findall(body)]
+        nums = marker_numbers(m.group("body"))
         good = [n for n in nums if 1 <= n <= n_passages]
         invalid.extend(f"[{n}]" for n in nums if not 1 <= n <= n_passages)
         cited.update(good)

@@ -123,3 +123,26 @@ def test_shorthand_numbers_copied_from_a_passage_are_supported() -> None:
     assert check("Llama 3.1 405B has a 128K context [1].", ps).unsupported == []
     wrong = "Llama 3.1 70B has a 128K context [1]."
     assert check(wrong, ps).unsupported == [wrong]
+
+
+def test_fullwidth_brackets_ranges_and_years() -> None:
+    assert [m.numbers for m in find_markers("a ［3］ b [1-3] c [2, 5–6] d")] == [
+        (3,),
+        (1, 2, 3),
+        (2, 5, 6),
+    ]
+    text, cited, invalid = clean_markers("In the 2023 report [2023], Meta [1-2] grew [9].", 3)
+    assert text == "In the 2023 report [2023], Meta [1-2] grew."  # a year is not a marker
+    assert cited == {1, 2} and invalid == ["[9]"]
+
+
+def test_the_ui_links_exactly_the_markers_the_checker_counts() -> None:
+    from ui.render import render_inline
+
+    html = render_inline(
+        "Over 340,000 ［1］ and 600,000 [2-3], not [2024].", turn=0, valid={1, 2, 3}
+    )
+    import re
+
+    assert re.findall(r'data-n="(\d+)"', html) == ["1", "2", "3"]
+    assert "[2024]" in html

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from rag.citations import MARKER, marker_numbers
 from rag.schema import Passage
 from ui.chat import ChatTurn, DocumentView
 
 # [1], [1, 2], [1][2] (two matches), 【1】, 【1，2】
-CITE_RE = re.compile(r"\[(\d{1,3}(?:\s*[,，;]\s*\d{1,3})*)\]|【(\d{1,3}(?:\s*[,，;]\s*\d{1,3})*)】")
+CITE_RE = MARKER  # the answer checker's own marker grammar, so what it counts is linked
 
 MODE_LABELS = {
     "llm": "answer written by {model}",
@@ -33,8 +34,7 @@ def esc(value: object) -> str:
 
 
 def _marker_numbers(match: re.Match[str]) -> list[int]:
-    body = match.group(1) or match.group(2) or ""
-    return [int(x) for x in re.split(r"\s*[,，;]\s*", body) if x]
+    return marker_numbers(match.group("body"))
 
 
 def cite_link(turn: int, n: int) -> str:
