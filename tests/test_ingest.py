@@ -20,6 +20,7 @@ from rag.cli import main
 from rag.errors import EmbedderMismatchError
 from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
+from tests.index_state import vector_ids
 
 
 def ingest(paths: list[Path | str], settings: Settings | None = None) -> IngestReport:
@@ -27,10 +28,7 @@ def ingest(paths: list[Path | str], settings: Settings | None = None) -> IngestR
 
 
 def chroma_ids(settings: Settings, collection: str) -> set[str]:
-    store = VectorStore(settings)
-    col = store.named(collection)
-    assert col is not None, collection
-    return store.ids(col)
+    return vector_ids(settings, [collection])
 
 
 def catalog_state(settings: Settings) -> dict[str, Any]:

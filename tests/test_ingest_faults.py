@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from index.catalog import Catalog
-from index.vectors import VectorStore
 from rag.answer import Answerer
 from rag.cli import main
 from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
+from tests.index_state import vector_ids
 
 QUESTION = "how many H100s does Meta plan to have"
 
@@ -55,13 +55,7 @@ def consistent_state(settings: Settings) -> dict[str, int]:
     finally:
         catalog.close()
     if chunk_ids:
-        store = VectorStore(settings)
-        ids: set[str] = set()
-        for name in collections:
-            col = store.named(name)
-            assert col is not None
-            ids |= store.ids(col)
-        assert ids == chunk_ids
+        assert vector_ids(settings, collections) == chunk_ids
         lexical = LexicalIndex.load(settings.lexical_dir)
         assert lexical is not None and set(lexical.ids) == chunk_ids
     return docs

@@ -8,8 +8,8 @@ from pathlib import Path
 from index.catalog import Catalog
 from index.ingest import Ingestor
 from index.lexical import LexicalIndex
-from index.vectors import VectorStore
 from rag.settings import Settings
+from tests.index_state import vector_ids
 
 
 def _state(settings: Settings) -> tuple[list[str], set[str], set[str]]:
@@ -19,15 +19,9 @@ def _state(settings: Settings) -> tuple[list[str], set[str], set[str]]:
         names = [name for name, *_ in catalog.collections()]
     finally:
         catalog.close()
-    store = VectorStore(settings)
-    vector_ids: set[str] = set()
-    for name in names:
-        col = store.named(name)
-        assert col is not None
-        vector_ids |= store.ids(col)
     lexical = LexicalIndex.load(settings.lexical_dir)
     assert lexical is not None
-    return sources, vector_ids, set(lexical.ids)
+    return sources, vector_ids(settings, names), set(lexical.ids)
 
 
 def test_remove_by_doc_id_source_and_path(corpus_index: Settings) -> None:
