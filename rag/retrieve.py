@@ -15,8 +15,9 @@ rank fusion, deduplicated, cut to top-k and a context budget in tiktoken tokens.
   Indonesian "komputasi", "konteks", "kolaborasi" without a model.
 - `relevance` measures how much of the question the best passage covers (idf-weighted
   share of query terms), which `rag.answer` uses to abstain without calling a model.
-- Dense search on the embedded store reads a cached copy of small collections' vectors
-  (`rag.dense_cache`), which keeps chromadb's import off the cold path; otherwise Chroma.
+- Dense search on the embedded store reads the vector snapshot the ingest publishes
+  (`rag.dense_cache`, memory-mapped): readers never open the embedded Chroma, which is
+  not safe beside a writing process. A Chroma server is queried directly.
 
 Everything here is model-free and thread-safe; nothing is opened before the first query.
 """
@@ -141,7 +142,6 @@ class _Dense:
     embedder: Embedder
     collection: Any = None
     matrix: DenseMatrix | None = None
-    uncached_key: Any = None  # cache key for which the collection was too big to cache
 
 
 class Retriever:
@@ -305,14 +305,6 @@ class Retriever:
             self._dense_generation = generation
             return plan
 
-    def _cache_key(self, generation: int) -> int:
-        """The catalog generation, tied to this catalog file (a reset starts a new one)."""
-        try:
-            inode = self.settings.catalog_path.stat().st_ino
-        except OSError:
-            inode = 0
-        return generation * 1_000_003 + inode % 1_000_003
-
     def _hits(
         self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
     ) -> list[list[tuple[str, float]]] | None:
@@ -342,20 +334,19 @@ class Retriever:
         self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
     ) -> list[list[tuple[str, float]]] | None:
         with self._dense_lock:
-            if not self.settings.chroma_url:  # embedded store: try the cached copy first
-                key = self._cache_key(generation)
+            if not self.settings.chroma_url:
+                # Embedded store: never opened here (one writer: the ingest). Dense search
+                # reads the snapshot the ingest published, reloaded when it is replaced;
+                # ids the catalog does not know are dropped by the caller.
                 folder = self.settings.data_dir / DENSE_CACHE_DIR
-                stale = dense.matrix is None or dense.matrix.generation != key
-                if stale and dense.uncached_key != key:  # too big: asked once per key
-                    dense.matrix = dense_cache.load(folder, dense.name, key)
-                    if dense.matrix is None:
-                        col = self._open_collection(dense)
-                        if col is None:
-                            return None
-                        dense.matrix = dense_cache.build(folder, col, key)
-                        dense.uncached_key = key if dense.matrix is None else None
-                if dense.matrix is not None and dense.matrix.dim == len(vectors[0]):
-                    return [dense.matrix.search(v, n) for v in vectors]
+                key = dense_cache.file_key(dense_cache.path_of(folder, dense.name))
+                if dense.matrix is None or dense.matrix.file_key != key:
+                    dense.matrix = dense_cache.load(folder, dense.name) if key else None
+                if dense.matrix is None:
+                    raise StoreError(f"no vector snapshot of {dense.name} yet: run `rag ingest`")
+                if dense.matrix.dim != len(vectors[0]):
+                    return None
+                return [dense.matrix.search(v, n) for v in vectors]
             col = self._open_collection(dense)
             if col is None:
                 return None
