@@ -145,10 +145,26 @@ class Catalog:
                         "run `rag reset` and ingest again"
                     )
         except sqlite3.DatabaseError as exc:
-            raise StoreError(self._failure("open", exc)) from None
+            if not self._open_read_only(exc):
+                raise StoreError(self._failure("open", exc)) from None
         except OSError as exc:
             problem = storage_problem(path.parent)
             raise StoreError(f"cannot open the catalog {path}: {problem or exc}") from None
+
+    def _open_read_only(self, exc: sqlite3.DatabaseError) -> bool:
+        """On a read-only file system, an existing catalog is still readable (questions
+        need nothing else): opened immutable. False when that does not apply."""
+        problem = storage_problem(self.path.parent) or ""
+        if "read-only" not in problem or not self.path.is_file():
+            return False
+        try:
+            self.db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False
+            )
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return row is not None and int(row[0]) == SCHEMA_VERSION
 
     def close(self) -> None:
         self.db.close()

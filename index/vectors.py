@@ -103,8 +103,8 @@ class VectorStore:
             detail += f" ({hint} to the server's token)"
         if not self.settings.chroma_url and what != "query":
             problem = storage_problem(self.settings.chroma_path)
-            if problem:
-                detail = problem  # the library's words ("Failed to apply logs") hide it
+            if problem:  # the library's words ("Failed to apply logs") hide it
+                detail, what = problem, "write to"
         return f"cannot {what} the {kind} at {self.location}: {detail}"
 
     def collection(self, embedder: Embedder, *, create: bool = True) -> Collection | None:

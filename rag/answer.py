@@ -229,6 +229,8 @@ class _Run:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
         passages = result.passages
+        if result.notes:  # e.g. answering without dense search, and why: said once
+            self.notice = "; ".join([*([self.notice] if self.notice else []), *result.notes])
 
         mode: AnswerMode
         if not passages or result.relevance < ABSTAIN_BELOW:

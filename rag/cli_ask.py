@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from rag.errors import QuestionError, RagError
 from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings
+from rag.terminal import one_line, safe_stream
 
 
 def _add_answer_options(p: argparse.ArgumentParser) -> None:
@@ -90,13 +91,17 @@ def format_sources(passages: Sequence[Passage], cited: set[int]) -> list[str]:
 
 
 def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
-    """Stream tokens to `out`, then the sources; returns the finished answer."""
+    """Stream tokens to `out`, then the sources; returns the finished answer. Control
+    characters of passages, titles and questions are shown as escapes, never obeyed."""
+    out, err = safe_stream(out), safe_stream(err)
     answer: Answer | None = None
     streamed = False
+    noted: str | None = None
     for event in events:
         if isinstance(event, SourcesEvent):
             if event.notice:
                 print(f"note: {event.notice}", file=err)
+                noted = event.notice
         elif isinstance(event, TokenEvent):
             out.write(event.text)
             out.flush()
@@ -106,7 +111,7 @@ def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
     assert answer is not None
     if streamed:
         out.write("\n")
-    if answer.notice:
+    if answer.notice and answer.notice != noted:
         print(f"note: {answer.notice}", file=err)
     if answer.invalid_markers:
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
@@ -222,7 +227,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                     sys.stderr,
                 )
             except RagError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
                 continue
             history.append(Turn(question=question, answer=answer.answer))
             print()

@@ -371,7 +371,7 @@ class Retriever:
                 hits = self._hits(dense, generation, vectors, n)
             except RagError as exc:
                 # e.g. an Ollama embedding model that is down now: try the next collection
-                notes.append(f"dense search with {dense.embedder.model} skipped: {exc}")
+                notes.append(f"answering without dense search on {dense.name}: {exc}")
                 continue
             if hits is not None:
                 return hits, DENSE_WEIGHT.get(dense.embedder.kind, 1.0), "; ".join(notes) or None
