@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.lexical import tokenize
 from index.storage import storage_problem
 from rag.errors import StoreError
 
@@ -100,7 +101,7 @@ class ChunkRow:
     end: int
     page: int | None
     n_tokens: int
-    lex: str
+    lex: str  # "" for a large document: computed from the text when it is stored
 
 
 @dataclass(frozen=True)
@@ -245,11 +246,14 @@ class Catalog:
             )  # fmt: skip
             db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.chunk_id, c.doc_id, c.ord, c.start, c.end, c.page, c.n_tokens, c.lex)
+                (  # a generator: a large document's rows are not all built at once
+                    (
+                        c.chunk_id, c.doc_id, c.ord, c.start, c.end, c.page, c.n_tokens,
+                        c.lex or " ".join(tokenize(text[c.start : c.end])),
+                    )
                     for c in chunks
-                ],
-            )
+                ),
+            )  # fmt: skip
             if embedded_in:
                 db.execute(
                     "INSERT INTO embedded VALUES (?, ?, ?)", (embedded_in, doc.doc_id, doc.sha256)

@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from index.catalog import Catalog, ChunkRow, DocumentRow
-from index.chunker import chunk_spans
+from index.chunker import Span, chunk_spans
 from index.embedders import Embedder, resolve_embedder
 from index.language import detect_language
 from index.lexical import LexicalIndex, tokenize
-from index.loaders import load_bytes
+from index.loaders import LoadedDocument, load_bytes
 from index.scan import Candidate, ScanResult, scan
 from index.storage import describe_os_error, storage_problem
 from index.vectors import VectorStore
@@ -60,6 +60,7 @@ from rag.settings import Settings
 
 DENSE_DIR = "dense"  # vector snapshots, in the data dir (rag/dense_cache.py)
 ROUND_CHUNKS = 64  # chunks embedded and written per round, at least (and 4 batches)
+BLOCK_CHARS = 2_000_000  # a longer text is chunked a block at a time (memory)
 PREFETCH_BYTES = 32 * 1024 * 1024  # source bytes the preparing thread may run ahead
 # Embedding failures that are about the embedder, not one document: the run stops.
 FATAL_EMBED_ERRORS = (
@@ -239,6 +240,7 @@ class Ingestor:
         self._snaps: dict[str, SnapshotWriter] = {}
         self._repair: list[str] = []  # doc ids whose vectors the store turned out to lack
         self._last_publish = 0.0
+        self._publish_seconds = 0.0
         self._bytes_left = self._bytes_total = 0
         self._streak: tuple[str | None, int] = (None, 0)  # the last failure, how many in a row
         self._succeeded = False  # a document was committed in this run
@@ -588,23 +590,43 @@ class Ingestor:
         if w.existing is not None and w.existing.sha256 == sha:
             return _Same(sha)
         try:
-            return self._prepare(cand, data, sha, w.st, w.existing is not None)
+            loaded = load_bytes(data, cand.source)
+            del data  # a large file: its bytes are not kept beside its text
+            return self._prepare(cand, loaded, sha, w.st, w.existing is not None)
         except DocumentError as exc:
             return str(exc).removeprefix(f"{cand.source}: ")
         except Exception as exc:  # a parser bug on one hostile file must not stop the rest
             detail = (str(exc).strip().splitlines() or [""])[0][:200]
             return f"cannot load ({type(exc).__name__}: {detail})"
 
+    def _spans(self, text: str) -> Iterator[Span]:
+        """Chunk spans of `text`. A long text is chunked a block (about BLOCK_CHARS, cut
+        at a paragraph or line break) at a time, so the chunker's per-sentence work is
+        held for one block, not for a whole book; chunks do not cross block edges."""
+        size, overlap = self.settings.chunk_size, self.settings.chunk_overlap
+        if len(text) <= BLOCK_CHARS:
+            yield from chunk_spans(text, size, overlap)
+            return
+        start = 0
+        while start < len(text):
+            end = min(len(text), start + BLOCK_CHARS)
+            if end < len(text):
+                cut = text.rfind("\n\n", start + BLOCK_CHARS // 2, end)
+                if cut < 0:
+                    cut = text.rfind("\n", start + BLOCK_CHARS // 2, end)
+                end = cut + 1 if cut >= 0 else end
+            for span in chunk_spans(text[start:end], size, overlap):
+                yield Span(span.start + start, span.end + start, span.tokens)
+            start = end
+
     def _prepare(
-        self, cand: Candidate, data: bytes, sha: str, st: os.stat_result, exists: bool
+        self, cand: Candidate, loaded: LoadedDocument, sha: str, st: os.stat_result, exists: bool
     ) -> _Pending:
-        loaded = load_bytes(data, cand.source)
-        del data
         text = loaded.text
         doc_id = _doc_id(cand.path)
-        spans = chunk_spans(text, self.settings.chunk_size, self.settings.chunk_overlap)
+        lazy = len(text) > BLOCK_CHARS  # lexical tokens computed when stored, not kept
         chunks = []
-        for ordinal, span in enumerate(spans):
+        for ordinal, span in enumerate(self._spans(text)):
             piece = text[span.start : span.end]
             chunks.append(
                 ChunkRow(
@@ -615,7 +637,7 @@ class Ingestor:
                     end=span.end,
                     page=loaded.page_at(span.start),
                     n_tokens=span.tokens,
-                    lex=" ".join(tokenize(piece)),
+                    lex="" if lazy else " ".join(tokenize(piece)),
                 )
             )
         row = DocumentRow(
@@ -633,7 +655,7 @@ class Ingestor:
             n_chunks=len(chunks),
             ingested_at=time.time(),
         )
-        pages = list(getattr(loaded, "page_starts", None) or [])
+        pages = loaded.page_starts
         return _Pending(row, text, chunks, "updated" if exists else "added", cand.source, pages)
 
     # writing: a streaming chunk -> embed -> write loop -----------------------------------
@@ -686,13 +708,14 @@ class Ingestor:
         if not half_written and not self._leftovers:
             catalog.set_dirty(embedder.collection_name, False)
         snap = self._snaps.get(embedder.collection_name)
-        if (
-            snap is not None
-            and snap.changed
-            and time.monotonic() - self._last_publish >= PUBLISH_EVERY
-        ):
+        # Every PUBLISH_EVERY seconds, or less often when a publish is slow (a large
+        # collection): copying the snapshot stays a small share of the ingest's time.
+        wait = max(PUBLISH_EVERY, 20 * self._publish_seconds)
+        if snap is not None and snap.changed and time.monotonic() - self._last_publish >= wait:
+            t0 = time.monotonic()
             snap.publish(catalog.generation, None)  # no stamp: the store is open
             self._last_publish = time.monotonic()
+            self._publish_seconds = self._last_publish - t0
 
     def _flush(
         self,

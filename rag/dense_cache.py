@@ -269,25 +269,40 @@ class SnapshotWriter:
             self.changed = True
 
     def _blocks(self) -> Iterable[tuple[list[str], np.ndarray]]:
+        """The merged rows, a block at a time, read with plain reads (not mapped: the
+        copy of a large snapshot must not count as resident memory of the writer)."""
         import numpy as np
 
         base = self.base
         if base is not None and base.ids:
-            keep = [
-                i
-                for i, cid in enumerate(base.ids)
-                if cid not in self._removed and cid not in self._added
-            ]
-            for s in range(0, len(keep), BLOCK):
-                part = keep[s : s + BLOCK]
-                yield [base.ids[i] for i in part], np.asarray(base.vectors[part])
+            dim = base.dim
+            with open(path_of(self.folder, self.collection), "rb") as fh:
+                for at in range(0, len(base.ids), BLOCK):
+                    ids = base.ids[at : at + BLOCK]
+                    keep = [
+                        i for i, cid in enumerate(ids)
+                        if cid not in self._removed and cid not in self._added
+                    ]  # fmt: skip
+                    if not keep:
+                        continue
+                    fh.seek(DATA_OFFSET + at * dim * 4)
+                    rows = np.fromfile(fh, dtype=np.float32, count=len(ids) * dim)
+                    rows = rows.reshape(len(ids), dim)
+                    yield [ids[i] for i in keep], rows[keep]
         if self._added and self.dim:
+            dim = self.dim
             self._spool.flush()
-            spool = np.memmap(self._spool, dtype=np.float32, mode="r", shape=(self._rows, self.dim))
             live = sorted(self._added.items(), key=lambda item: item[1])
-            for at in range(0, len(live), BLOCK):
-                rows = live[at : at + BLOCK]
-                yield [cid for cid, _ in rows], np.asarray(spool[[row for _, row in rows]])
+            at = 0
+            while at < len(live):
+                first = live[at][1]
+                part = [item for item in live[at : at + BLOCK] if item[1] < first + BLOCK]
+                last = part[-1][1]
+                self._spool.seek(first * dim * 4)
+                rows = np.fromfile(self._spool, dtype=np.float32, count=(last - first + 1) * dim)
+                rows = rows.reshape(-1, dim)
+                yield [cid for cid, _ in part], rows[[row - first for _, row in part]]
+                at += len(part)
 
     def publish(self, generation: int, stamp: list[int] | None) -> int:
         """Write the merged snapshot and make it the new base."""

@@ -215,3 +215,38 @@ def test_snapshot_files_round_trip(tmp_path: Path) -> None:
     empty.publish(1, None)
     loaded = dense_cache.load(tmp_path, "empty")
     assert loaded is not None and loaded.ids == [] and loaded.search([1.0, 0.0], 3) == []
+
+
+def test_a_long_text_is_chunked_by_blocks_with_lexical_tokens_computed_when_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.ingest
+    from index.lexical import tokenize
+
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")  # so chunks tile the text exactly
+    monkeypatch.setattr(index.ingest, "BLOCK_CHARS", 20_000)  # a small "large" text
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    text = _big_text(2000)  # about 130,000 characters: seven blocks
+    (folder / "long.txt").write_text(text, encoding="utf-8")
+    settings = load_settings()
+    ingest([str(folder)], settings, progress=False)
+    catalog = Catalog(settings.catalog_path)
+    try:
+        (doc,) = catalog.documents()
+        stored = catalog.document_text(doc.doc_id)
+        chunks = catalog.chunks_of(doc.doc_id)
+    finally:
+        catalog.close()
+    assert stored == text
+    assert [c.ord for c in chunks] == list(range(len(chunks)))
+    covered = 0
+    for c in chunks:
+        assert covered <= c.start < c.end <= len(text)  # in order, inside the text
+        assert stored[covered : c.start].strip() == ""  # nothing but space skipped
+        covered = c.end
+        assert c.lex == " ".join(tokenize(stored[c.start : c.end]))
+        assert 0 < c.n_tokens <= settings.chunk_size
+    assert stored[covered:].strip() == ""
+    assert full_state(settings)["long.txt"] == len(chunks)
