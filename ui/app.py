@@ -40,7 +40,7 @@ from ui.render import (
     render_transcript,
     render_viewer_message,
 )
-from ui.safety import check_bind, check_port, url_for
+from ui.safety import LoginGuard, check_bind, check_port, url_for
 
 configure_offline()
 
@@ -452,7 +452,8 @@ def launch(
         demo.launch(
             server_name=host,
             server_port=port,
-            auth=auth,
+            # a delay after failed logins; Gradio awaits a coroutine function
+            auth=LoginGuard(*auth).check if auth else None,  # type: ignore[arg-type]
             prevent_thread_lock=True,
             **launch_options(settings),
         )
