@@ -60,6 +60,7 @@ from rag.settings import Settings
 
 DENSE_DIR = "dense"  # vector snapshots, in the data dir (rag/dense_cache.py)
 ROUND_CHUNKS = 64  # chunks embedded and written per round, at least (and 4 batches)
+MAX_ROUND_CHUNKS = 512  # and at most: a round's vectors exist in several copies at once
 BLOCK_CHARS = 2_000_000  # a longer text is chunked a block at a time (memory)
 PREFETCH_BYTES = 32 * 1024 * 1024  # source bytes the preparing thread may run ahead
 # Embedding failures that are about the embedder, not one document: the run stops.
@@ -671,7 +672,7 @@ class Ingestor:
         rounds, so memory holds one round of vectors however large the document. A
         document is committed to the catalog after its last round; one that fails (its
         embedding or its store write) is skipped with the reason and the rest goes on."""
-        target = max(embedder.batch_size * 4, ROUND_CHUNKS)
+        target = min(max(embedder.batch_size * 4, ROUND_CHUNKS), MAX_ROUND_CHUNKS)
         tracker = _Tracker(self, report)
         open_flows: list[_Flow] = []
         round_: list[_Slice] = []
