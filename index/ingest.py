@@ -190,8 +190,10 @@ class Ingestor:
         return report
 
     def _run(self, paths: list[str], catalog: Catalog, report: IngestReport) -> None:
-        embedder = self._embedder
-        if embedder is None:
+        embedder: Embedder
+        if self._embedder is not None:
+            embedder = self._embedder
+        else:
             # the bundled model is only looked for here; it is loaded below if there is
             # anything to embed (an unchanged re-ingest never pays for it)
             embedder, report.note = resolve_embedder(self.settings, self.api, load=False)
