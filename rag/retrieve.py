@@ -251,6 +251,7 @@ class Retriever:
         *,
         dense: bool = True,
         expand: bool = True,
+        lang_depth: int | None = None,
     ) -> Ranking:
         """Every ranked list for the (normalised) query variants, before fusion: BM25 and
         dense per variant, dense per corpus language. `bench/tune_fusion.py` fuses these
@@ -268,7 +269,8 @@ class Retriever:
             lists.append(RankedList("lexical", hits, variant=i))
         signals: dict[str, float] = {}
         if dense and plan:
-            result = self.dense.search(variants, generation, n, per_lang=params.lang_depth)
+            per_lang = params.lang_depth if lang_depth is None else lang_depth
+            result = self.dense.search(variants, generation, n, per_lang=per_lang)
             if result.note:
                 notes.append(result.note)
             kind = result.kind
