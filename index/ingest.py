@@ -22,6 +22,7 @@ import ast
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import queue
@@ -38,7 +39,7 @@ from typing import Any
 
 from index.catalog import Catalog, ChunkRow, DocumentRow
 from index.chunker import Span, chunk_spans
-from index.embedders import Embedder, resolve_embedder
+from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder, resolve_embedder
 from index.language import detect_language
 from index.lexical import LexicalIndex, tokenize
 from index.loaders import LoadedDocument, load_bytes
@@ -321,7 +322,7 @@ class Ingestor:
                 self._store.close()
                 stamp = self._store.stamp()
                 for snap in self._snaps.values():
-                    if snap.changed:
+                    if snap.changed or snap.unstamped:  # the final publish records the stamp
                         snap.publish(catalog.generation, stamp)
             except Exception:
                 if not failed:  # never mask the error that stopped the run
@@ -377,9 +378,13 @@ class Ingestor:
 
     # one run ----------------------------------------------------------------------------
     def _run(self, paths: list[str], catalog: Catalog, report: IngestReport) -> None:
-        embedder = self._embedder
-        if embedder is None:
-            embedder, report.note = resolve_embedder(self.settings, self.api)
+        embedder: Embedder
+        if self._embedder is not None:
+            embedder = self._embedder
+        else:
+            # the bundled model is only looked for here; it is loaded below if there is
+            # anything to embed (an unchanged re-ingest never pays for it)
+            embedder, report.note = resolve_embedder(self.settings, self.api, load=False)
         report.embedder = embedder.describe()
         coll = embedder.collection_name
 
@@ -391,8 +396,23 @@ class Ingestor:
         try:
             self._verify(catalog, embedder, report)
             pending = self._plan(found.candidates, catalog, embedder, report)
+            first = next(pending, None)
+            if first is not None and self._embedder is None and embedder.kind == "bundled":
+                failed = BundledEmbedder.available(load=True)
+                if failed:  # a model file that does not load: fall back, plan again
+                    pending.close()
+                    embedder = BuiltinEmbedder()
+                    coll = embedder.collection_name
+                    report.note = f"{failed}: using the builtin hash embedder"
+                    report.embedder = embedder.describe()
+                    self._leftovers = catalog.is_dirty(coll)
+                    report.unchanged, report.skipped = [], list(found.skipped)
+                    self._verify(catalog, embedder, report)
+                    pending = self._plan(found.candidates, catalog, embedder, report)
+                    first = next(pending, None)
+            items = itertools.chain([first], pending) if first is not None else iter(())
             try:
-                self._write(pending, catalog, embedder, report)
+                self._write(items, catalog, embedder, report)
             finally:
                 pending.close()
             self._remove_missing(found, catalog, report)

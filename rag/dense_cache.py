@@ -53,8 +53,10 @@ class DenseMatrix:
     def dim(self) -> int:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
-    def search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """Top-k (id, cosine similarity), best first."""
+    def search(
+        self, vector: Sequence[float], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-k (id, cosine similarity), best first; only rows where `mask` is true."""
         import numpy as np
 
         if not self.ids or k <= 0:
@@ -64,6 +66,11 @@ class DenseMatrix:
         if norm == 0.0 or q.shape[0] != self.dim:
             return []
         scores = self.vectors @ (q / norm)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+            k = min(k, int(mask.sum()))
+            if k <= 0:
+                return []
         k = min(k, len(self.ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -222,6 +229,7 @@ class SnapshotWriter:
     _spool: Any = None
     _spool_path: Path | None = None
     changed: bool = False
+    unstamped: bool = False  # published during an ingest, without the store's stamp
 
     @classmethod
     def open(cls, folder: Path, collection: str) -> SnapshotWriter:
@@ -309,6 +317,7 @@ class SnapshotWriter:
         dim = self.dim or (self.base.dim if self.base is not None else 0) or 1
         n = write(self.folder, self.collection, generation, self._blocks(), dim=dim, stamp=stamp)
         self.base = load(self.folder, self.collection)
+        self.unstamped = stamp is None
         self._added.clear()
         self._removed.clear()
         self._rows = 0

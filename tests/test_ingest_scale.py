@@ -250,3 +250,23 @@ def test_a_long_text_is_chunked_by_blocks_with_lexical_tokens_computed_when_stor
         assert 0 < c.n_tokens <= settings.chunk_size
     assert stored[covered:].strip() == ""
     assert full_state(settings)["long.txt"] == len(chunks)
+
+
+def test_the_last_publish_records_the_store_stamp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots published during a long ingest carry no stamp (the store is open); the
+    last one must, or every later ingest would open Chroma to count."""
+    import index.ingest
+
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "32")
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
+    monkeypatch.setattr(index.ingest, "PUBLISH_EVERY", 0.0)  # publish after every round
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(_big_text(1500), encoding="utf-8")
+    settings = load_settings()
+    ingest([str(folder)], settings, progress=False)
+    header = dense_cache.read_header(settings.data_dir / DENSE_DIR, COLL)
+    assert header is not None and header["stamp"] == VectorStore(settings).stamp() is not None
