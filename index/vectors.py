@@ -39,12 +39,9 @@ class VectorStore:
         self._max_batch: int | None = None
 
     def reopen(self) -> None:
-        """Forget the client so the next use opens the store again. For the embedded
-        store, chromadb shares one in-memory "system" per path in a process, and it goes
-        stale when another process (a `rag ingest` beside `rag serve`) writes the store:
-        queries then fail with "Error finding id". Dropping it from chromadb's cache makes
-        the next client read the store from disk. The old system is not stopped: another
-        client of this process (an ingest thread) may still be using it."""
+        """Forget the client so the next use opens the store again (a Chroma server
+        connection that failed). For the embedded store, also drop chromadb's in-memory
+        "system" for the path; only the ingest, holding the ingest lock, opens it."""
         client, self._client = self._client, None
         if client is None or self.settings.chroma_url:
             return

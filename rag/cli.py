@@ -76,10 +76,12 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
         if answer not in ("y", "yes"):
             print("nothing deleted")
             return 0
+    from index.ingest import ingest_lock
+
     dropped: list[str] = []
-    if settings.chroma_url:
-        dropped = VectorStore(settings).drop_all()
-    if settings.data_dir.exists():
+    with ingest_lock(settings.data_dir):  # never under a running ingest (the one writer)
+        if settings.chroma_url:
+            dropped = VectorStore(settings).drop_all()
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (settings.data_dir / name).unlink(missing_ok=True)
         for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old", "dense"):

@@ -206,3 +206,16 @@ def test_status_of_a_down_chroma_server(
     (col,) = st["collections"]
     assert col["vectors"] is None and "Chroma server is down" in col["problem"]
     assert st["dense"]["on"] is False and "Chroma server is down" in st["dense"]["reason"]
+
+
+def test_reset_waits_for_no_ingest(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from index.ingest import ingest_lock
+
+    with ingest_lock(corpus_index.data_dir):  # an ingest is writing
+        assert main(["reset", "--yes"]) == 1
+        assert "another ingest is running on" in capsys.readouterr().err
+        assert corpus_index.catalog_path.exists() and corpus_index.chroma_path.exists()
+    assert main(["reset", "--yes"]) == 0
+    assert not corpus_index.catalog_path.exists()
