@@ -304,23 +304,24 @@ class _Run:
     def _extract(
         self, answer: Answer, question: str, passages: list[Passage], *, separator: bool
     ) -> Iterator[Event]:
-        from rag.extractive import extract
+        from rag.extractive import answer_first
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))
-        text, cited = extract(
+        result = answer_first(
             question,
             passages,
-            reason=self.reason or "no language model is available",
-            model=self.model,
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
         )
+        text = result.text
         if separator:
             yield TokenEvent(f"\n\n[{self.notice}]\n\n")
         for line in text.splitlines(keepends=True):
             yield TokenEvent(line)
         answer.answer = text
         answer.model = None
-        answer.cited = cited
+        answer.cited = result.cited
+        answer.quotes = result.quotes
+        answer.value = result.value
         answer.notice = self.notice
