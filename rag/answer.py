@@ -269,7 +269,7 @@ class _Run:
 
     def _generate(self, answer: Answer, question: str, passages: list[Passage]) -> Iterator[Event]:
         from index.language import detect_language
-        from rag.citations import check
+        from rag.citations import check, supporting_quotes
         from rag.llm import answer_messages
 
         prompt_question = question[:MAX_PROMPT_QUESTION_CHARS]
@@ -296,6 +296,7 @@ class _Run:
             return
         checked = check("".join(pieces), passages)
         answer.answer = checked.text.strip()
+        answer.quotes = supporting_quotes(answer.answer, passages)
         answer.model = self.model
         answer.cited = checked.cited
         answer.invalid_markers = checked.invalid
