@@ -206,13 +206,24 @@ def render_sources(
         )
     if related:
         label = "Related, but not an answer: the closest passages"
+        listed, more = items, []
     else:
         n_cited = len(cited & {p.n for p in passages})
         label = f"Sources: {len(passages)} passages" + (f", {n_cited} cited" if n_cited else "")
+        # the cited ones first and in view; the rest folded away
+        listed = [i for i, p in zip(items, passages, strict=True) if p.n in cited] or items
+        more = [i for i in items if i not in listed]
+    folded = (
+        f'<details class="more-sources"><summary>{len(more)} more passage'
+        f"{'s' if len(more) != 1 else ''}, not cited</summary>"
+        f'<ol class="src-list">{"".join(more)}</ol></details>'
+        if more
+        else ""
+    )
     return (
         f'<details class="sources{" related" if related else ""}" open>'
         f"<summary>{esc(label)}</summary>"
-        f'<ol class="src-list">{"".join(items)}</ol></details>'
+        f'<ol class="src-list">{"".join(listed)}</ol>{folded}</details>'
     )
 
 
