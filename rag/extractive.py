@@ -23,6 +23,7 @@ UI can highlight the sentence and `rag ask --json` lists it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,9 +44,13 @@ MIN_SENTENCE_CHARS = 12
 TYPE_BONUS = 0.35  # the sentence holds the kind of value asked for
 NAME_BONUS = 0.15  # capitalised words are everywhere in Indonesian: weaker evidence
 AGREE_BONUS = 0.15  # ... and another document's good sentence states the same value
+TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences is the topic
+TOPIC_MIN = 8  # ... judged only among at least this many candidates
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 DENSE_WEIGHT = 0.3  # cosine similarity, rescaled within the candidates
 RANK_PRIOR = 0.2
+LOCAL_IDF = False  # weigh question terms by their rarity among the candidate sentences
+PAIR_PENALTY = 0.1  # a two-sentence quote must earn its length
 YEAR_PENALTY = 0.1  # a figure "in 2023" answers a question about 2023, not an open one
 NEAR_MISS_EXTRA = 3  # letters a word may add to a question term and still half-match
 AFFIX_EXTRA = 10  # ... letters around it (Indonesian prefixes and suffixes)
@@ -95,7 +100,8 @@ _DATE = re.compile(
 )
 # a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet")
 _NAME_RUN = re.compile(
-    r"(?<![\w])[A-Z][\w'’.&-]*[\w](?:\s+(?:[A-Z][\w'’.&-]*[\w]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?!\w))*"
+    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
+    r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
 _PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
@@ -174,7 +180,7 @@ _WORD_NUMBERS = {
     **dict.fromkeys(["ten", "sepuluh"], "10"),
     **dict.fromkeys(["half", "setengah", "separuh"], "0.5"),
 }
-_HAN_DIGITS = {"一": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6"}
+_HAN_DIGITS = {"二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6"}
 _HAN_DIGITS.update({"七": "7", "八": "8", "九": "9", "十": "10", "半": "0.5"})
 _UNIT_WORDS = (
     r"(?:hours?|jam|days?|hari|weeks?|minggu|months?|bulan|years?|tahun|minutes?|menit|"
@@ -185,8 +191,8 @@ _WORD_NUMBER = re.compile(
     + "|".join(k for k in _WORD_NUMBERS if k != "se")
     + r")\s"
     + _UNIT_WORDS
-    + r"(?!\w)|(?P<han>[一二两三四五六七八九十半])(?:个|個)?"
-    r"(?:小时|小時|天|周|星期|月|年|倍|人|家|次)",
+    + r"(?!\w)|(?P<han>[二两三四五六七八九十半])(?:个|個)?"
+    r"(?:小时|小時|天|周|星期|月|年|倍)",
     re.IGNORECASE,
 )
 
@@ -261,8 +267,8 @@ def _name_values(sentence: str, question: str) -> list[Value]:
             a = label.start("label")
             speakers.append(Value(who, a, a + len(who), fold(who)))
         for m in _ATTRIBUTION.finditer(sentence):
-            a = m.start("who")
-            speakers.append(Value(m.group("who"), a, m.end("who"), fold(m.group("who"))))
+            a, who = m.start("who"), m.group("who").rstrip(".")
+            speakers.append(Value(who, a, a + len(who), fold(who)))
         return speakers
     words = re.findall(r"[^\W\d_]+", sentence[body:])
     if len(words) >= 8 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
@@ -273,8 +279,8 @@ def _name_values(sentence: str, question: str) -> list[Value]:
         groups: list[list[re.Match[str]]] = [[]]
         for i, w in enumerate(words):
             if _generic(w.group(0), asked):
-                if i > 0 and fold(w.group(0).strip(".,'’")) in asked and len(groups[-1]) == 1:
-                    groups[-1] = []  # "Mark" before "Zuckerberg": the asked person
+                if i > 0 and fold(w.group(0).strip(".,'’")) in asked and groups[-1]:
+                    groups[-1].pop()  # "Mark" before "Zuckerberg": the asked person
                 groups.append([])
             else:
                 groups[-1].append(w)
@@ -373,6 +379,8 @@ class Candidate:
     proximity: float = 0.0
     dense: float = 0.0
     agreement: float = 0.0
+    credits: dict[str, float] = field(default_factory=dict)  # per question term, 0..1
+    pair: bool = False  # two sentences: the question's words, then the value
     unasked_year: bool = False  # it dates what it says to a time the question leaves open
     score: float = 0.0
 
@@ -424,12 +432,17 @@ def candidates(
     near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
-    total = sum(w.values())
     kind = answer_type(question)
     out: list[Candidate] = []
     seen: set[str] = set()
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
-        for a, b in _units(p.text):
+        units = _units(p.text)
+        spans = list(units)
+        if kind != "other":
+            # a sentence that sets the scene and the next one that holds the value
+            # ("Say I want a Pixar picture of me. That costs a tenth of a cent.")
+            spans += [(units[i][0], units[i + 1][1]) for i in range(len(units) - 1)]
+        for a, b in spans:
             text = p.text[a:b]
             if len(text) < MIN_SENTENCE_CHARS or not any(c.isalnum() for c in text):
                 continue
@@ -437,12 +450,12 @@ def candidates(
             if key in seen:  # overlapping chunks repeat sentences
                 continue
             have = set(tokenize(text))
-            got = sum(v * _credit(t, have, near.get(t, ())) for t, v in w.items())
-            coverage = got / total if total else 0.0
-            if coverage <= 0.0:
+            credits = {t: _credit(t, have, near.get(t, ())) for t in w}
+            if not any(credits.values()):
                 continue
-            seen.add(key)
-            cand = Candidate(p, a, b, text, rank, coverage)
+            cand = Candidate(p, a, b, text, rank, 0.0)
+            cand.credits = credits
+            cand.pair = (a, b) not in units
             if kind != "other":
                 positions = _term_positions(text, [t for t in terms if t in have])
                 near_first = sorted(
@@ -453,7 +466,13 @@ def candidates(
                 cand.proximity = near_first[0][0] if near_first else 0.0
                 if kind == "number":
                     cand.unasked_year = bool(_date_values(text, question))
+            if cand.pair and not _pair_helps(cand, p.text, units):
+                continue
+            seen.add(key)
             out.append(cand)
+    _add_coverage(out, w)
+    if kind == "name":
+        _drop_topic_names(out)
     if embedder is not None and out:
         _add_dense(question, out, embedder)
     for c in out:
@@ -464,10 +483,56 @@ def candidates(
             c.score += strength * bonus + PROXIMITY_BONUS * c.proximity
         if c.unasked_year:
             c.score -= YEAR_PENALTY
+        if c.pair:
+            c.score -= PAIR_PENALTY
     if kind != "other":
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
     return out
+
+
+def _pair_helps(cand: Candidate, text: str, units: Sequence[tuple[int, int]]) -> bool:
+    """A two-sentence quote only where the first sentence holds no value and the second
+    does: the question's words in one, the answer in the next."""
+    first = next(u for u in units if u[0] == cand.start)
+    split = first[1] - cand.start
+    return bool(cand.values) and all(v.start >= split for v in cand.values)
+
+
+def _drop_topic_names(cands: list[Candidate]) -> None:
+    """A name that many candidate sentences mention is what the passages are about
+    ("Zuckerberg" in an interview with him), not the name the question asks for."""
+    if len(cands) < TOPIC_MIN:
+        return
+    folded = [fold(c.text) for c in cands]
+    for c in cands:
+        kept = []
+        for v in c.values:
+            # "Mark Zuckerberg" is the topic when "Zuckerberg" is everywhere
+            word = max(re.findall(r"[^\W\d_]+", v.key) or [v.key], key=len)
+            share = sum(1 for f in folded if word in f) / len(cands)
+            if share <= TOPIC_SHARE:
+                kept.append(v)
+        if len(kept) != len(c.values):
+            c.values = kept
+            c.proximity = c.proximity if kept else 0.0
+
+
+def _add_coverage(cands: list[Candidate], w: Mapping[str, float]) -> None:
+    """Coverage: the share of the question's terms a sentence holds, each weighted by its
+    idf in the index and by how rare it is among the candidate sentences. A term nearly
+    every candidate holds (the question's topic: "Zuckerberg", "SIGGRAPH") tells them
+    apart less than one only a few hold (what the question asks about: "jacket")."""
+    n = len(cands)
+    if not n:
+        return
+    df = {t: sum(1 for c in cands if c.credits.get(t, 0.0) > 0) for t in w}
+    norm = math.log(1 + n)
+    local = {t: math.log(1 + n / max(df[t], 1)) / norm if LOCAL_IDF else 1.0 for t in w}
+    total = sum(v * local[t] for t, v in w.items())
+    for c in cands:
+        got = sum(v * local[t] * c.credits.get(t, 0.0) for t, v in w.items())
+        c.coverage = got / total if total else 0.0
 
 
 def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder) -> None:
