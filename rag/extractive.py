@@ -612,8 +612,19 @@ def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], 
     for c in support:
         if len(chosen) >= MAX_QUOTES:
             break
+        if any(_overlaps(c, o) for o in chosen):
+            continue  # the same sentence again, from an overlapping chunk or as a pair
         chosen.append(c)
     return chosen, value
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    """Do two candidates quote overlapping text of the same document?"""
+    if a.passage.doc_id != b.passage.doc_id:
+        return False
+    a0, a1 = a.passage.start + a.start, a.passage.start + a.end
+    b0, b1 = b.passage.start + b.start, b.passage.start + b.end
+    return a0 < b1 and b0 < a1
 
 
 def compose(quotes: Sequence[Quote], value: str | None) -> str:

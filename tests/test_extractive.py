@@ -138,3 +138,12 @@ def test_quote_spans_are_exact_for_every_gold_answer(corpus_index: Settings) -> 
                 (q.start, q.end, q.text) for q in answer.quotes
             ]
     assert checked >= len(questions) // 2
+
+
+def test_an_overlapping_chunk_does_not_quote_the_best_sentence_twice() -> None:
+    doc = "Intro kalimat. OpenAI muncul pada akhir tahun 2022. Meta meluncurkan Llama 3.1."
+    first = _passage(1, doc[15:], "llama", start=15)
+    again = _passage(2, doc[:51], "llama", start=0)  # an overlapping chunk
+    result = answer_first("When did OpenAI emerge?", [first, again])
+    assert result.value == "2022"
+    assert len(result.quotes) == 1  # not the same sentence again from passage 2
