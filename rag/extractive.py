@@ -48,6 +48,7 @@ TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences i
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 DENSE_WEIGHT = 0.3  # cosine similarity, rescaled within the candidates
+DENSE_TOP = 8  # ... of the best few by the other signals
 RANK_PRIOR = 0.2
 LOCAL_IDF = False  # weigh question terms by their rarity among the candidate sentences
 PAIR_PENALTY = 0.1  # a two-sentence quote must earn its length
@@ -473,18 +474,23 @@ def candidates(
     _add_coverage(out, w)
     if kind == "name":
         _drop_topic_names(out)
-    if embedder is not None and out:
-        _add_dense(question, out, embedder)
+    speaker = asks_speaker(question)
     for c in out:
-        c.score = c.coverage + RANK_PRIOR / (c.rank + 1) + DENSE_WEIGHT * c.dense
+        c.score = c.coverage + RANK_PRIOR / (c.rank + 1)
         if c.values:
             strength = 1.0 if any(v.strong for v in c.values) else 0.5
-            bonus = NAME_BONUS if kind == "name" and not asks_speaker(question) else TYPE_BONUS
+            bonus = NAME_BONUS if kind == "name" and not speaker else TYPE_BONUS
             c.score += strength * bonus + PROXIMITY_BONUS * c.proximity
         if c.unasked_year:
             c.score -= YEAR_PENALTY
         if c.pair:
             c.score -= PAIR_PENALTY
+    if embedder is not None and out:
+        # sentence embeddings cost ~0.1 s each on a small CPU: only the front-runners
+        top = sorted(out, key=lambda c: -c.score)[:DENSE_TOP]
+        _add_dense(question, top, embedder)
+        for c in top:
+            c.score += DENSE_WEIGHT * c.dense
     if kind != "other":
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
