@@ -23,7 +23,6 @@ UI can highlight the sentence and `rag ask --json` lists it.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 DENSE_WEIGHT = 0.3  # cosine similarity, rescaled within the candidates
 DENSE_TOP = 8  # ... of the best few by the other signals
 RANK_PRIOR = 0.2
-LOCAL_IDF = False  # weigh question terms by their rarity among the candidate sentences
 PAIR_PENALTY = 0.1  # a two-sentence quote must earn its length
 YEAR_PENALTY = 0.1  # a figure "in 2023" answers a question about 2023, not an open one
 NEAR_MISS_EXTRA = 3  # letters a word may add to a question term and still half-match
@@ -525,19 +523,10 @@ def _drop_topic_names(cands: list[Candidate]) -> None:
 
 
 def _add_coverage(cands: list[Candidate], w: Mapping[str, float]) -> None:
-    """Coverage: the share of the question's terms a sentence holds, each weighted by its
-    idf in the index and by how rare it is among the candidate sentences. A term nearly
-    every candidate holds (the question's topic: "Zuckerberg", "SIGGRAPH") tells them
-    apart less than one only a few hold (what the question asks about: "jacket")."""
-    n = len(cands)
-    if not n:
-        return
-    df = {t: sum(1 for c in cands if c.credits.get(t, 0.0) > 0) for t in w}
-    norm = math.log(1 + n)
-    local = {t: math.log(1 + n / max(df[t], 1)) / norm if LOCAL_IDF else 1.0 for t in w}
-    total = sum(v * local[t] for t, v in w.items())
+    """Coverage: the idf-weighted share of the question's terms a sentence holds."""
+    total = sum(w.values())
     for c in cands:
-        got = sum(v * local[t] * c.credits.get(t, 0.0) for t, v in w.items())
+        got = sum(v * c.credits.get(t, 0.0) for t, v in w.items())
         c.coverage = got / total if total else 0.0
 
 
