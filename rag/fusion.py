@@ -52,7 +52,7 @@ class FusionParams:
 # measurable here (no weights), so it takes the bundled model's parameters.
 PARAMS: dict[str, FusionParams] = {
     "builtin": FusionParams(k=60.0, lexical=1.0, dense=0.1, per_lang=0.0),
-    "bundled": FusionParams(k=60.0, lexical=1.0, dense=1.0, per_lang=0.5),
+    "bundled": FusionParams(k=5.0, lexical=1.0, dense=2.0, per_lang=1.0),
 }
 PARAMS["ollama"] = PARAMS["bundled"]
 LEXICAL_ONLY = FusionParams()
