@@ -293,7 +293,8 @@ def _name_values(sentence: str, question: str) -> list[Value]:
                 continue
             a = m.start() + group[0].start()
             text = sentence[a : m.start() + group[-1].end()].rstrip(".,'’")
-            opens = not sentence[body:a].strip(" •*-–—\"'“‘(")
+            before = sentence[body:a].rstrip(" •*-–—\"'“‘(\n")
+            opens = not before or before[-1] in ".:;!?。：；！？"  # a sentence starts here
             looks_like_name = sum(c.isupper() for c in text) > 1 or any(c.isdigit() for c in text)
             if opens and len(group) == 1 and not looks_like_name:
                 continue  # the capital every sentence starts with

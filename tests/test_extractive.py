@@ -73,6 +73,12 @@ def test_answer_type_in_three_languages(question: str, kind: str) -> None:
             "Who said that the model is not the product?",
             "Kevin Scott",
         ),
+        (
+            "Ali Ghodsi, Databricks: Adakah teknik? Ya: LoRA.",
+            "name",
+            "Teknik apa saja yang disebut Ali Ghodsi?",
+            "LoRA",
+        ),
         # dates
         ("OpenAI muncul pada akhir tahun 2022.", "date", "When did OpenAI emerge?", "2022"),
         ("Meta将在2024年7月发布。", "date", "什么时候发布?", "2024年7月"),
@@ -83,6 +89,7 @@ def test_the_value_asked_for_is_pulled_out(
 ) -> None:
     values = [v.text for v in values_in(sentence, kind, question)]  # type: ignore[arg-type]
     assert expected in values, values
+    assert not {"Adakah", "Ya"} & set(values)  # a capital that starts a sentence is no name
     for v in values_in(sentence, kind, question):  # type: ignore[arg-type]
         assert sentence[v.start : v.end] == v.text
 
