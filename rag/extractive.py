@@ -668,19 +668,3 @@ def model_free_note(reason: str, model: str) -> str:
     return f"No language model was used ({reason}): the answer quotes the sources. " + (
         enable_hint(model)
     )
-
-
-def extract(
-    question: str,
-    passages: Sequence[Passage],
-    *,
-    reason: str,
-    model: str,
-    weights: Mapping[str, float] | None = None,
-    near: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[str, set[int]]:
-    """The extractive answer text for `question` and the passage numbers it cites
-    (`reason` and `model` kept for callers; the note is `model_free_note`)."""
-    del reason, model
-    result = answer_first(question, passages, weights=weights, near=near)
-    return result.text, result.cited
