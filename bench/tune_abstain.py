@@ -27,9 +27,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import devsets  # noqa: E402
 
-FEATURES = ("dense_top", "dense_gap", "coverage", "agree")
-TARGET_FALSE = 0.03
-SETS = ("gold-dev", "xquad abstain", "xquad en-zh")
+FEATURES = ("dense_top", "dense_gap", "dense_z", "coverage", "agree", "cross", "cross_top")
+TARGET_FALSE = 0.05
+SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh")
+
+
+def with_derived(signals: dict) -> dict:
+    from rag.abstain import derived
+
+    return derived(dict(signals))
 
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
@@ -49,7 +55,7 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tup
             got = retriever.search([case.question])
             if not got.passages:
                 continue
-            rows.append((dict(got.signals), case.hit is not None))
+            rows.append((with_derived(got.signals), case.hit is not None))
         retriever.close()
         print(f"  {ds.name}: {len(rows)} questions in {time.perf_counter() - t:.1f} s")
         out[ds.name] = rows
@@ -97,18 +103,25 @@ def main() -> int:
         if ok:
             threshold = float(t)
             break
-    print("model:", json.dumps({
-        "bias": round(bias, 4),
-        "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
-        "threshold": round(threshold, 2),
-    }))
+    print(
+        "model:",
+        json.dumps(
+            {
+                "bias": round(bias, 4),
+                "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
+                "threshold": round(threshold, 2),
+            }
+        ),
+    )
     for name, rows_ in data.items():
         ans = [prob(s) for s, a in rows_ if a]
         una = [prob(s) for s, a in rows_ if not a]
         fa = sum(p < threshold for p in ans) / max(1, len(ans))
         ab = sum(p < threshold for p in una) / max(1, len(una)) if una else float("nan")
-        print(f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
-              f"{fa:.3f} of {len(ans)} answerable")
+        print(
+            f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
+            f"{fa:.3f} of {len(ans)} answerable"
+        )
     for f in FEATURES:
         a = [s.get(f, 0.0) for s, ok in rows if ok]
         u = [s.get(f, 0.0) for s, ok in rows if not ok]

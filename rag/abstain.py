@@ -7,7 +7,11 @@ The decision is a small logistic model over retrieval signals (`Retrieval.signal
 - `dense_gap`: how far that nearest chunk stands above the tenth (a real match stands out);
 - `coverage`: idf-weighted share of the question's terms found in one passage (lexical,
   works within a language and for names and numbers across languages);
-- `agree`: BM25's and the embedder's top hits agree.
+- `dense_z`: the same, in standard deviations of the question's top-50 similarities;
+- `agree`: BM25's and the embedder's top hits agree;
+- `cross`: the nearest chunk is in another language than the question (similarity across
+  languages runs lower: without this, English questions over Chinese text looked
+  unanswerable), and its interaction with `dense_top`.
 
 Its weights and threshold are fitted by `bench/tune_abstain.py` on development data only
 (bench/gold.jsonl's dev half and XQuAD questions whose article is left out of the pool),
@@ -33,8 +37,17 @@ class AbstainModel:
     threshold: float  # abstain when P(answerable) is below this
 
     def probability(self, signals: dict[str, float]) -> float:
+        signals = derived(signals)
         z = self.bias + sum(w * signals.get(name, 0.0) for name, w in self.weights.items())
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+def derived(signals: dict[str, float]) -> dict[str, float]:
+    """Signals plus interactions: `cross_top` lets similarity count on its own scale when
+    the nearest chunk is in another language than the question."""
+    out = dict(signals)
+    out["cross_top"] = signals.get("cross", 0.0) * signals.get("dense_top", 0.0)
+    return out
 
 
 # Lexical only: the old calibrated rule (coverage < 0.08 abstains), written as a model.
@@ -69,7 +82,8 @@ ABSTAIN_TEXT = {
     "id": "Dokumen Anda tampaknya tidak menjawab pertanyaan ini: tidak ada bagian yang "
     "menyebutkannya. Bagian terdekat dicantumkan di bawah sebagai terkait, tetapi bukan "
     "jawaban.",
-    "zh": "您的文档似乎没有回答这个问题：没有任何段落提到它。下面列出的最接近的段落仅供参考，并不是答案。",
+    "zh": "您的文档似乎没有回答这个问题：没有任何段落提到它。"
+    "下面列出的最接近的段落仅供参考，并不是答案。",
     "vi": "Tài liệu của bạn dường như không trả lời câu hỏi này: không đoạn nào nói đến điều đó. "
     "Các đoạn gần nhất được liệt kê bên dưới để tham khảo, nhưng không phải là câu trả lời.",
 }

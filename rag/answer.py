@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
 MAX_PROMPT_QUESTION_CHARS = 4000  # a longer question is cut in prompts (retrieval: 2000)
 
+
 class Answerer:
     """Answers questions over the index in `settings.data_dir`. Opens nothing heavy until
     first use; safe to call from many threads at once."""
@@ -216,10 +217,7 @@ class _Run:
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
-        if decision.abstain:
-            mode = "abstain"
-        else:
-            mode = "llm" if self.use_llm else "extractive"
+        mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
         yield SourcesEvent(
             passages=passages,
             mode=mode,
