@@ -1,0 +1,158 @@
+"""How many tokens each part of a prompt may take, so that the whole prompt fits the
+model's context window and nothing is cut silently.
+
+A prompt is: the system prompt and the answer template (fixed text), the question (cut to
+QUESTION_TOKENS), and the passages block, tags and attributes included (RAG_CONTEXT_TOKENS);
+the window must also leave room for the answer (ANSWER_TOKENS). Counts are tiktoken's
+(cl100k); a model's own tokenizer usually needs more tokens for the same text, most of all
+for non-English text, so the window is sized with a margin (TOKENIZER_MARGIN).
+
+- With Ollama, `num_ctx` is computed from these once per run (`Plan.window`): every request
+  sends the same value, so the model is never reloaded for a different context size.
+- With a fixed window (an OpenAI-compatible server, or RAG_LLM_CONTEXT_WINDOW), the
+  passage budget shrinks to what the window holds, and the answer says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.schema import Passage
+from rag.settings import Settings
+
+QUESTION_TOKENS = 1000  # a question is cut to this many tokens in prompts
+ANSWER_TOKENS = 1024  # room for the answer: one to four cited sentences need far less
+MIN_ANSWER_TOKENS = 256
+MESSAGE_TOKENS = 8  # a chat template's role header and end marker, per message
+TOKENIZER_MARGIN = 1.25  # model tokens per tiktoken token, at worst, for the window
+WINDOW_STEP = 256
+KEEP_TOKENS = 4  # Ollama's num_keep: what it keeps from the front when it truncates
+
+
+def count(text: str) -> int:
+    from index.tokens import count_tokens
+
+    return count_tokens(text)
+
+
+@functools.cache
+def template_tokens() -> int:
+    """The fixed part of an answer prompt: the system prompt (with the longest language
+    name), the answer template without its values, and the chat template's markers."""
+    from rag.llm import LANGUAGE_NAMES, fill, language_name, prompt
+
+    longest = max([*LANGUAGE_NAMES.values(), language_name("")], key=len)
+    system = fill(prompt("system"), question_language=longest)
+    user = fill(prompt("answer"), passages="", question="")
+    return count(system) + count(user) + 3 * MESSAGE_TOKENS
+
+
+def cap_question(question: str, tokens: int = QUESTION_TOKENS) -> str:
+    """`question` cut to its first `tokens` tokens (prompts only; retrieval has its own cap)."""
+    if len(question) <= tokens:  # a token is at least one character
+        return question
+    from index.tokens import encoding
+
+    ids = encoding().encode(question, disallowed_special=())
+    if len(ids) <= tokens:
+        return question
+    return encoding().decode(ids[:tokens])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The token plan of a run."""
+
+    window: int  # num_ctx sent to Ollama, or the server's context window
+    passages: int  # most tokens the passages block (tags included) may take
+    answer: int  # most tokens the answer may take (num_predict / max_tokens)
+    fixed_window: bool  # the window was given (server, setting), not chosen by us
+
+    def passage_room(self, question_tokens: int) -> int:
+        """Tokens the passages block may take beside a question of `question_tokens`."""
+        if not self.fixed_window:
+            return self.passages
+        room = math.floor((self.window - self.answer) / TOKENIZER_MARGIN)
+        return max(0, min(self.passages, room - template_tokens() - question_tokens))
+
+
+def plan(settings: Settings, window: int | None = None) -> Plan:
+    """The plan for `settings`; `window` is the server's context window when it is fixed
+    (RAG_LLM_CONTEXT_WINDOW wins over what the server says)."""
+    window = settings.llm_context_window or window
+    if window is None:
+        need = (settings.context_tokens + template_tokens() + QUESTION_TOKENS) * TOKENIZER_MARGIN
+        size = math.ceil((need + ANSWER_TOKENS) / WINDOW_STEP) * WINDOW_STEP
+        return Plan(size, settings.context_tokens, ANSWER_TOKENS, fixed_window=False)
+    answer = min(ANSWER_TOKENS, max(MIN_ANSWER_TOKENS, window // 4))
+    return Plan(window, settings.context_tokens, answer, fixed_window=True)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    passages: list[Passage]
+    note: str | None  # why fewer or shorter passages than retrieved, when so
+
+
+def fit(
+    passages: Sequence[Passage], question: str, the_plan: Plan, *, setting_budget: int
+) -> Fitted:
+    """The best-ranked passages whose formatted block (tags included) fits the plan's room
+    beside `question`; at least one passage, cut to the room if it alone is too long."""
+    from rag.llm import format_passages
+
+    room = the_plan.passage_room(count(question) + MESSAGE_TOKENS)
+    kept = list(passages)
+    while kept and count(format_passages(kept)) > room:
+        if len(kept) == 1:
+            kept = [_shorten(kept[0], room)]
+            break
+        kept.pop()
+    note = None
+    if len(kept) < len(passages) or (kept and kept[-1].text != passages[len(kept) - 1].text):
+        where = (
+            f"the model's context window ({the_plan.window} tokens) holds about {room} "
+            f"passage tokens, less than RAG_CONTEXT_TOKENS={setting_budget}"
+            if the_plan.fixed_window and room < setting_budget
+            else f"the passages with their tags exceed RAG_CONTEXT_TOKENS={setting_budget}"
+        )
+        note = f"{where}: the model was given {len(kept)} of {len(passages)} passages"
+    return Fitted(kept, note)
+
+
+def _shorten(passage: Passage, room: int) -> Passage:
+    from dataclasses import replace
+
+    from index.tokens import encoding
+    from rag.llm import format_passages
+
+    overhead = count(format_passages([replace(passage, text="")]))
+    ids = encoding().encode(passage.text, disallowed_special=())
+    keep = max(1, room - overhead)
+    if len(ids) <= keep:
+        return passage
+    text = passage.text[: max(1, len(passage.text) * keep // len(ids))]
+    return replace(passage, text=text, end=passage.start + len(text))
+
+
+def prompt_tokens(messages: Sequence[tuple[str, str]]) -> int:
+    """tiktoken's count of a chat request's prompt, chat markers included."""
+    return sum(count(content) + MESSAGE_TOKENS for _, content in messages)
+
+
+def was_truncated(prompt_eval_count: int | None, num_ctx: int, estimate: int) -> bool:
+    """Whether Ollama's `prompt_eval_count` shows the prompt was cut to fit `num_ctx`.
+
+    Ollama keeps the first KEEP_TOKENS tokens and the tail when a prompt exceeds the window:
+    the count then equals the window (or, in some versions, half of it past the kept
+    tokens), or falls far below what the prompt measures here.
+    """
+    if not prompt_eval_count or prompt_eval_count <= 0:
+        return False
+    half = KEEP_TOKENS + (num_ctx - KEEP_TOKENS) // 2
+    if prompt_eval_count >= num_ctx or prompt_eval_count == half:
+        return True
+    return estimate > num_ctx and prompt_eval_count < estimate // 2
