@@ -94,7 +94,7 @@ def plan(settings: Settings, window: int | None = None) -> Plan:
 @dataclass(frozen=True)
 class Fitted:
     passages: list[Passage]
-    note: str | None  # why fewer or shorter passages than retrieved, when so
+    note: str | None  # when the model's window, not the setting, left passages out
 
 
 def fit(
@@ -112,14 +112,13 @@ def fit(
             break
         kept.pop()
     note = None
-    if len(kept) < len(passages) or (kept and kept[-1].text != passages[len(kept) - 1].text):
-        where = (
+    shortened = bool(kept) and kept[-1].text != passages[len(kept) - 1].text
+    if room < setting_budget and (len(kept) < len(passages) or shortened):
+        note = (
             f"the model's context window ({the_plan.window} tokens) holds about {room} "
-            f"passage tokens, less than RAG_CONTEXT_TOKENS={setting_budget}"
-            if the_plan.fixed_window and room < setting_budget
-            else f"the passages with their tags exceed RAG_CONTEXT_TOKENS={setting_budget}"
+            f"passage tokens, less than RAG_CONTEXT_TOKENS={setting_budget}: the model was "
+            f"given {len(kept)} of {len(passages)} passages"
         )
-        note = f"{where}: the model was given {len(kept)} of {len(passages)} passages"
     return Fitted(kept, note)
 
 
@@ -155,4 +154,4 @@ def was_truncated(prompt_eval_count: int | None, num_ctx: int, estimate: int) ->
     half = KEEP_TOKENS + (num_ctx - KEEP_TOKENS) // 2
     if prompt_eval_count >= num_ctx or prompt_eval_count == half:
         return True
-    return estimate > num_ctx and prompt_eval_count < estimate // 2
+    return prompt_eval_count < estimate // 2  # e.g. num_ctx clamped to a small model
