@@ -293,19 +293,18 @@ class _Run:
 
     def _fit(self, question: str, passages: list[Passage]) -> list[Passage]:
         """The passages whose whole prompt (tags, templates) fits the model's window."""
+        from index.language import detect_language
         from rag.budget import cap_question, fit
 
+        question = cap_question(question)
         try:
-            the_plan = self.owner.generator.plan()
+            generator = self.owner.generator
+            the_plan = generator.plan()
+            counter = generator.counter() if the_plan.fixed_window else None
+            fitted = fit(passages, question, detect_language(question), the_plan, counter=counter)
         except LLMError as exc:
             self._failed(exc)
             return passages
-        fitted = fit(
-            passages,
-            cap_question(question),
-            the_plan,
-            setting_budget=self.settings.context_tokens,
-        )
         if fitted.note:
             self.notes.append(fitted.note)
             self.notice = "; ".join(self.notes)

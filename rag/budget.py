@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.schema import Passage
@@ -71,13 +71,6 @@ class Plan:
     answer: int  # most tokens the answer may take (num_predict / max_tokens)
     fixed_window: bool  # the window was given (server, setting), not chosen by us
 
-    def passage_room(self, question_tokens: int) -> int:
-        """Tokens the passages block may take beside a question of `question_tokens`."""
-        if not self.fixed_window:
-            return self.passages
-        room = math.floor((self.window - self.answer) / TOKENIZER_MARGIN)
-        return max(0, min(self.passages, room - template_tokens() - question_tokens))
-
 
 def plan(settings: Settings, window: int | None = None) -> Plan:
     """The plan for `settings`; `window` is the server's context window when it is fixed
@@ -97,43 +90,70 @@ class Fitted:
     note: str | None  # when the model's window, not the setting, left passages out
 
 
-def fit(
-    passages: Sequence[Passage], question: str, the_plan: Plan, *, setting_budget: int
-) -> Fitted:
-    """The best-ranked passages whose formatted block (tags included) fits the plan's room
-    beside `question`; at least one passage, cut to the room if it alone is too long."""
-    from rag.llm import format_passages
+Counter = Callable[[str], int]
 
-    room = the_plan.passage_room(count(question) + MESSAGE_TOKENS)
+
+def fit(
+    passages: Sequence[Passage],
+    question: str,
+    language: str,
+    the_plan: Plan,
+    *,
+    counter: Counter | None = None,
+) -> Fitted:
+    """The best-ranked passages whose formatted block (tags included) fits the passage
+    budget (tiktoken) and, with a fixed window, the room the whole prompt leaves in it;
+    at least one passage, cut to the room if it alone is too long.
+
+    `counter` is the server's own tokenizer when it has one (llama.cpp and vLLM serve
+    /tokenize): the window is then filled exactly, else tiktoken with TOKENIZER_MARGIN."""
+    from rag.llm import answer_messages, format_passages
+
+    budget = the_plan.passages
+    room = budget
+    measure: Counter = count
+    if the_plan.fixed_window:
+        margin = 1.0 if counter is not None else TOKENIZER_MARGIN
+        measure = counter or count
+        bare = answer_messages(question, [], language)  # everything but the passages
+        fixed = sum(measure(content) + MESSAGE_TOKENS for _, content in bare)
+        room = max(0, math.floor((the_plan.window - the_plan.answer) / margin) - fixed)
+
+    def fits(block: str) -> bool:
+        return count(block) <= budget and (not the_plan.fixed_window or measure(block) <= room)
+
     kept = list(passages)
-    while kept and count(format_passages(kept)) > room:
+    while kept and not fits(format_passages(kept)):
         if len(kept) == 1:
-            kept = [_shorten(kept[0], room)]
+            kept = [_shorten(kept[0], min(budget, room), measure)]
             break
         kept.pop()
     note = None
     shortened = bool(kept) and kept[-1].text != passages[len(kept) - 1].text
-    if room < setting_budget and (len(kept) < len(passages) or shortened):
-        note = (
-            f"the model's context window ({the_plan.window} tokens) holds about {room} "
-            f"passage tokens, less than RAG_CONTEXT_TOKENS={setting_budget}: the model was "
-            f"given {len(kept)} of {len(passages)} passages"
-        )
+    if the_plan.fixed_window and (len(kept) < len(passages) or shortened):
+        shown = count(format_passages(kept))
+        if shown < budget:
+            note = (
+                f"the model's context window ({the_plan.window} tokens) holds only part of "
+                f"RAG_CONTEXT_TOKENS={budget}: the model was given {len(kept)} of "
+                f"{len(passages)} passages ({shown} tokens)"
+            )
     return Fitted(kept, note)
 
 
-def _shorten(passage: Passage, room: int) -> Passage:
+def _shorten(passage: Passage, room: int, measure: Counter) -> Passage:
+    """`passage` cut (at its end) until its formatted block measures at most `room`."""
     from dataclasses import replace
 
-    from index.tokens import encoding
     from rag.llm import format_passages
 
-    overhead = count(format_passages([replace(passage, text="")]))
-    ids = encoding().encode(passage.text, disallowed_special=())
-    keep = max(1, room - overhead)
-    if len(ids) <= keep:
-        return passage
-    text = passage.text[: max(1, len(passage.text) * keep // len(ids))]
+    text = passage.text
+    while len(text) > 1:
+        candidate = replace(passage, text=text, end=passage.start + len(text))
+        size = measure(format_passages([candidate]))
+        if size <= room:
+            return candidate
+        text = text[: max(1, int(len(text) * min(0.9, room / max(1, size))))]
     return replace(passage, text=text, end=passage.start + len(text))
 
 

@@ -22,7 +22,7 @@ import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -284,6 +284,9 @@ def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
     return [ChatMessage(role=role, content=content) for role, content in messages]
 
 
+_UNSET = object()
+
+
 class Backend(Protocol):
     @property
     def url(self) -> str: ...
@@ -307,6 +310,7 @@ class Generator:
         self._lock = threading.Lock()
         self._backend: Backend | None = None
         self._plan: Plan | None = None
+        self._counter: object = _UNSET
 
     @property
     def host(self) -> str:
@@ -321,6 +325,16 @@ class Generator:
         self.backend()
         assert self._plan is not None
         return self._plan
+
+    def counter(self) -> Callable[[str], int] | None:
+        """The server's own token counter, when it serves one (asked once)."""
+        self.backend()
+        with self._lock:
+            if self._counter is _UNSET:
+                chat = self._backend
+                counter = getattr(chat, "counter", None)
+                self._counter = counter(self.settings.llm_model) if callable(counter) else None
+            return self._counter  # type: ignore[return-value]
 
     def backend(self) -> Backend:
         with self._lock:

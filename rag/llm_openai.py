@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,6 +129,32 @@ class OpenAIChat:
                     return value
         return DEFAULT_WINDOW
 
+    def counter(self, model: str) -> Callable[[str], int] | None:
+        """The server's own token count (llama.cpp's and vLLM's /tokenize), if it has one:
+        with it the prompt fills the window exactly, whatever the model's tokenizer."""
+        import httpx
+
+        url = f"{server_root(self.url)}/tokenize"
+        headers = {}
+        if self.settings.llm_api_key:
+            headers["Authorization"] = f"Bearer {self.settings.llm_api_key}"
+        timeout = self.settings.probe_timeout
+
+        def count(text: str) -> int:
+            body = {"content": text, "prompt": text, "model": model, "add_special": False}
+            resp = httpx.post(url, json=body, timeout=timeout, headers=headers)
+            resp.raise_for_status()
+            data = resp.json()
+            if isinstance(data.get("count"), int):
+                return int(data["count"])
+            return len(data["tokens"])
+
+        try:
+            count("probe")
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return _guarded(count)
+
     # generation ----------------------------------------------------------------------------
     def _request(self, model: str, messages: Sequence[tuple[str, str]]) -> dict[str, Any]:
         answer = self.plan.answer if self.plan is not None else 1024
@@ -214,8 +240,14 @@ class OpenAIChat:
                 f"the OpenAI-compatible server at {url} did not answer in time; "
                 "raise RAG_OLLAMA_TIMEOUT or use a smaller model"
             ) from None
-        except openai.APIConnectionError:
-            raise OpenAIUnavailableError(unavailable_message(url)) from None
+        except openai.APIConnectionError as exc:
+            cause = exc.__cause__
+            if cause is None or "connect" in type(cause).__name__.lower():
+                raise OpenAIUnavailableError(unavailable_message(url)) from None
+            # reached, then dropped: the server went away while answering
+            raise OpenAIServerError(
+                f"the connection to {url} was cut: {type(cause).__name__}: {one_line(str(cause))}"
+            ) from None
         except openai.APIStatusError as exc:
             status = exc.status_code
             text = one_line(_error_text(exc))
@@ -265,3 +297,17 @@ def _error_text(exc: Any) -> str:
         with contextlib.suppress(Exception):
             return str(response.text)
     return str(getattr(exc, "message", exc))
+
+
+def _guarded(count: Callable[[str], int]) -> Callable[[str], int]:
+    """`count`, with a failure mid-way (the server went away) as an OpenAIServerError."""
+
+    def guarded(text: str) -> int:
+        try:
+            return count(text)
+        except Exception as exc:
+            raise OpenAIServerError(
+                f"counting tokens at the OpenAI-compatible server failed: {type(exc).__name__}"
+            ) from None
+
+    return guarded
