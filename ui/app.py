@@ -141,7 +141,7 @@ class App:
         """(choices, selected, interactive) for the model picker, from /api/tags."""
         ol = status.get("ollama", {})
         wanted = self.settings.llm_model
-        if not ol.get("reachable"):
+        if not ol.get("reachable") or self.settings.llm_backend != "ollama":
             return [wanted], wanted, False
         embed = self.settings.embed_model
         models = [
