@@ -310,3 +310,27 @@ def test_model_picker_leaves_out_embedding_only_models(
     app = App(load_settings())
     choices, selected, interactive = app.model_choices({"ollama": status.as_dict()})
     assert choices == ["llama3.1:8b", "qwen3:8b"] and selected == "llama3.1:8b" and interactive
+
+
+# --- <think> removal, at every split point of a stream ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("<think>a [9] b</think>\n\nMeta has 340,000 H100s [1].", "Meta has 340,000 H100s [1]."),
+        ("Answer [1].", "Answer [1]."),
+        ("x < y, and <b>bold</b> [2].", "x < y, and <b>bold</b> [2]."),
+        ("<think>never closed, all reasoning", ""),
+        ("<thin", "<thin"),
+    ],
+)
+def test_think_filter_at_every_split_point(text: str, shown: str) -> None:
+    from rag.think import ThinkFilter, strip_think
+
+    assert strip_think(text) == shown
+    for i in range(len(text) + 1):
+        for j in range(i, len(text) + 1):
+            f = ThinkFilter()
+            out = f.feed(text[:i]) + f.feed(text[i:j]) + f.feed(text[j:]) + f.flush()
+            assert out == shown, (i, j)
