@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_WINDOW = 4096  # Ollama's /v1 default; llama.cpp's is the model's, vLLM reports its own
 TEMPERATURE = 0.1
+SHORT_REPLY_TOKENS = 256  # max_tokens of the non-streamed calls (rewrite, condense)
 
 
 def unavailable_message(url: str) -> str:
@@ -156,8 +157,12 @@ class OpenAIChat:
         return _guarded(count)
 
     # generation ----------------------------------------------------------------------------
-    def _request(self, model: str, messages: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    def _request(
+        self, model: str, messages: Sequence[tuple[str, str]], *, short: bool = False
+    ) -> dict[str, Any]:
         answer = self.plan.answer if self.plan is not None else 1024
+        if short:  # a rewrite or a condensed question: a few lines, never a page
+            answer = min(answer, SHORT_REPLY_TOKENS)
         return {
             "model": model,
             "messages": [{"role": role, "content": content} for role, content in messages],
@@ -168,7 +173,7 @@ class OpenAIChat:
     def chat(self, model: str, messages: Sequence[tuple[str, str]], notes: list[str]) -> str:
         with self._errors(model):
             reply = self.client.chat.completions.create(
-                **self._request(model, messages), stream=False
+                **self._request(model, messages, short=True), stream=False
             )
             if not reply.choices:
                 raise OpenAIServerError(f"the server at {self.url} returned no reply")
