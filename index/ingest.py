@@ -22,7 +22,7 @@ from typing import Any
 
 from index.catalog import Catalog, ChunkRow, DocumentRow
 from index.chunker import chunk_spans
-from index.embedders import Embedder, resolve_embedder
+from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder, resolve_embedder
 from index.language import detect_language
 from index.lexical import LexicalIndex, tokenize
 from index.loaders import load_bytes
@@ -190,9 +190,13 @@ class Ingestor:
         return report
 
     def _run(self, paths: list[str], catalog: Catalog, report: IngestReport) -> None:
-        embedder = self._embedder
-        if embedder is None:
-            embedder, report.note = resolve_embedder(self.settings, self.api)
+        embedder: Embedder
+        if self._embedder is not None:
+            embedder = self._embedder
+        else:
+            # the bundled model is only looked for here; it is loaded below if there is
+            # anything to embed (an unchanged re-ingest never pays for it)
+            embedder, report.note = resolve_embedder(self.settings, self.api, load=False)
         store = VectorStore(self.settings)
         opened: list[Any] = []
 
@@ -214,6 +218,15 @@ class Ingestor:
         self._leftovers = catalog.is_dirty(embedder.collection_name)
         try:
             pending = self._plan(found.candidates, catalog, embedder, report)
+            if pending and self._embedder is None and embedder.kind == "bundled":
+                failed = BundledEmbedder.available(load=True)
+                if failed:  # a model file that does not load: fall back, plan again
+                    embedder = BuiltinEmbedder()
+                    report.note = f"{failed}: using the builtin hash embedder"
+                    report.embedder = embedder.describe()
+                    self._leftovers = catalog.is_dirty(embedder.collection_name)
+                    report.unchanged, report.skipped = [], list(found.skipped)
+                    pending = self._plan(found.candidates, catalog, embedder, report)
             self._write(pending, catalog, store, col, embedder, report)
             self._remove_missing(found, catalog, store, report)
         finally:

@@ -184,16 +184,23 @@ class VectorStore:
         except Exception as exc:
             raise StoreError(self._failure("delete from", exc)) from None
 
-    def search(self, col: Collection, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """Top-k (chunk_id, cosine similarity), best first. (No `count()` first: it costs
-        about 12 ms at 100k vectors, and a query on an empty collection returns nothing.)"""
+    def search(
+        self,
+        col: Collection,
+        vector: Sequence[float],
+        k: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[tuple[str, float]]:
+        """Top-k (chunk_id, cosine similarity), best first, optionally filtered on metadata
+        (`{"lang": "zh"}`). (No `count()` first: it costs about 12 ms at 100k vectors, and
+        a query on an empty collection returns nothing.)"""
         if k <= 0:
             return []
         try:
             import numpy as np
 
             query = np.asarray([vector], dtype=np.float32)
-            res = col.query(query_embeddings=query, n_results=k, include=["distances"])
+            res = col.query(query_embeddings=query, n_results=k, include=["distances"], where=where)
         except Exception as exc:
             raise StoreError(self._failure("query", exc)) from None
         ids = res["ids"][0]

@@ -99,6 +99,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import (
+        GoldError,
         evaluate,
         format_report,
         indexed_documents,
@@ -108,6 +109,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     gold = load_gold(args.gold)
+    if args.split != "all":
+        gold = [g for g in gold if g.split == args.split]
+        if not gold:
+            raise GoldError(f"gold set {args.gold} has no questions in the {args.split} half")
     for where in unlocated(gold, indexed_documents(settings)):
         print(f"warning: evidence not found in the index: {where}", file=sys.stderr)
     results = evaluate(settings, gold, no_llm=args.no_llm, top_k=args.top_k)
@@ -225,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-llm", action="store_true", help="model-free answers (no Ollama)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     p.add_argument("--top-k", type=int, default=None, metavar="N", help="passages given as context")
+    p.add_argument(
+        "--split",
+        choices=("all", "dev", "test"),
+        default="all",
+        help="score one half of a split gold set: dev (tune on it) or test (report it); "
+        "default all, with each half reported too",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

@@ -35,8 +35,10 @@ class DenseMatrix:
     def dim(self) -> int:
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
 
-    def search(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """Top-k (id, cosine similarity), best first."""
+    def search(
+        self, vector: Sequence[float], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-k (id, cosine similarity), best first; only rows where `mask` is true."""
         if not self.ids or k <= 0:
             return []
         q = np.asarray(vector, dtype=np.float32)
@@ -44,6 +46,11 @@ class DenseMatrix:
         if norm == 0.0 or q.shape[0] != self.dim:
             return []
         scores = self.vectors @ (q / norm)
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+            k = min(k, int(mask.sum()))
+            if k <= 0:
+                return []
         k = min(k, len(self.ids))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -32,6 +32,10 @@ class EmbedderMismatchError(StoreError):
     """Vectors of one embedder would be mixed with a collection made by another."""
 
 
+class EmbedderUnavailableError(RagError):
+    """An embedding model cannot be loaded on this machine (e.g. the bundled one)."""
+
+
 class LLMError(RagError):
     """Anything that went wrong talking to the server that runs the language model
     (Ollama, or an OpenAI-compatible server): the answer falls back to model-free."""

@@ -1,8 +1,10 @@
 """Evaluation against a gold set (`rag eval`): retrieval, answers, citations, abstention.
 
 A gold set is JSONL, one question per line:
-`{"id", "question", "accept": [regex, ...], "evidence": [{"file", "quote"}], "type", "lang"}`.
-Unanswerable questions have empty `accept` and `evidence`.
+`{"id", "question", "accept": [regex, ...], "evidence": [{"file", "quote"}], "type", "lang",
+"split"}`. Unanswerable questions have empty `accept` and `evidence`. `split` (optional) is
+`dev` (tune on it) or `test` (report it, never tune on it); `rag eval` reports each half
+next to the whole, and `--split` scores one half.
 
 What counts as a hit: a passage *holds* an evidence item when it contains the quote
 (whitespace-normalised) or when its `[start, end)` span overlaps the quote's span in the
@@ -82,6 +84,7 @@ class GoldItem:
     evidence: tuple[Evidence, ...]
     type: str
     lang: str
+    split: str = ""  # "dev" | "test" | "" (not split)
 
     @property
     def answerable(self) -> bool:
@@ -133,7 +136,18 @@ def parse_gold_line(line: str, where: str) -> GoldItem:
         evidence=tuple(evidence),
         type=str(obj.get("type") or ("unanswerable" if not (accept or evidence) else "fact")),
         lang=str(obj.get("lang") or "?"),
+        split=_split(obj, where),
     )
+
+
+SPLITS = ("dev", "test")
+
+
+def _split(obj: dict[str, Any], where: str) -> str:
+    value = obj.get("split") or ""
+    if value not in ("", *SPLITS):
+        raise GoldError(f"{where}: 'split' must be 'dev' or 'test', not {value!r}")
+    return str(value)
 
 
 def load_gold(path: Path) -> list[GoldItem]:
@@ -431,6 +445,20 @@ def summarise(results: Sequence[QuestionResult], **info: Any) -> dict[str, Any]:
             "answer_accuracy": _ratio(sum(r.accepted for r in la), len(la)),
         }
     out["by_lang"] = by_lang
+    splits: dict[str, Any] = {}
+    for name in SPLITS:
+        part = [r for r in results if r.item.split == name]
+        if part and len(part) < len(results):
+            sub = summarise(part)
+            splits[name] = {
+                key: sub[key]
+                for key in (
+                    "questions", "recall@1", "recall@5", "mrr", "answer_accuracy",
+                    "citation_precision", "abstention_accuracy", "false_abstention_rate",
+                )
+            }  # fmt: skip
+    if splits:
+        out["splits"] = splits
     out["failures"] = [r.as_json() for r in results if r.failed]
     return out
 
@@ -460,6 +488,14 @@ def format_report(m: dict[str, Any]) -> str:
             for lang, v in m["by_lang"].items()
         ),
     ]
+    for name, v in m.get("splits", {}).items():
+        lines.append(
+            f"{name + ' half':<10} ({v['questions']}): recall@1 {_fmt(v['recall@1'])}  "
+            f"recall@5 {_fmt(v['recall@5'])}  accuracy {_fmt(v['answer_accuracy'])}  "
+            f"citation precision {_fmt(v['citation_precision'])}  abstention "
+            f"{_fmt(v['abstention_accuracy'])}  false abstentions "
+            f"{_fmt(v['false_abstention_rate'])}"
+        )
     fails = m["failures"]
     lines.append(f"failures   {len(fails)}")
     for f in fails:

@@ -1,59 +1,52 @@
-"""Hybrid retrieval: BM25 (lexical) and Chroma (dense) result lists, fused by reciprocal
-rank fusion, deduplicated, cut to top-k and a context budget in tiktoken tokens.
+"""Hybrid retrieval: BM25 (lexical) and dense result lists, fused (`rag.fusion`),
+deduplicated, cut to top-k and a context budget in tiktoken tokens.
 
 - Query normalisation is the lexical tokenizer's (`index.lexical.tokenize`): NFKC, case
   folding, numbers canonicalised (340,000 = 340.000 = 340 000 = 340 ribu = 34万), acronym
   plurals folded (H100s -> h100), Chinese segmented. The same function tokenised the
   chunks at ingest, so names and numbers match across languages without a model.
 - Several query variants (the question, its rewrites into the corpus languages, a
-  follow-up's context) each retrieve both ways; every list goes into one fusion.
+  follow-up's context) each retrieve both ways; every list goes into one fusion, and the
+  dense side adds per-language lists (`rag.dense`).
 - Only chunk ids the catalog knows are returned (`Catalog.chunk_views`), so a document
   half-written by a concurrent ingest never shows. When the catalog's generation changes,
   BM25 is reloaded (or rebuilt in memory if the saved index lags behind the catalog).
-- A query term the index lacks gets its near misses added (`NearMisses`: trigram Dice
-  over a spelling skeleton), so English "computing", "context", "collaborating" reach
-  Indonesian "komputasi", "konteks", "kolaborasi" without a model.
-- `relevance` measures how much of the question the best passage covers (idf-weighted
-  share of query terms), which `rag.answer` uses to abstain without calling a model.
-- Dense search on the embedded store reads a cached copy of small collections' vectors
-  (`rag.dense_cache`), which keeps chromadb's import off the cold path; otherwise Chroma.
+- A query term the index lacks gets its near misses added (`rag.nearmiss`).
+- `Retrieval.signals` carries what abstention needs (`rag.abstain`): lexical coverage of
+  the question, the best dense similarity, and whether the rankers agree.
 
-Everything here is model-free and thread-safe; nothing is opened before the first query.
+Everything here is thread-safe; nothing is opened before the first query.
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
-from rag import dense_cache
-from rag.dense_cache import DenseMatrix
-from rag.errors import RagError, StoreError
+from rag.coverage import coverage, idf
+from rag.dense import DENSE_CACHE_DIR, DenseSearch
+from rag.errors import StoreError
+from rag.fusion import RankedList, fuse, params_for, rrf
+from rag.nearmiss import NearMisses
 from rag.schema import Passage
 from rag.settings import Settings
 
-if TYPE_CHECKING:
-    from index.embedders import Embedder
+__all__ = [
+    "DENSE_CACHE_DIR",
+    "MAX_QUERY_CHARS",
+    "NearMisses",
+    "Retrieval",
+    "Retriever",
+    "normalize_query",
+    "query_terms",
+    "rrf",
+]
 
 MAX_QUERY_CHARS = 2000  # a longer question is cut for retrieval (BM25 and embeddings)
-RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
-LEXICAL_WEIGHT = 1.0
-# Weight of a dense list in the fusion, by embedder kind. The builtin hashed n-grams are
-# noisy next to BM25: on bench/gold.jsonl (no model) recall@1/5/10 is .83/.96/.98 at
-# weight 0, .81/.96/.99 at 0.1, .79/.94/.99 at 0.3, .76/.93/.98 at 0.5 and .75/.91/.96
-# at 1; 0.1 keeps it as a near-miss tie-breaker that lifts recall@10. A neural embedding
-# model (Ollama, e.g. bge-m3) is an equal partner (not measurable here: no weights).
-DENSE_WEIGHT = {"builtin": 0.1, "ollama": 1.0}
-CANDIDATES = 50  # per list, before fusion
-NEAR_MISS_DICE = 0.55  # trigram Dice for a cognate of a term the index lacks
-NEAR_MISS_PER_TERM = 2
-DENSE_CACHE_DIR = "dense"  # in the data dir: see rag/dense_cache.py
 DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
 
 
@@ -71,58 +64,6 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(tokenize(normalize_query(text))))
 
 
-_SKELETON_RULES = (
-    ("ph", "f"), ("th", "t"), ("ch", "k"), ("ck", "k"), ("qu", "kw"),
-    ("c", "k"), ("q", "k"), ("x", "ks"), ("y", "i"), ("z", "s"),
-)  # fmt: skip
-_DOUBLE = re.compile(r"(.)\1+")
-
-
-def skeleton(word: str) -> str:
-    """A spelling-neutral form for matching cognates across Latin-script languages:
-    computing ~ komputasi, anthropic ~ antropis, context ~ konteks, collaborating ~
-    kolaborasi."""
-    for a, b in _SKELETON_RULES:
-        word = word.replace(a, b)
-    return _DOUBLE.sub(r"\1", word)
-
-
-def _grams(word: str) -> set[str]:
-    padded = f"<{skeleton(word)}>"
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
-
-
-class NearMisses:
-    """Index terms that look like a query term the index lacks (trigram Dice on
-    `skeleton`). Lets an English question reach an Indonesian cognate without a model."""
-
-    def __init__(self, vocabulary: Sequence[str]) -> None:
-        self._grams: dict[str, set[str]] = {}
-        self._by_gram: dict[str, list[str]] = {}
-        for term in vocabulary:
-            if len(term) >= 4 and term.isascii() and term.isalpha():
-                grams = _grams(term)
-                self._grams[term] = grams
-                for g in grams:
-                    self._by_gram.setdefault(g, []).append(term)
-
-    def similar(self, term: str) -> list[str]:
-        if len(term) < 4 or not term.isascii() or not term.isalpha():
-            return []
-        grams = _grams(term)
-        shared: dict[str, int] = {}
-        for g in grams:
-            for other in self._by_gram.get(g, ()):
-                shared[other] = shared.get(other, 0) + 1
-        scored = []
-        for other, n in shared.items():
-            dice = 2 * n / (len(grams) + len(self._grams[other]))
-            if dice >= NEAR_MISS_DICE:
-                scored.append((-dice, other))
-        scored.sort()
-        return [other for _d, other in scored[:NEAR_MISS_PER_TERM]]
-
-
 @dataclass
 class Retrieval:
     """The outcome of one retrieval: numbered passages and how relevant the best one is."""
@@ -130,18 +71,19 @@ class Retrieval:
     passages: list[Passage]
     relevance: float = 0.0  # 0..1: idf-weighted share of query terms in the best passage
     notes: list[str] = field(default_factory=list)  # e.g. dense search unavailable
+    signals: dict[str, float] = field(default_factory=dict)  # for abstention
+    dense_kind: str | None = None  # embedder kind of the dense lists (None: lexical only)
 
 
 @dataclass
-class _Dense:
-    """One collection dense search may use: its query embedder, and (opened on demand)
-    the Chroma collection or the cached copy of its vectors."""
+class Ranking:
+    """The ranked lists of one retrieval, before fusion."""
 
-    name: str
-    embedder: Embedder
-    collection: Any = None
-    matrix: DenseMatrix | None = None
-    uncached_key: Any = None  # cache key for which the collection was too big to cache
+    lists: list[RankedList]
+    dense_kind: str | None
+    notes: list[str]
+    signals: dict[str, float]
+    depth: int
 
 
 class Retriever:
@@ -157,9 +99,7 @@ class Retriever:
         self._generation = -1
         self._texts: dict[str, str] = {}
         self._near: NearMisses | None = None
-        self._dense: list[_Dense] = []
-        self._dense_generation = -1
-        self._store: Any = None
+        self.dense = DenseSearch(settings, self.catalog, self._lock)
 
     # opening -------------------------------------------------------------------------
     def catalog(self) -> Catalog:
@@ -188,7 +128,7 @@ class Retriever:
             self._catalog = None
             self._lexical = None
             self._generation = -1
-            self._dense_generation = -1
+            self.dense.reset()
 
     def close(self) -> None:
         with self._lock:
@@ -196,9 +136,8 @@ class Retriever:
                 self._catalog.close()
                 self._catalog = None
             self._lexical = None
-            self._dense = []
             self._generation = -1
-            self._dense_generation = -1
+        self.dense.reset()
 
     def languages(self) -> dict[str, int]:
         """Corpus languages and their document counts (from the catalog)."""
@@ -250,142 +189,6 @@ class Retriever:
                 self._texts[doc_id] = text
             return text
 
-    # dense side ----------------------------------------------------------------------
-    def _dense_candidates(self) -> list[tuple[str, str, str]]:
-        """(collection, kind, model) holding embedded documents, preferred first: the
-        configured Ollama embedding model (unless RAG_EMBEDDER=builtin), then builtin."""
-        catalog = self.catalog()
-
-        def preference(kind: str, model: str) -> int:
-            if self.settings.embedder == "builtin":
-                return 0 if kind == "builtin" else 2
-            if kind == "ollama" and model == self.settings.embed_model:
-                return 0
-            return 1 if kind == "builtin" else 2
-
-        found = []
-        for name, kind, model, _dim, _dirty in catalog.collections():
-            count = catalog.embedded_count(name)
-            if count:
-                found.append((preference(kind, model), -count, name, kind, model))
-        found.sort()
-        return [(name, kind, model) for _p, _c, name, kind, model in found]
-
-    def _dense_plan(self, generation: int) -> list[_Dense]:
-        """The collections dense search may use, best first, with their query embedders.
-        Nothing is opened here: Chroma only when a query needs it."""
-        with self._dense_lock:
-            if self._dense_generation == generation:
-                return self._dense
-            from index.embedders import BuiltinEmbedder, OllamaEmbedder
-
-            with self._lock:
-                candidates = self._dense_candidates()
-            plan: list[_Dense] = []
-            for name, kind, model in candidates:
-                embedder: Embedder
-                if kind == "builtin" and model == BuiltinEmbedder.model:
-                    embedder = BuiltinEmbedder()
-                elif kind == "ollama":
-                    from rag.ollama_api import OllamaAPI
-
-                    api = OllamaAPI(
-                        self.settings.ollama_host,
-                        timeout=self.settings.ollama_timeout,
-                        probe_timeout=self.settings.probe_timeout,
-                    )
-                    embedder = OllamaEmbedder(
-                        api, model, keep_alive=self.settings.ollama_keep_alive
-                    )
-                else:
-                    continue
-                if embedder.collection_name == name:
-                    plan.append(_Dense(name, embedder))
-            self._dense = plan
-            self._dense_generation = generation
-            return plan
-
-    def _cache_key(self, generation: int) -> int:
-        """The catalog generation, tied to this catalog file (a reset starts a new one)."""
-        try:
-            inode = self.settings.catalog_path.stat().st_ino
-        except OSError:
-            inode = 0
-        return generation * 1_000_003 + inode % 1_000_003
-
-    def _hits(
-        self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
-    ) -> list[list[tuple[str, float]]] | None:
-        """Nearest chunks per query vector, or None when the collection cannot be used.
-
-        A failure is retried once with Chroma opened afresh: another process writing the
-        embedded store (`rag ingest` beside `rag serve`) leaves this process's handles
-        stale. A second failure is a StoreError (dense search skipped, with a note)."""
-        try:
-            return self._hits_once(dense, generation, vectors, n)
-        except Exception:
-            with self._dense_lock:
-                for other in self._dense:
-                    other.collection = None
-                dense.collection = None
-                if self._store is not None:
-                    self._store.reopen()
-        try:
-            return self._hits_once(dense, generation, vectors, n)
-        except RagError:
-            raise
-        except Exception as exc:
-            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreError(f"the vector store failed: {detail}") from None
-
-    def _hits_once(
-        self, dense: _Dense, generation: int, vectors: list[list[float]], n: int
-    ) -> list[list[tuple[str, float]]] | None:
-        with self._dense_lock:
-            if not self.settings.chroma_url:  # embedded store: try the cached copy first
-                key = self._cache_key(generation)
-                folder = self.settings.data_dir / DENSE_CACHE_DIR
-                stale = dense.matrix is None or dense.matrix.generation != key
-                if stale and dense.uncached_key != key:  # too big: asked once per key
-                    dense.matrix = dense_cache.load(folder, dense.name, key)
-                    if dense.matrix is None:
-                        col = self._open_collection(dense)
-                        if col is None:
-                            return None
-                        dense.matrix = dense_cache.build(folder, col, key)
-                        dense.uncached_key = key if dense.matrix is None else None
-                if dense.matrix is not None and dense.matrix.dim == len(vectors[0]):
-                    return [dense.matrix.search(v, n) for v in vectors]
-            col = self._open_collection(dense)
-            if col is None:
-                return None
-            return [self._store.search(col, v, n) for v in vectors]
-
-    def _open_collection(self, dense: _Dense) -> Any:
-        if dense.collection is None:
-            from index.vectors import VectorStore
-
-            if self._store is None:
-                self._store = VectorStore(self.settings)
-            dense.collection = self._store.collection(dense.embedder, create=False)
-        return dense.collection
-
-    def _dense_search(
-        self, queries: Sequence[str], generation: int, n: int
-    ) -> tuple[list[list[tuple[str, float]]], float, str | None]:
-        notes = []
-        for dense in self._dense_plan(generation):
-            try:
-                vectors = dense.embedder.embed(list(queries))
-                hits = self._hits(dense, generation, vectors, n)
-            except RagError as exc:
-                # e.g. an Ollama embedding model that is down now: try the next collection
-                notes.append(f"dense search with {dense.embedder.model} skipped: {exc}")
-                continue
-            if hits is not None:
-                return hits, DENSE_WEIGHT.get(dense.embedder.kind, 1.0), "; ".join(notes) or None
-        return [], 0.0, "; ".join(notes) or None
-
     def near_misses(self, term: str) -> list[str]:
         """Index terms resembling `term` when the index does not hold it (else none)."""
         lexical, _ = self._refresh()
@@ -425,27 +228,66 @@ class Retriever:
         variants = [q for q in dict.fromkeys(normalize_query(q) for q in queries) if q]
         if not variants or k <= 0:
             return Retrieval([])
-        lexical, generation = self._refresh()
+        lexical, _generation = self._refresh()
         if len(lexical) == 0:
             return Retrieval([], notes=["the index holds no chunks"])
-        n = max(CANDIDATES, k * 4)
-        lists: list[tuple[float, list[tuple[str, float]]]] = []
-        for q in variants:
-            lists.append((LEXICAL_WEIGHT, lexical.search(self.expand(q) if expand else q, n)))
-        notes: list[str] = []
-        if dense:
-            dense_lists, weight, note = self._dense_search(variants, generation, n)
-            lists.extend((weight, hits) for hits in dense_lists)
-            if note:
-                notes.append(note)
-        fused = rrf(lists)
+        ranking = self.rank_lists(variants, max(k * 4, 1), dense=dense, expand=expand)
+        fused = fuse(ranking.lists, params_for(ranking.dense_kind), slots=k)
+        n = ranking.depth
         with self._lock:
             views = self.catalog().chunk_views([cid for cid, _ in fused[: n * 2]])
         ranked = [(views[cid], score) for cid, score in fused if cid in views]
         passages = self._select(ranked, k, budget)
         terms = [query_terms(q) for q in variants]
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
-        return Retrieval(passages, relevance(terms, passages, lexical, near), notes)
+        cover = coverage(terms, passages, lexical, near)
+        signals = dict(ranking.signals, coverage=cover)
+        return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind)
+
+    def rank_lists(
+        self,
+        variants: Sequence[str],
+        min_depth: int = 0,
+        *,
+        dense: bool = True,
+        expand: bool = True,
+        lang_depth: int | None = None,
+    ) -> Ranking:
+        """Every ranked list for the (normalised) query variants, before fusion: BM25 and
+        dense per variant, dense per corpus language. `bench/tune_fusion.py` fuses these
+        with other parameters to choose `rag.fusion.PARAMS`."""
+        lexical, generation = self._refresh()
+        kind = None
+        notes: list[str] = []
+        lists: list[RankedList] = []
+        # the depth of the dense embedder's parameters (known once the plan is)
+        plan = self.dense.plan(generation) if dense else []
+        params = params_for(plan[0].embedder.kind if plan else None)
+        n = max(params.depth, min_depth)
+        for i, q in enumerate(variants):
+            hits = lexical.search(self.expand(q) if expand else q, n)
+            lists.append(RankedList("lexical", hits, variant=i))
+        signals: dict[str, float] = {}
+        if dense and plan:
+            per_lang = params.lang_depth if lang_depth is None else lang_depth
+            result = self.dense.search(variants, generation, n, per_lang=per_lang)
+            if result.note:
+                notes.append(result.note)
+            kind = result.kind
+            for i, dh in enumerate(result.hits):
+                lists.append(RankedList("dense", dh.all, variant=i))
+                for lang, hits in dh.by_lang.items():
+                    lists.append(RankedList("dense", hits, variant=i, lang=lang))
+            if result.hits and result.hits[0].all:
+                top = result.hits[0].all
+                signals["dense_top"] = top[0][1]
+                signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
+                lex_top = [cid for cid, _ in lists[0].hits[:5]]
+                dense_top5 = [cid for cid, _ in top[:5]]
+                signals["agree"] = float(
+                    bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
+                )
+        return Ranking(lists, kind, notes, signals, n)
 
     def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
         """Drop near-duplicates, trim partial overlaps, fill up to k passages and the
@@ -526,55 +368,3 @@ def _tokens_of(piece: str, view: ChunkView, sizes: dict[str, int]) -> int:
     if len(piece) >= len(view.text):
         return whole
     return min(whole, math.ceil(whole * len(piece) / max(1, len(view.text)) * 1.1) + 2)
-
-
-def rrf(lists: Sequence[tuple[float, Sequence[tuple[str, float]]]]) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: sum of weight / (RRF_K + rank) over the lists, best first.
-
-    Ties keep first-seen order, so the first list (the original question's BM25) wins them.
-    """
-    scores: dict[str, float] = {}
-    for weight, hits in lists:
-        for rank, (cid, _score) in enumerate(hits, start=1):
-            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
-
-
-def idf(df: int, n_docs: int) -> float:
-    """BM25 (Lucene) inverse document frequency; an unknown term gets the highest value."""
-    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-
-
-def relevance(
-    variants_terms: Sequence[Sequence[str]],
-    passages: Sequence[Passage],
-    lexical: LexicalIndex,
-    near: Mapping[str, Sequence[str]] | None = None,
-) -> float:
-    """The best idf-weighted share of a query variant's terms found in one passage.
-
-    1.0: some passage holds every term of some variant; near 0: the passages share only
-    common words with the question (or nothing). Terms the corpus never uses weigh the
-    most, which is what makes an unanswerable question ("revenue", "Apple") score low.
-    A term whose near miss (`NearMisses`, a cognate) is in the passage counts half.
-    """
-    if not passages:
-        return 0.0
-    near = near or {}
-    n_docs = max(1, len(lexical))
-    passage_terms = [set(tokenize(p.text)) for p in passages]
-    best = 0.0
-    for terms in variants_terms:
-        weights = {t: idf(lexical.doc_freq(t), n_docs) for t in terms}
-        total = sum(weights.values())
-        if total <= 0:
-            continue
-        for have in passage_terms:
-            got = 0.0
-            for t, w in weights.items():
-                if t in have:
-                    got += w
-                elif any(o in have for o in near.get(t, ())):
-                    got += w / 2
-            best = max(best, got / total)
-    return best

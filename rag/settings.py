@@ -57,13 +57,16 @@ class Settings(BaseSettings):
         None,
         ge=512,
         description="The model's context window in tokens; unset: computed from "
-        "RAG_CONTEXT_TOKENS for Ollama, read from an OpenAI-compatible server (else 8192).",
+        "RAG_CONTEXT_TOKENS for Ollama, read from an OpenAI-compatible server (else 4096).",
     )
     llm_model: str = Field("llama3.1:8b", description="Model that writes answers.")
     embed_model: str = Field("bge-m3", description="Ollama embedding model (multilingual).")
-    embedder: Literal["auto", "ollama", "builtin"] = Field(
+    embedder: Literal["auto", "ollama", "bundled", "builtin"] = Field(
         "auto",
-        description="auto: Ollama's embed_model when it is pulled and reachable, else builtin.",
+        description=(
+            "auto: Ollama's embed_model when it is pulled and reachable, else the bundled "
+            "multilingual model, else builtin."
+        ),
     )
     embed_batch_size: int = Field(32, ge=1, le=2048, description="Texts per embedding request.")
     ollama_timeout: float = Field(

@@ -4,8 +4,13 @@ Every test runs with its own data directory under `tmp_path`, no RAG_* or OPENAI
 from the developer's shell, and OLLAMA_HOST pointing at a port where nothing listens, so
 a test that wants Ollama must ask for the `fake_ollama` fixture and point at it.
 
+Embedding: tests that do not need meaning use the cheap builtin hash embedder
+(RAG_EMBEDDER=builtin is the default here); tests of meaning use the bundled multilingual
+model (`bundled_index`), and tests of the `auto` choice set RAG_EMBEDDER=auto themselves.
+
 Ingesting the corpus costs a few seconds, so `corpus_index` ingests it once per session
-(builtin embedder) into a template and gives each test its own copy.
+(builtin embedder) into a template and gives each test its own copy; `bundled_index` does
+the same with the bundled model.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
     monkeypatch.setenv("RAG_DATA_DIR", str(data_dir))
     monkeypatch.setenv("OLLAMA_HOST", dead_ollama_url())
     monkeypatch.setenv("RAG_PROBE_TIMEOUT", "0.5")
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +108,36 @@ def corpus_index(
     """A data dir holding the shipped corpus, ingested with the builtin embedder."""
     shutil.copytree(_corpus_template, data_dir)
     monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def _bundled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from index.embedders import BundledEmbedder
+    from index.ingest import ingest
+
+    reason = BundledEmbedder.available()
+    if reason is not None:
+        pytest.skip(reason)
+    template = tmp_path_factory.mktemp("corpus-bundled")
+    mp = pytest.MonkeyPatch()
+    try:
+        _clean_env(mp, template / "data")
+        mp.setenv("RAG_EMBEDDER", "bundled")
+        report = ingest([str(CORPUS)], load_settings(), progress=False)
+        assert len(report.added) == 5 and report.embedder["kind"] == "bundled", report.as_dict()
+    finally:
+        mp.undo()
+    return template / "data"
+
+
+@pytest.fixture
+def bundled_index(
+    _bundled_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """A data dir holding the shipped corpus, embedded with the bundled multilingual model."""
+    shutil.copytree(_bundled_template, data_dir)
+    monkeypatch.setenv("RAG_EMBEDDER", "bundled")
     return load_settings()
 
 

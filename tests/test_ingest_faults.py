@@ -93,8 +93,8 @@ def test_auto_falls_back_when_down(
     ollama_env.stop()
     code, out, err = run_cli(capsys, str(corpus_copy))
     assert code == 0, err
-    assert "note: Ollama is not reachable: using the builtin embedder" in err
-    assert "added 5" in out and "(builtin hash-ngram-v1)" in out
+    assert "note: Ollama is not reachable: using the bundled multilingual-e5-small-q4" in err
+    assert "added 5" in out and "(bundled multilingual-e5-small-q4)" in out
 
 
 def test_transient_500_is_retried_with_backoff_and_the_ingest_completes(
@@ -169,11 +169,11 @@ def test_unknown_model(
         'run "ollama pull nomic-embed-text"'
     )
     assert not ollama_env.calls("/api/embed")
-    # auto: the builtin embedder, with a note saying how to get the model
+    # auto: the bundled model, with a note saying how to get Ollama's
     monkeypatch.setenv("RAG_EMBEDDER", "auto")
     code, out, err = run_cli(capsys, str(corpus_copy))
     assert code == 0, err
-    assert 'run "ollama pull nomic-embed-text"' in err and "builtin embedder" in err
+    assert 'run "ollama pull nomic-embed-text"' in err and "bundled multilingual-e5" in err
     assert "added 5" in out
 
 

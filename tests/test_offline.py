@@ -157,7 +157,7 @@ def test_cli_ingests_answers_and_serves_with_no_network_at_all(
     corpus_copy: Path, data_dir: Path
 ) -> None:
     """`unshare -n`: a new network namespace whose only interface (loopback) is down, so
-    any connection or DNS query fails. Ollama is unreachable, so the builtin embedder and
+    any connection or DNS query fails. Ollama is unreachable, so the bundled embedder and
     the model-free answer are used, as on a fresh offline machine. Then loopback is brought
     up and the chat UI is served and fetched. When strace is available, every connect,
     sendto and sendmsg of every process (native code included: Chroma's Rust core) is
@@ -195,7 +195,7 @@ def test_cli_ingests_answers_and_serves_with_no_network_at_all(
     run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=540)
     assert run.returncode == 0, run.stderr + (work / "serve.log").read_text(errors="replace")
     ingest = json.loads((work / "ingest.json").read_text())
-    assert len(ingest["added"]) == 5 and ingest["embedder"]["kind"] == "builtin"
+    assert len(ingest["added"]) == 5 and ingest["embedder"]["kind"] == "bundled"
     assert "not reachable" in (ingest["note"] or "")
     for name in ("ask.json", "ask-auto.json"):
         answer = json.loads((work / name).read_text())

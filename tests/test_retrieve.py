@@ -165,7 +165,7 @@ def test_dense_cache_answers_like_chroma_and_follows_ingests(
     folder = corpus_index.data_dir / DENSE_CACHE_DIR
     embedder = BuiltinEmbedder()
     generation = r.catalog().generation
-    cached = dense_cache.load(folder, embedder.collection_name, r._cache_key(generation))
+    cached = dense_cache.load(folder, embedder.collection_name, r.dense._cache_key(generation))
     assert cached is not None and len(cached.ids) == r.catalog().counts()[1]
     store = VectorStore(corpus_index)
     col = store.collection(embedder, create=False)
@@ -182,7 +182,7 @@ def test_dense_cache_answers_like_chroma_and_follows_ingests(
     assert r.search(["quokka telemetry"], k=1).passages[0].text.startswith("Quokka")
     new_generation = r.catalog().generation
     assert new_generation != generation
-    rebuilt = dense_cache.load(folder, embedder.collection_name, r._cache_key(new_generation))
+    rebuilt = dense_cache.load(folder, embedder.collection_name, r.dense._cache_key(new_generation))
     assert rebuilt is not None and len(rebuilt.ids) == len(cached.ids) + 1
 
 

@@ -1,0 +1,125 @@
+"""The development and test sets every retrieval benchmark scores, as (question, is-hit)
+pairs over an ingested data directory.
+
+- `gold-dev` / `gold-test`: the halves of bench/gold.jsonl (answerable questions) over the
+  shipped corpus; a passage is a hit when it holds an evidence quote (`rag.evaluate`).
+- the XQuAD sets of `bench/xquad.py`: a passage is a hit when its document is the
+  question's paragraph.
+
+`prepare()` ingests each pool once into `bench/out/<folder>/<pool>` with the embedder asked
+for (incremental: an unchanged pool costs nothing the second time).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import xquad  # noqa: E402
+
+GOLD = BENCH / "gold.jsonl"
+OUT = BENCH / "out"
+
+
+@dataclass
+class Case:
+    id: str
+    question: str
+    hit: Callable[[Any], bool] | None  # passage -> holds the answer; None: unanswerable
+
+
+@dataclass
+class DevSet:
+    name: str
+    data_dir: Path
+    cases: list[Case]
+    split: str  # "dev" | "test"
+
+
+def _env(data_dir: Path, embedder: str) -> None:
+    os.environ.update(
+        {
+            "RAG_DATA_DIR": str(data_dir),
+            "RAG_EMBEDDER": embedder,
+            "OLLAMA_HOST": "http://127.0.0.1:9",
+            "RAG_PROBE_TIMEOUT": "0.3",
+        }
+    )
+
+
+def ingest(folder: Path, data_dir: Path, embedder: str) -> dict[str, Any]:
+    from index.ingest import ingest as run_ingest
+    from rag.settings import load_settings
+
+    _env(data_dir, embedder)
+    return run_ingest([str(folder)], load_settings(), progress=False).as_dict()
+
+
+def gold_sets(data_dir: Path) -> list[DevSet]:
+    from rag.evaluate import holds, indexed_documents, load_gold, locate_evidence
+    from rag.settings import load_settings
+
+    _env(data_dir, os.environ.get("RAG_EMBEDDER", "bundled"))
+    documents = indexed_documents(load_settings())
+    out = []
+    for split in ("dev", "test"):
+        cases = []
+        for item in load_gold(GOLD):
+            if item.split != split:
+                continue
+            if not item.answerable:
+                cases.append(Case(item.id, item.question, None))
+                continue
+            spans = locate_evidence(item.evidence, documents)
+
+            def hit(p: Any, spans: Any = spans) -> bool:
+                return any(holds(p, s) for s in spans)
+
+            cases.append(Case(item.id, item.question, hit))
+        out.append(DevSet(f"gold-{split}", data_dir, cases, split))
+    return out
+
+
+def xquad_sets(base: Path) -> list[DevSet]:
+    out = []
+    for xs in xquad.sets():
+        cases = []
+        for q in xs.questions:
+            if q.file is None:
+                cases.append(Case(q.id, q.question, None))
+            else:
+
+                def hit(p: Any, file: str = q.file) -> bool:
+                    return Path(p.source).name == file
+
+                cases.append(Case(q.id, q.question, hit))
+        out.append(DevSet(f"xquad {xs.name}", base / xs.pool, cases, "dev"))
+    return out
+
+
+def prepare(
+    folder: str, embedder: str = "bundled", log: Callable[[str], None] = print
+) -> list[DevSet]:
+    """Ingest every pool (corpus and the XQuAD pools) and return all sets."""
+    base = OUT / folder
+    log(f"ingest corpus -> {base / 'corpus'}")
+    ingest(ROOT / "corpus", base / "corpus", embedder)
+    sets = gold_sets(base / "corpus")
+    if xquad.available() is None:
+        for pool in ("zh", "mixed", "holdout"):
+            docs = xquad.write_pool(pool, OUT / "xquad")
+            log(f"ingest xquad pool {pool} -> {base / pool}")
+            ingest(docs, base / pool, embedder)
+        sets.extend(xquad_sets(base))
+    else:
+        log(f"skipping XQuAD: {xquad.available()}")
+    return sets

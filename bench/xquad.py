@@ -1,0 +1,115 @@
+"""Cross-lingual retrieval and abstention sets built from XQuAD (dev split).
+
+`../shared/datasets/xquad-dev/` (CC BY-SA 4.0; its README) holds 24 Wikipedia articles,
+5 paragraphs each, with the same questions in English, Chinese and Vietnamese. Every
+paragraph becomes one document (`<article>-<n>.<lang>.txt`), so a retrieved passage is a
+hit when its document is the question's paragraph.
+
+Sets (each: a pool of documents and questions over it):
+  en-zh     English questions over the Chinese paragraphs
+  zh-zh     Chinese questions over the Chinese paragraphs
+  en-mixed  English questions over a pool where each article is in one of zh/vi/en
+            (article i in ("zh", "vi", "en")[i % 3])
+  abstain   the en-mixed pool without every fourth article: the questions of the left-out
+            articles are unanswerable, the others answerable (for abstention)
+
+These are development data: fusion and abstention are tuned on them (and on the dev half
+of bench/gold.jsonl); the held-out check uses articles this split does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets" / "xquad-dev"
+MIXED = ("zh", "vi", "en")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    lang: str
+    file: str | None  # the paragraph's document; None when it is not in the pool
+
+
+@dataclass(frozen=True)
+class XSet:
+    name: str
+    pool: str  # folder name under the output directory
+    questions: list[Question]
+
+
+def available() -> str | None:
+    """None when the dataset is there, else why not."""
+    for lang in ("en", "zh", "vi"):
+        if not (DATA / f"xquad-dev.{lang}.json").is_file():
+            return f"XQuAD dev data not found at {DATA}"
+    return None
+
+
+def _articles(lang: str) -> list[dict]:
+    with open(DATA / f"xquad-dev.{lang}.json", encoding="utf-8") as fh:
+        return list(json.load(fh)["data"])
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _file(title: str, n: int, lang: str) -> str:
+    return f"{_slug(title)}-{n}.{lang}.txt"
+
+
+def pool_languages(pool: str) -> dict[int, str | None]:
+    """Article index -> language of its paragraphs in `pool` (None: left out)."""
+    n = len(_articles("en"))
+    if pool == "zh":
+        return dict.fromkeys(range(n), "zh")
+    if pool == "mixed":
+        return {i: MIXED[i % 3] for i in range(n)}
+    if pool == "holdout":
+        return {i: None if i % 4 == 3 else MIXED[i % 3] for i in range(n)}
+    raise ValueError(pool)
+
+
+def write_pool(pool: str, out: Path) -> Path:
+    """Write the pool's documents into `out/<pool>` (idempotent) and return the folder."""
+    folder = out / pool
+    folder.mkdir(parents=True, exist_ok=True)
+    by_lang = {lang: _articles(lang) for lang in ("en", "zh", "vi")}
+    for i, lang in pool_languages(pool).items():
+        if lang is None:
+            continue
+        article = by_lang[lang][i]
+        for n, para in enumerate(article["paragraphs"]):
+            path = folder / _file(article["title"], n, lang)
+            text = para["context"].lstrip("\ufeff").strip() + "\n"
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def _questions(qlang: str, pool: str) -> list[Question]:
+    langs = pool_languages(pool)
+    out = []
+    for i, article in enumerate(_articles(qlang)):
+        lang = langs[i]
+        for n, para in enumerate(article["paragraphs"]):
+            file = _file(article["title"], n, lang) if lang else None
+            for qa in para["qas"]:
+                out.append(Question(qa["id"], qa["question"].strip(), qlang, file))
+    return out
+
+
+def sets() -> list[XSet]:
+    return [
+        XSet("en-zh", "zh", _questions("en", "zh")),
+        XSet("zh-zh", "zh", _questions("zh", "zh")),
+        XSet("en-mixed", "mixed", _questions("en", "mixed")),
+        XSet("abstain", "holdout", _questions("en", "holdout")),
+    ]
