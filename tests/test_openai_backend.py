@@ -200,3 +200,20 @@ def test_a_prompt_the_server_refuses_as_too_long(
         notice = _fault_notice(load_settings())
         assert "does not fit the context window" in notice
         assert "RAG_LLM_CONTEXT_WINDOW" in notice
+
+
+def test_the_offline_guard_holds_with_the_openai_backend(
+    openai_env: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from rag.cli import main
+    from tests.netguard import NetGuard
+
+    with NetGuard() as guard:
+        assert main(["ask", "--json", H100]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["mode"] == "llm" and answer["citations"], answer
+    assert guard.violations == [], guard.report()
+    port = openai_env.url.rsplit(":", 1)[-1].split("/", 1)[0]
+    assert port in {a.target.rsplit(":", 1)[-1] for a in guard.loopback}
