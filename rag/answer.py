@@ -319,11 +319,11 @@ class _Run:
         prompt_question = cap_question(question)
         messages = answer_messages(prompt_question, passages, detect_language(prompt_question))
         pieces: list[str] = []
-        t_start = time.perf_counter()
         try:
             for delta in self.owner.generator.stream(self.model, messages, self.notes):
                 if not pieces:
-                    self.timings["first_token"] = (time.perf_counter() - t_start) * 1000
+                    # from the question: what a user waits before the answer starts
+                    self.timings["first_token"] = (time.perf_counter() - self.t0) * 1000
                 pieces.append(delta)
                 yield TokenEvent(delta)
         except LLMError as exc:
