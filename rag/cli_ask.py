@@ -38,7 +38,7 @@ def _add_answer_options(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="M",
-        help="Ollama model to answer with (default: RAG_LLM_MODEL)",
+        help="model to answer with (default: RAG_LLM_MODEL)",
     )
 
 
