@@ -1,6 +1,8 @@
 """`make bench`: our figures against stock llama-index, measured in the same run.
 
 Sections (each prints ours, the baseline's and the ratio, then RESULTS.md is written):
+  crosslingual  XQuAD dev sets and the gold halves with the bundled multilingual model:
+            ours vs dense-only vs stock BM25; abstention (bench/crosslingual.py)
   quality   recall@k / MRR on bench/gold.jsonl, and recall at the same context budget in
             tokens, for ours and for stock BM25 / stock vector retrieval
   eval      `rag eval --no-llm --json`: answer accuracy, citations, abstention
@@ -844,7 +846,14 @@ def write_results(bench: Bench, path: Path, started: datetime, total: float) -> 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def crosslingual(bench: Bench) -> None:
+    import crosslingual as xl
+
+    xl.run(bench, Row, fmt)
+
+
 SECTIONS: dict[str, Callable[[Bench], None]] = {
+    "crosslingual": crosslingual,
     "quality": quality,
     "eval": evaluation,
     "ingest": ingestion,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rag.abstain import abstain_text, decide, model_declined
 from rag.errors import (
     LLMError,
     ModelNotFoundError,
@@ -36,23 +37,7 @@ from rag.settings import Settings
 if TYPE_CHECKING:
     from rag.llm import Generator
 
-# Abstain when the best passage covers less than this idf-weighted share of the question's
-# terms (retrieve.relevance). Calibrated on bench/gold.jsonl (88 questions, 8 unanswerable)
-# with the builtin embedder and no model: the lowest answerable question scores 0.10
-# (English questions over Indonesian sources often share only a name or a number with
-# them), the unanswerable ones 0.06, 0.26, 0.29, 0.45, 0.51, 0.52, 0.64 and 1.0 ("Who is
-# the CEO of Apple?": every word is in the corpus). So a lexical threshold can only catch
-# questions whose terms the corpus never uses; 0.08 sits between the two lowest and
-# abstains on no answerable question. With a model, the rewrites into the corpus
-# languages lift answerable questions further, and the prompt makes the model say when
-# the passages do not hold the answer.
-ABSTAIN_BELOW = 0.08
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
-
-ABSTAIN_TEXT = (
-    "The indexed documents do not appear to answer this question: no passage matches it "
-    "closely enough, so no answer is given."
-)
 
 
 class Answerer:
@@ -251,10 +236,8 @@ class _Run:
         passages = result.passages
 
         mode: AnswerMode
-        if not passages or result.relevance < ABSTAIN_BELOW:
-            mode = "abstain"
-        else:
-            mode = "llm" if self.use_llm else "extractive"
+        decision = decide(result)  # before any model call: nothing to ask it about
+        mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
         if mode == "llm":
             passages = self._fit(search_question, passages)
             if not self.use_llm:  # the server failed while its window was asked
@@ -278,8 +261,10 @@ class _Run:
         )
         t_gen = time.perf_counter()
         if mode == "abstain":
-            answer.answer = ABSTAIN_TEXT
-            yield TokenEvent(ABSTAIN_TEXT)
+            from index.language import detect_language
+
+            answer.answer = abstain_text(detect_language(self.question))
+            yield TokenEvent(answer.answer)
         elif mode == "llm":
             yield from self._generate(answer, search_question, passages)
         if answer.mode == "extractive":
@@ -349,6 +334,8 @@ class _Run:
         answer.cited = checked.cited
         answer.invalid_markers = checked.invalid
         answer.unsupported = checked.unsupported
+        if model_declined(answer.answer, len(checked.cited)):
+            answer.mode = "abstain"  # the model says the passages do not hold the answer
 
     def _extract(
         self, answer: Answer, question: str, passages: list[Passage], *, separator: bool

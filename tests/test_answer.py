@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from rag.answer import ABSTAIN_TEXT, Answerer
+from rag.abstain import abstain_text
+from rag.answer import Answerer
 from rag.errors import QuestionError
 from rag.llm import format_passages, parse_rewrites
 from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
@@ -269,7 +270,7 @@ def test_abstains_without_a_model_call(llm_settings: Settings, with_ollama: Fake
     with_ollama.default_reply = router("should not be used", rewrites="id: qqqq\nzh: 的")
     events, answer = _run(Answerer(llm_settings), "qwertzuiop asdfghjkl?")
     assert answer.mode == "abstain"
-    assert answer.answer == ABSTAIN_TEXT
+    assert answer.answer == abstain_text("en")
     assert _chat_bodies(with_ollama, "answer") == []
     assert events[0].mode == "abstain"
 

@@ -1,0 +1,133 @@
+"""Fit the abstention model (`rag.abstain.MODELS`) on development data only.
+
+    python bench/tune_abstain.py [--embedder bundled]
+
+Cases: bench/gold.jsonl's dev half (answerable and unanswerable) and the XQuAD `abstain`
+set (English questions over a mixed-language pool from which every fourth article is left
+out: those questions are unanswerable), plus the answerable XQuAD en-zh questions. For each,
+the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
+on standardised signals is fitted, and the threshold is the highest that keeps false
+abstentions on each dev set's answerable questions at or under TARGET_FALSE. Prints the
+model to paste into rag/abstain.py and the dev figures. The test half is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import devsets  # noqa: E402
+
+FEATURES = ("dense_top", "dense_gap", "dense_z", "coverage", "agree", "cross", "cross_top")
+TARGET_FALSE = 0.05
+SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh")
+
+
+def with_derived(signals: dict) -> dict:
+    from rag.abstain import derived
+
+    return derived(dict(signals))
+
+
+def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
+    from rag.retrieve import Retriever
+    from rag.settings import load_settings
+
+    out: dict[str, list[tuple[dict, bool]]] = {}
+    for ds in sets:
+        if ds.name not in SETS:
+            continue
+        devsets._env(ds.data_dir, "bundled")
+        retriever = Retriever(load_settings(data_dir=ds.data_dir))
+        cases = ds.cases[:limit]
+        t = time.perf_counter()
+        rows = []
+        for case in cases:
+            got = retriever.search([case.question])
+            if not got.passages:
+                continue
+            rows.append((with_derived(got.signals), case.hit is not None))
+        retriever.close()
+        print(f"  {ds.name}: {len(rows)} questions in {time.perf_counter() - t:.1f} s")
+        out[ds.name] = rows
+    return out
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> np.ndarray:
+    w = np.zeros(x.shape[1] + 1)
+    xb = np.hstack([np.ones((len(x), 1)), x])
+    # balance the classes: unanswerable questions are the minority
+    cw = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(xb @ w)))
+        grad = xb.T @ ((p - y) * cw) + l2 * np.r_[0, w[1:]]
+        w -= 2.0 * grad
+    return w
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--embedder", default="bundled")
+    ap.add_argument("--limit", type=int, default=None)
+    args = ap.parse_args()
+    data = collect(devsets.prepare("tune", args.embedder), args.limit)
+    rows = [r for v in data.values() for r in v]
+    x = np.array([[s.get(f, 0.0) for f in FEATURES] for s, _ in rows])
+    y = np.array([1.0 if a else 0.0 for _, a in rows])
+    mean, std = x.mean(0), x.std(0) + 1e-9
+    w = fit((x - mean) / std, y)
+    # back to raw signals: z = b + sum(w_i (x_i - m_i) / s_i)
+    raw_w = w[1:] / std
+    bias = float(w[0] - (raw_w * mean).sum())
+
+    def prob(s: dict) -> float:
+        z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(FEATURES))
+        return float(1 / (1 + np.exp(-z)))
+
+    threshold = 0.5
+    for t in np.arange(0.95, 0.0, -0.01):
+        ok = True
+        for rows_ in data.values():
+            ans = [prob(s) for s, a in rows_ if a]
+            if ans and sum(p < t for p in ans) / len(ans) > TARGET_FALSE:
+                ok = False
+        if ok:
+            threshold = float(t)
+            break
+    print(
+        "model:",
+        json.dumps(
+            {
+                "bias": round(bias, 4),
+                "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
+                "threshold": round(threshold, 2),
+            }
+        ),
+    )
+    for name, rows_ in data.items():
+        ans = [prob(s) for s, a in rows_ if a]
+        una = [prob(s) for s, a in rows_ if not a]
+        fa = sum(p < threshold for p in ans) / max(1, len(ans))
+        ab = sum(p < threshold for p in una) / max(1, len(una)) if una else float("nan")
+        print(
+            f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
+            f"{fa:.3f} of {len(ans)} answerable"
+        )
+    for f in FEATURES:
+        a = [s.get(f, 0.0) for s, ok in rows if ok]
+        u = [s.get(f, 0.0) for s, ok in rows if not ok]
+        print(f"  {f}: answerable mean {np.mean(a):.3f}, unanswerable mean {np.mean(u):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Abstention: the calibrated decision, the model's own declines, the plain wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.abstain import LEXICAL, MODELS, abstain_text, decide, model_declined, model_for
+from rag.answer import Answerer
+from rag.retrieve import Retrieval
+from rag.schema import Passage
+from rag.settings import Settings
+
+
+def _passage() -> Passage:
+    return Passage(
+        n=1, chunk_id="c", doc_id="d", source="a.txt", title="a", lang="en",
+        start=0, end=4, text="text", score=1.0, page=None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "The passages do not contain the answer.",
+        "The provided sources don't mention Apple's CEO.",
+        "I cannot find this in the documents.",
+        "Sumber-sumber tersebut tidak menyebutkan CEO Apple.",
+        "Bagian-bagian itu tidak memuat jawabannya.",
+        "资料中没有提到苹果公司的首席执行官。",
+        "文中未提及这一点 [1]。",
+        "Các đoạn văn không đề cập đến điều này.",
+    ],
+)
+def test_a_model_that_declines_is_recognised_in_every_corpus_language(reply: str) -> None:
+    assert model_declined(reply, cited=0)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Meta plans to have more than 340,000 Nvidia H100 GPUs by the end of the year [1].",
+        "Zuckerberg said Llama 3.1 is open source, not closed [2].",
+        # long and cited: an answer that happens to say "not"
+        "Meta will have 340,000 H100s [1]. " * 8 + "The passages do not say when [2].",
+    ],
+)
+def test_answers_are_not_mistaken_for_declines(reply: str) -> None:
+    assert not model_declined(reply, cited=1)
+
+
+def test_no_passages_always_abstains() -> None:
+    assert decide(Retrieval([])).abstain
+
+
+def test_the_lexical_model_abstains_only_when_terms_are_missing() -> None:
+    low = Retrieval([_passage()], signals={"coverage": 0.02})
+    high = Retrieval([_passage()], signals={"coverage": 0.5})
+    assert decide(low).abstain and not decide(high).abstain
+    assert model_for(None) is LEXICAL and model_for("ollama") is LEXICAL
+
+
+def test_the_bundled_model_uses_its_dense_signals() -> None:
+    model = MODELS["bundled"]
+    assert model is not LEXICAL and model.weights["dense_top"] > 0
+    strong = {"dense_top": 0.9, "dense_gap": 0.1, "coverage": 0.8, "agree": 1.0}
+    weak = {"dense_top": 0.72, "dense_gap": 0.01, "coverage": 0.1, "agree": 0.0}
+    assert model.probability(strong) > model.threshold > model.probability(weak)
+
+
+def test_abstain_text_speaks_the_question_language() -> None:
+    assert "do not seem to answer" in abstain_text("en")
+    assert "tidak menjawab" in abstain_text("id")
+    assert "没有回答" in abstain_text("zh")
+    assert abstain_text("fr") == abstain_text("en")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("What is the capital city of Peru?", "en"),
+        ("Apa ibu kota negara Peru?", "id"),
+        ("秘鲁的首都是哪座城市？", "zh"),
+        ("qwertzuiop asdfghjkl zxcvbnm?", "en"),
+    ],
+)
+def test_unanswerable_questions_abstain_in_three_languages(
+    bundled_index: Settings, question: str, lang: str
+) -> None:
+    answer = Answerer(bundled_index).ask(question, no_llm=True)
+    assert answer.mode == "abstain", answer.answer
+    assert answer.answer == abstain_text(lang)
+    assert answer.passages  # the closest passages, listed as related
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many H100s does Meta plan to have?",
+        "Berapa banyak GPU H100 yang akan dimiliki Meta pada akhir tahun?",
+        "Meta到年底将拥有多少个H100 GPU？",
+        "Who is the CEO of Nvidia?",
+    ],
+)
+def test_answerable_questions_do_not_abstain_in_three_languages(
+    bundled_index: Settings, question: str
+) -> None:
+    answer = Answerer(bundled_index).ask(question, no_llm=True)
+    assert answer.mode == "extractive", answer.answer
