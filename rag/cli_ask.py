@@ -38,7 +38,7 @@ def _add_answer_options(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="M",
-        help="Ollama model to answer with (default: RAG_LLM_MODEL)",
+        help="model to answer with (default: RAG_LLM_MODEL)",
     )
 
 
@@ -93,10 +93,12 @@ def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
     """Stream tokens to `out`, then the sources; returns the finished answer."""
     answer: Answer | None = None
     streamed = False
+    shown: str | None = None
     for event in events:
         if isinstance(event, SourcesEvent):
             if event.notice:
                 print(f"note: {event.notice}", file=err)
+                shown = event.notice
         elif isinstance(event, TokenEvent):
             out.write(event.text)
             out.flush()
@@ -106,8 +108,11 @@ def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
     assert answer is not None
     if streamed:
         out.write("\n")
-    if answer.notice:
-        print(f"note: {answer.notice}", file=err)
+    if answer.notice and answer.notice != shown:  # the same note is not printed twice
+        extra = answer.notice
+        if shown and extra.startswith(shown):
+            extra = extra[len(shown) :].lstrip("; ")
+        print(f"note: {extra}", file=err)
     if answer.invalid_markers:
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
     if answer.passages:

@@ -141,12 +141,13 @@ class App:
         """(choices, selected, interactive) for the model picker, from /api/tags."""
         ol = status.get("ollama", {})
         wanted = self.settings.llm_model
-        if not ol.get("reachable"):
+        if not ol.get("reachable") or self.settings.llm_backend != "ollama":
             return [wanted], wanted, False
         embed = self.settings.embed_model
         models = [
             m
-            for m in ol.get("models", [])
+            # chat_models: what /api/tags says can chat (an embedding-only model cannot)
+            for m in ol.get("chat_models", ol.get("models", []))
             if "embed" not in m.lower() and m not in (embed, f"{embed}:latest")
         ]
         selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), None)
