@@ -38,7 +38,7 @@ def _add_answer_options(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="M",
-        help="Ollama model to answer with (default: RAG_LLM_MODEL)",
+        help="model to answer with (default: RAG_LLM_MODEL)",
     )
 
 
@@ -131,10 +131,12 @@ def render(
 
     answer: Answer | None = None
     streamed = False
+    shown: str | None = None
     for event in events:
         if isinstance(event, SourcesEvent):
             if event.notice:
                 note(f"note: {event.notice}")
+                shown = event.notice
         elif isinstance(event, TokenEvent):
             out.write(event.text)
             out.flush()
@@ -146,8 +148,11 @@ def render(
         out.write("\n")
     if answer.mode == "extractive":
         note(model_free_note(answer, model))
-    elif answer.notice:
-        note(f"note: {answer.notice}")
+    elif answer.notice and answer.notice != shown:  # the same note is not printed twice
+        extra = answer.notice
+        if shown and extra.startswith(shown):
+            extra = extra[len(shown) :].lstrip("; ")
+        note(f"note: {extra}")
     if answer.invalid_markers:
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
     if answer.passages:

@@ -50,6 +50,9 @@ MAX_QUERY_CHARS = 2000  # a longer question is cut for retrieval (BM25 and embed
 DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
 
 
+_LANG_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
+
+
 def normalize_query(text: str) -> str:
     """The question as retrieval sees it: whitespace collapsed, cut to MAX_QUERY_CHARS."""
     text = " ".join(text.split())
@@ -259,7 +262,11 @@ class Retriever:
                 )
                 .fetchone()
             )
-        return float(bool(row) and row[0] != detect_language(question))
+        if not row:
+            return 0.0
+        asked = _LANG_ALIASES.get(detect_language(question), detect_language(question))
+        found = _LANG_ALIASES.get(str(row[0]), str(row[0]))
+        return float(asked not in ("und", "zxx") and asked != found)
 
     def _held(self, query: str, hits: Sequence[tuple[str, float]], lexical: LexicalIndex) -> float:
         """The idf-weighted share of the query's terms (a near miss counts half) that the

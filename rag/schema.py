@@ -90,7 +90,8 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # answer sentences not backed
     invalid_markers: list[str] = field(default_factory=list)  # markers removed (no passage)
     notice: str | None = None  # e.g. why no language model was used
-    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, total
+    # retrieve, generate, total; first_token (since the question) when a model streamed
+    timings_ms: dict[str, float] = field(default_factory=dict)
     id: str | None = None
     standalone_question: str | None = None  # a follow-up, condensed with the history
     quotes: list[Quote] = field(default_factory=list)  # the cited sentences, exact spans

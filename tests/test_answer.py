@@ -73,7 +73,7 @@ def test_prompt_holds_numbered_passages_and_question(
     data = answer.as_json()
     assert [c["n"] for c in data["citations"]] == list(range(1, len(answer.passages) + 1))
     assert [c["cited"] for c in data["citations"]][:2] == [True, False]
-    assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(data["timings_ms"]) == {"retrieve", "first_token", "generate", "total"}
 
 
 def test_streamed_deltas_reach_the_caller_in_order(

@@ -174,12 +174,13 @@ class App:
         """(choices, selected, interactive) for the model picker, from /api/tags."""
         ol = status.get("ollama", {})
         wanted = self.settings.llm_model
-        if not ol.get("reachable"):
-            return [wanted], wanted, False  # (the label says no model is available)
+        if not ol.get("reachable") or self.settings.llm_backend != "ollama":
+            return [wanted], wanted, False  # (the label says why there is no choice)
         embed = self.settings.embed_model
         models = [
             m
-            for m in ol.get("models", [])
+            # chat_models: what /api/tags says can chat (an embedding-only model cannot)
+            for m in ol.get("chat_models", ol.get("models", []))
             if "embed" not in m.lower() and m not in (embed, f"{embed}:latest")
         ]
         selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), None)
@@ -198,7 +199,7 @@ class App:
             choices=choices,
             value=selected,
             interactive=interactive,
-            label=model_label(st, interactive),
+            label=model_label(st, interactive, self.settings.llm_backend),
         )
         table, delete_picker = self.documents()
         return (
@@ -503,8 +504,10 @@ def build_app(settings: Settings) -> gr.Blocks:
     return demo
 
 
-def model_label(status: dict[str, Any], available: bool) -> str:
+def model_label(status: dict[str, Any], available: bool, backend: str = "ollama") -> str:
     """The model picker's label: says so when there is no model to pick."""
+    if backend != "ollama":
+        return "Model (RAG_LLM_MODEL, from the OpenAI-compatible server)"
     if available:
         return "Model (from Ollama)"
     if not status.get("ollama", {}).get("reachable"):
