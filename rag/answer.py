@@ -35,6 +35,7 @@ from rag.schema import Answer, AnswerMode, DoneEvent, Event, Passage, SourcesEve
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from rag.extractive import Extraction
     from rag.llm import Generator
 
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
@@ -242,6 +243,13 @@ class _Run:
             passages = self._fit(search_question, passages)
             if not self.use_llm:  # the server failed while its window was asked
                 mode = "extractive"
+        extracted = None
+        if mode == "extractive":
+            # model-free: if no sentence of the passages answers, say so rather than
+            # quote unrelated text (the extractive answer is ready before the sources go)
+            extracted = self._answer_first(search_question, passages)
+            if not extracted.quotes:
+                mode = "abstain"
         yield SourcesEvent(
             passages=passages,
             mode=mode,
@@ -269,7 +277,7 @@ class _Run:
             yield from self._generate(answer, search_question, passages)
         if answer.mode == "extractive":
             yield from self._extract(
-                answer, search_question, passages, separator=bool(answer.answer)
+                answer, search_question, passages, separator=bool(answer.answer), ready=extracted
             )
         self.timings["generate"] = (time.perf_counter() - t_gen) * 1000
         self.timings["total"] = (time.perf_counter() - self.t0) * 1000
@@ -338,19 +346,28 @@ class _Run:
         if model_declined(answer.answer, len(checked.cited)):
             answer.mode = "abstain"  # the model says the passages do not hold the answer
 
-    def _extract(
-        self, answer: Answer, question: str, passages: list[Passage], *, separator: bool
-    ) -> Iterator[Event]:
+    def _answer_first(self, question: str, passages: list[Passage]) -> Extraction:
         from rag.extractive import answer_first
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))
-        result = answer_first(
+        return answer_first(
             question,
             passages,
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
         )
+
+    def _extract(
+        self,
+        answer: Answer,
+        question: str,
+        passages: list[Passage],
+        *,
+        separator: bool,
+        ready: Extraction | None = None,
+    ) -> Iterator[Event]:
+        result = ready or self._answer_first(question, passages)
         text = result.text
         if separator:
             yield TokenEvent(f"\n\n[{self.notice}]\n\n")
