@@ -35,6 +35,7 @@ class Case:
     id: str
     question: str
     hit: Callable[[Any], bool] | None  # passage -> holds the answer; None: unanswerable
+    rewrites: tuple[str, ...] = ()  # the same question in the pool's other languages
 
 
 @dataclass
@@ -91,17 +92,22 @@ def gold_sets(data_dir: Path) -> list[DevSet]:
 
 def xquad_sets(base: Path) -> list[DevSet]:
     out = []
+    parallel = {
+        lang: {q.id: q.question for q in xquad.sets_questions(lang)} for lang in ("zh", "vi", "en")
+    }
     for xs in xquad.sets():
         cases = []
+        langs = sorted({lang for lang in xquad.pool_languages(xs.pool).values() if lang})
         for q in xs.questions:
+            rewrites = tuple(parallel[lang][q.id] for lang in langs if lang != q.lang)
             if q.file is None:
-                cases.append(Case(q.id, q.question, None))
+                cases.append(Case(q.id, q.question, None, rewrites))
             else:
 
                 def hit(p: Any, file: str = q.file) -> bool:
                     return Path(p.source).name == file
 
-                cases.append(Case(q.id, q.question, hit))
+                cases.append(Case(q.id, q.question, hit, rewrites))
         out.append(DevSet(f"xquad {xs.name}", base / xs.pool, cases, "dev"))
     return out
 

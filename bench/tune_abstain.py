@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import devsets  # noqa: E402
 
-FEATURES = ("dense_top", "dense_gap", "coverage", "agree")
-TARGET_FALSE = 0.03
-SETS = ("gold-dev", "xquad abstain", "xquad en-zh")
+FEATURES = ("dense_top", "dense_gap", "dense_z", "coverage", "agree")
+TARGET_FALSE = 0.05
+SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh")
 
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
@@ -74,7 +74,8 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
     data = collect(devsets.prepare("tune", args.embedder), args.limit)
-    rows = [r for v in data.values() for r in v]
+    all_rows = [r for v in data.values() for r in v]
+    rows = [r for r in all_rows if not r[0].get("cross")]  # fitted on same-language cases
     x = np.array([[s.get(f, 0.0) for f in FEATURES] for s, _ in rows])
     y = np.array([1.0 if a else 0.0 for _, a in rows])
     mean, std = x.mean(0), x.std(0) + 1e-9
@@ -87,28 +88,46 @@ def main() -> int:
         z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(FEATURES))
         return float(1 / (1 + np.exp(-z)))
 
-    threshold = 0.5
-    for t in np.arange(0.95, 0.0, -0.01):
-        ok = True
-        for rows_ in data.values():
-            ans = [prob(s) for s, a in rows_ if a]
-            if ans and sum(p < t for p in ans) / len(ans) > TARGET_FALSE:
-                ok = False
-        if ok:
-            threshold = float(t)
-            break
-    print("model:", json.dumps({
-        "bias": round(bias, 4),
-        "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
-        "threshold": round(threshold, 2),
-    }))
+    def pick(cross: bool) -> float:
+        """The highest threshold keeping false abstentions <= TARGET_FALSE on every set's
+        answerable questions of that kind (same or other language than the nearest chunk)."""
+        best = 0.0
+        for t in sorted({round(prob(s), 6) for s, _ in all_rows}):
+            ok = True
+            for rows_ in data.values():
+                ans = [prob(s) for s, a in rows_ if a and bool(s.get("cross")) == cross]
+                if ans and sum(p < t for p in ans) / len(ans) > TARGET_FALSE:
+                    ok = False
+            if not ok:
+                break
+            best = t
+        return best
+
+    threshold, threshold_cross = pick(False), pick(True)
+    print(
+        "model:",
+        json.dumps(
+            {
+                "bias": round(bias, 4),
+                "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
+                "threshold": threshold,
+                "threshold_cross": threshold_cross,
+            }
+        ),
+    )
     for name, rows_ in data.items():
-        ans = [prob(s) for s, a in rows_ if a]
-        una = [prob(s) for s, a in rows_ if not a]
-        fa = sum(p < threshold for p in ans) / max(1, len(ans))
-        ab = sum(p < threshold for p in una) / max(1, len(una)) if una else float("nan")
-        print(f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
-              f"{fa:.3f} of {len(ans)} answerable")
+
+        def th(s: dict) -> float:
+            return threshold_cross if s.get("cross") else threshold
+
+        ans = [prob(s) < th(s) for s, a in rows_ if a]
+        una = [prob(s) < th(s) for s, a in rows_ if not a]
+        fa = sum(ans) / max(1, len(ans))
+        ab = sum(una) / len(una) if una else float("nan")
+        print(
+            f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
+            f"{fa:.3f} of {len(ans)} answerable"
+        )
     for f in FEATURES:
         a = [s.get(f, 0.0) for s, ok in rows if ok]
         u = [s.get(f, 0.0) for s, ok in rows if not ok]

@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 import devsets  # noqa: E402
 
 GRID = {
-    "k": [1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0],
-    "lexical": [0.0, 0.5, 1.0],
-    "dense": [1.0, 2.0, 3.0, 4.0],
-    "per_lang": [0.0, 0.5, 1.0, 1.5, 2.0],
-    "lang_depth": [10, 20],
+    "k": [1.0, 3.0, 5.0, 10.0, 30.0, 60.0],
+    "lexical": [0.5, 1.0, 2.0],
+    "dense": [1.0, 2.0],
+    "per_lang": [0.0, 0.5, 1.0, 1.5],
+    "lex_conf": [0.0, 1.0, 2.0, 4.0],
 }
 CACHE = devsets.OUT / "tune" / "lists.pkl"
 MAX_DEPTH = 50
@@ -91,9 +91,9 @@ def main() -> int:
     ap.add_argument("--embedder", default="bundled")
     ap.add_argument("--quick", action="store_true", help="60 questions per set")
     args = ap.parse_args()
-    from rag.fusion import FusionParams, params_for
-
     import pickle
+
+    from rag.fusion import FusionParams, params_for
 
     if CACHE.exists() and not args.quick:
         data = pickle.loads(CACHE.read_bytes())

@@ -106,6 +106,11 @@ def _questions(qlang: str, pool: str) -> list[Question]:
     return out
 
 
+def sets_questions(lang: str) -> list[Question]:
+    """Every question in `lang` (ids are parallel across languages)."""
+    return _questions(lang, "zh")
+
+
 def sets() -> list[XSet]:
     return [
         XSet("en-zh", "zh", _questions("en", "zh")),

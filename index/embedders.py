@@ -276,7 +276,12 @@ class OllamaEmbedder(Embedder):
     kind = "ollama"
 
     def __init__(
-        self, api: OllamaAPI, model: str, *, batch_size: int = 32, keep_alive: str | None = None
+        self,
+        api: OllamaAPI,
+        model: str,
+        *,
+        batch_size: int = 32,
+        keep_alive: str | float | None = None,
     ) -> None:
         super().__init__(batch_size)
         self.api = api

@@ -22,16 +22,24 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.abstain import abstain_text, decide, model_declined
-from rag.errors import ModelNotFoundError, OllamaError, OllamaUnavailableError, QuestionError
+from rag.errors import (
+    LLMError,
+    ModelNotFoundError,
+    OllamaUnavailableError,
+    OpenAIModelNotFoundError,
+    OpenAIUnavailableError,
+    QuestionError,
+)
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import Answer, AnswerMode, DoneEvent, Event, Passage, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from rag.extractive import Extraction
     from rag.llm import Generator
 
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
-MAX_PROMPT_QUESTION_CHARS = 4000  # a longer question is cut in prompts (retrieval: 2000)
+
 
 class Answerer:
     """Answers questions over the index in `settings.data_dir`. Opens nothing heavy until
@@ -42,7 +50,7 @@ class Answerer:
         self.retriever = Retriever(settings)
         self._generator: Generator | None = None
         self._lock = threading.Lock()
-        self._down: OllamaError | None = None
+        self._down: LLMError | None = None
         self._down_until = 0.0
 
     @property
@@ -56,7 +64,7 @@ class Answerer:
                 self._generator = Generator(self.settings)
             return self._generator
 
-    def check_ollama(self) -> OllamaError | None:
+    def check_ollama(self) -> LLMError | None:
         """None when Ollama's port accepts a connection, else the error to report.
 
         A bare TCP connect (no HTTP, no import of llama-index or the ollama client) so
@@ -69,8 +77,16 @@ class Answerer:
                 return self._down
         from rag.ollama_api import port_open, unavailable_message
 
-        if not port_open(self.settings.ollama_host, self.settings.probe_timeout):
-            error = OllamaUnavailableError(unavailable_message(self.settings.ollama_host))
+        error: LLMError
+        if self.settings.llm_backend == "openai":
+            from rag.llm_openai import unavailable_message as openai_unavailable
+
+            url = self.settings.llm_base_url or ""
+            error = OpenAIUnavailableError(openai_unavailable(url))
+        else:
+            url = self.settings.ollama_host
+            error = OllamaUnavailableError(unavailable_message(url))
+        if not port_open(url, self.settings.probe_timeout):
             with self._lock:
                 self._down, self._down_until = error, time.monotonic() + DOWN_MEMORY_S
             return error
@@ -146,44 +162,50 @@ class _Run:
         self.use_llm = not no_llm
         self.reason = "retrieval-only mode was asked for" if no_llm else ""
         self.notice: str | None = None
+        self.notes: list[str] = []  # warnings from the model server (a prompt it cut)
         self.timings: dict[str, float] = {}
 
     # model failures ------------------------------------------------------------------
-    def _failed(self, exc: OllamaError) -> None:
+    def _failed(self, exc: LLMError) -> None:
         """Switch to the model-free answer, saying why."""
         self.use_llm = False
         self.notice = str(exc)
         if isinstance(exc, ModelNotFoundError):
             self.reason = f"model {exc.model} is not available in Ollama"
+        elif isinstance(exc, OpenAIModelNotFoundError):
+            self.reason = f"model {exc.model} is not served at {exc.url}"
         elif isinstance(exc, OllamaUnavailableError):
             self.reason = f"Ollama is not reachable at {self.settings.ollama_host}"
+        elif isinstance(exc, OpenAIUnavailableError):
+            self.reason = f"the model server is not reachable at {self.settings.llm_base_url}"
         else:
             self.reason = "the language model failed"
 
     def _chat(self, messages: list[tuple[str, str]]) -> str | None:
         try:
-            return self.owner.generator.chat(self.model, messages)
-        except OllamaError as exc:
+            return self.owner.generator.chat(self.model, messages, self.notes)
+        except LLMError as exc:
             self._failed(exc)
             return None
 
     # steps ---------------------------------------------------------------------------
     def _condense(self) -> str | None:
+        from rag.budget import cap_question
         from rag.llm import clean_condensed, condense_messages
 
-        question = self.question[:MAX_PROMPT_QUESTION_CHARS]
-        reply = self._chat(condense_messages(question, self.history))
+        reply = self._chat(condense_messages(cap_question(self.question), self.history))
         return clean_condensed(reply) if reply else None
 
     def _rewrites(self, question: str) -> list[str]:
         from index.language import detect_language
+        from rag.budget import cap_question
         from rag.llm import parse_rewrites, rewrite_messages
 
         languages = [c for c in self.owner.retriever.languages() if c and c != "und"]
         asked = detect_language(question)
         if not languages or languages == [asked]:
             return []  # one corpus language, the question's own: nothing to translate
-        reply = self._chat(rewrite_messages(question[:MAX_PROMPT_QUESTION_CHARS], languages))
+        reply = self._chat(rewrite_messages(cap_question(question), languages))
         if not reply:
             return []
         return list(parse_rewrites(reply, languages).values())
@@ -218,10 +240,18 @@ class _Run:
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
-        if decision.abstain:
-            mode = "abstain"
-        else:
-            mode = "llm" if self.use_llm else "extractive"
+        mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
+        if mode == "llm":
+            passages = self._fit(search_question, passages)
+            if not self.use_llm:  # the server failed while its window was asked
+                mode = "extractive"
+        extracted = None
+        if mode == "extractive":
+            # model-free: if no sentence of the passages answers, say so rather than
+            # quote unrelated text (the extractive answer is ready before the sources go)
+            extracted = self._answer_first(search_question, passages)
+            if not extracted.quotes:
+                mode = "abstain"
         yield SourcesEvent(
             passages=passages,
             mode=mode,
@@ -249,26 +279,49 @@ class _Run:
             yield from self._generate(answer, search_question, passages)
         if answer.mode == "extractive":
             yield from self._extract(
-                answer, search_question, passages, separator=bool(answer.answer)
+                answer, search_question, passages, separator=bool(answer.answer), ready=extracted
             )
         self.timings["generate"] = (time.perf_counter() - t_gen) * 1000
         self.timings["total"] = (time.perf_counter() - self.t0) * 1000
         answer.timings_ms = dict(self.timings)
         yield DoneEvent(answer)
 
+    def _fit(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The passages whose whole prompt (tags, templates) fits the model's window."""
+        from index.language import detect_language
+        from rag.budget import cap_question, fit
+
+        question = cap_question(question)
+        try:
+            generator = self.owner.generator
+            the_plan = generator.plan()
+            counter = generator.counter() if the_plan.fixed_window else None
+            fitted = fit(passages, question, detect_language(question), the_plan, counter=counter)
+        except LLMError as exc:
+            self._failed(exc)
+            return passages
+        if fitted.note:
+            self.notes.append(fitted.note)
+            self.notice = "; ".join(self.notes)
+        return fitted.passages
+
     def _generate(self, answer: Answer, question: str, passages: list[Passage]) -> Iterator[Event]:
         from index.language import detect_language
-        from rag.citations import check
+        from rag.budget import cap_question
+        from rag.citations import check, supporting_quotes
         from rag.llm import answer_messages
 
-        prompt_question = question[:MAX_PROMPT_QUESTION_CHARS]
+        prompt_question = cap_question(question)
         messages = answer_messages(prompt_question, passages, detect_language(prompt_question))
         pieces: list[str] = []
         try:
-            for delta in self.owner.generator.stream(self.model, messages):
+            for delta in self.owner.generator.stream(self.model, messages, self.notes):
+                if not pieces:
+                    # from the question: what a user waits before the answer starts
+                    self.timings["first_token"] = (time.perf_counter() - self.t0) * 1000
                 pieces.append(delta)
                 yield TokenEvent(delta)
-        except OllamaError as exc:
+        except LLMError as exc:
             self._failed(exc)
             if pieces:
                 self.notice = f"the model's answer broke off ({exc}): showing the extractive answer"
@@ -283,8 +336,11 @@ class _Run:
             answer.mode = "extractive"
             answer.notice = self.notice
             return
+        if self.notes:
+            self.notice = answer.notice = "; ".join(self.notes)
         checked = check("".join(pieces), passages)
         answer.answer = checked.text.strip()
+        answer.quotes = supporting_quotes(answer.answer, passages)
         answer.model = self.model
         answer.cited = checked.cited
         answer.invalid_markers = checked.invalid
@@ -292,26 +348,36 @@ class _Run:
         if model_declined(answer.answer, len(checked.cited)):
             answer.mode = "abstain"  # the model says the passages do not hold the answer
 
-    def _extract(
-        self, answer: Answer, question: str, passages: list[Passage], *, separator: bool
-    ) -> Iterator[Event]:
-        from rag.extractive import extract
+    def _answer_first(self, question: str, passages: list[Passage]) -> Extraction:
+        from rag.extractive import answer_first
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))
-        text, cited = extract(
+        return answer_first(
             question,
             passages,
-            reason=self.reason or "no language model is available",
-            model=self.model,
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
         )
+
+    def _extract(
+        self,
+        answer: Answer,
+        question: str,
+        passages: list[Passage],
+        *,
+        separator: bool,
+        ready: Extraction | None = None,
+    ) -> Iterator[Event]:
+        result = ready or self._answer_first(question, passages)
+        text = result.text
         if separator:
             yield TokenEvent(f"\n\n[{self.notice}]\n\n")
         for line in text.splitlines(keepends=True):
             yield TokenEvent(line)
         answer.answer = text
         answer.model = None
-        answer.cited = cited
+        answer.cited = result.cited
+        answer.quotes = result.quotes
+        answer.value = result.value
         answer.notice = self.notice

@@ -8,6 +8,9 @@
    the sentence cites, otherwise it is listed as unsupported. A sentence without markers
    borrows those of the next cited sentence of its paragraph (models often cite once per
    paragraph); one that still has none but states numbers or names is unsupported.
+3. Quotes: each cited sentence of a model's answer is matched to the sentence of the cited
+   passage that best supports it (shared numbers first, then names, then words), so the UI
+   highlights that sentence, exactly as for a model-free answer.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from index.chunker import sentence_spans
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import fold, numbers_in
-from rag.schema import Passage
+from rag.schema import Passage, Quote
 
 # A passage number has 1-3 digits: "[2023]" in an answer is a year, not a citation.
 _NUM = r"(?<![0-9０-９])[0-9０-９]{1,3}(?![0-9０-９])"
@@ -210,3 +214,46 @@ def check(answer: str, passages: Sequence[Passage]) -> CitationCheck:
         if missing_number or missing_name:
             result.unsupported.append(s)
     return result
+
+
+NUMBER_WEIGHT = 3.0  # a shared number says more than a shared name, a name than a word
+NAME_WEIGHT = 2.0
+
+
+def _support(claim: str, sentence: str) -> float:
+    """How well `sentence` (from a passage) backs `claim` (an answer sentence)."""
+    claim_numbers = numbers_in(_expand_short(claim))
+    have_numbers = numbers_in(sentence) | numbers_in(_expand_short(sentence))
+    claim_tokens = set(tokenize(claim))
+    have = set(tokenize(sentence))
+    _numbers, names = _claims(claim, set())
+    folded = fold(sentence)
+    score = NUMBER_WEIGHT * len(claim_numbers & have_numbers)
+    score += NAME_WEIGHT * sum(1 for n in names if _supported_name(n, folded, have))
+    if claim_tokens:
+        score += len(claim_tokens & have) / len(claim_tokens)
+    return score
+
+
+def supporting_quotes(answer: str, passages: Sequence[Passage]) -> list[Quote]:
+    """For each sentence of `answer` and each passage it cites, the passage sentence that
+    best supports it, as a Quote with its exact document span (none when nothing is
+    shared). In answer order, each passage sentence once."""
+    by_n = {p.n: p for p in passages}
+    spans = {p.n: sentence_spans(p.text) for p in passages}
+    out: list[Quote] = []
+    seen: set[tuple[int, int]] = set()
+    for sentence, _para in sentences(answer):
+        claim = MARKER.sub(" ", sentence)
+        refs = [n for m in find_markers(sentence) for n in m.numbers if n in by_n]
+        for n in dict.fromkeys(refs):
+            p = by_n[n]
+            scored = [(_support(claim, p.text[a:b]), a, b) for a, b in spans[n]]
+            if not scored:
+                continue
+            score, a, b = max(scored, key=lambda t: t[0])
+            if score <= 0 or (n, a) in seen:
+                continue
+            seen.add((n, a))
+            out.append(Quote(n, p.doc_id, p.start + a, p.start + b, p.text[a:b], p.page))
+    return out

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rag.errors import QuestionError, RagError
-from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
+from rag.schema import Answer, DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings
-from rag.terminal import one_line, safe_stream
+from rag.terminal import one_line, safe_stream, safe_text
 
 
 def _add_answer_options(p: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def _add_answer_options(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="M",
-        help="Ollama model to answer with (default: RAG_LLM_MODEL)",
+        help="model to answer with (default: RAG_LLM_MODEL)",
     )
 
 
@@ -81,27 +81,65 @@ def _snippet(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def format_sources(passages: Sequence[Passage], cited: set[int]) -> list[str]:
+def format_sources(
+    passages: Sequence[Passage], cited: set[int], quotes: Sequence[Quote] = ()
+) -> list[str]:
+    """One line per passage; a cited one shows the sentence quoted from it, the others
+    their opening words."""
+    quoted: dict[int, Quote] = {}
+    for q in quotes:
+        quoted.setdefault(q.n, q)
     lines = []
     for p in passages:
         mark = "*" if p.n in cited else " "
-        where = f"{p.source}:{p.start}-{p.end}" + (f" p.{p.page}" if p.page else "")
-        lines.append(f"{mark}[{p.n}] {where} ({p.lang}) {_snippet(p.text)}")
+        quote = quoted.get(p.n)
+        page = quote.page if quote and quote.page else p.page
+        if quote:
+            where = f"{p.source}:{quote.start}-{quote.end}"
+            text = f"“{_snippet(quote.text, 120)}”"
+        else:
+            where = f"{p.source}:{p.start}-{p.end}"
+            text = _snippet(p.text)
+        where += f" p.{page}" if page else ""
+        lines.append(f"{mark}[{p.n}] {where} ({p.lang}) {text}")
     return lines
 
 
-def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
-    """Stream tokens to `out`, then the sources; returns the finished answer. Control
-    characters of passages, titles and questions are shown as escapes, never obeyed."""
+def model_free_note(answer: Answer, model: str) -> str:
+    """The one note a model-free answer carries: why no model, and how to get one."""
+    from rag.extractive import model_free_note as note
+
+    return "note: " + note(answer.notice or "retrieval-only mode was asked for", model)
+
+
+def render(
+    events: Iterator[Any],
+    out: TextIO,
+    err: TextIO,
+    *,
+    model: str = "",
+    noted: set[str] | None = None,
+) -> Answer:
+    """Stream tokens to `out`, then the sources; returns the finished answer. Each note
+    goes to `err` once: `noted` remembers those already printed (a chat passes the same
+    set for every question, so the model-free note is said once per conversation).
+    Control characters of passages, titles and questions are shown as escapes."""
     out, err = safe_stream(out), safe_stream(err)
+    noted = set() if noted is None else noted
+
+    def note(line: str) -> None:
+        if line not in noted:
+            noted.add(line)
+            print(line, file=err)
+
     answer: Answer | None = None
     streamed = False
-    noted: str | None = None
+    shown: str | None = None
     for event in events:
         if isinstance(event, SourcesEvent):
             if event.notice:
-                print(f"note: {event.notice}", file=err)
-                noted = event.notice
+                note(f"note: {event.notice}")
+                shown = event.notice
         elif isinstance(event, TokenEvent):
             out.write(event.text)
             out.flush()
@@ -111,13 +149,23 @@ def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
     assert answer is not None
     if streamed:
         out.write("\n")
-    if answer.notice and answer.notice != noted:
-        print(f"note: {answer.notice}", file=err)
+    if answer.mode == "extractive":
+        note(model_free_note(answer, model))
+    elif answer.notice and answer.notice != shown:  # the same note is not printed twice
+        extra = answer.notice
+        if shown and extra.startswith(shown):
+            extra = extra[len(shown) :].lstrip("; ")
+        note(f"note: {extra}")
     if answer.invalid_markers:
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
     if answer.passages:
-        print("\nSources (* = cited):", file=out)
-        for line in format_sources(answer.passages, answer.cited):
+        title = (
+            "Closest passages (related, but not an answer):"
+            if answer.mode == "abstain"
+            else ("Sources (* = cited):")
+        )
+        print(f"\n{title}", file=out)
+        for line in format_sources(answer.passages, answer.cited, answer.quotes):
             print(line, file=out)
     if answer.unsupported:
         print("\nNot supported by the cited passages:", file=out)
@@ -125,6 +173,33 @@ def render(events: Iterator[Any], out: TextIO, err: TextIO) -> Answer:
             print(f"  - {sentence}", file=out)
     out.flush()
     return answer
+
+
+MARK_OPEN, MARK_CLOSE = ">>>", "<<<"
+
+
+def show_passage(answer: Answer, n: int) -> str:
+    """Passage [n] of an answer, with each sentence the answer quotes from it marked
+    >>> like this <<<."""
+    passage = next((p for p in answer.passages if p.n == n), None)
+    if passage is None:
+        numbers = ", ".join(str(p.n) for p in answer.passages) or "none"
+        return f"no passage [{n}] in the last answer (its passages: {numbers})"
+    spans = sorted(
+        (q.start - passage.start, q.end - passage.start)
+        for q in answer.quotes
+        if q.n == n and passage.start <= q.start and q.end <= passage.end
+    )
+    text, pos, parts = passage.text, 0, []
+    for a, b in spans:
+        if a < pos:
+            continue
+        parts += [text[pos:a], MARK_OPEN, text[a:b], MARK_CLOSE]
+        pos = b
+    parts.append(text[pos:])
+    page = f" p.{passage.page}" if passage.page else ""
+    head = f"[{n}] {passage.title} ({passage.lang}) {passage.source}:{passage.start}-{passage.end}"
+    return f"{head}{page}\n\n{''.join(parts).strip()}"
 
 
 # commands ----------------------------------------------------------------------------
@@ -142,7 +217,12 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
             answer = answerer.ask(args.question, **_options(args))
             print(json.dumps(answer.as_json(), ensure_ascii=False))
         else:
-            render(answerer.stream(args.question, **_options(args)), sys.stdout, sys.stderr)
+            render(
+                answerer.stream(args.question, **_options(args)),
+                sys.stdout,
+                sys.stderr,
+                model=args.model or settings.llm_model,
+            )
     return 0
 
 
@@ -196,15 +276,56 @@ def _run_batch(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failures else 0
 
 
+CHAT_HELP = """Commands:
+  /show N    passage [N] of the last answer, the quoted sentence marked >>> <<<
+  /sources   the sources of the last answer again
+  /new       start a new conversation (forget the history)
+  /help      this list
+  /quit      leave (or Ctrl-D)
+Anything else is a question; follow-up questions use the conversation so far."""
+
+
+def chat_command(line: str, last: Answer | None, history: list[Turn], out: TextIO) -> bool | None:
+    """Run a /command. True: handled; False: leave the chat; None: not a command."""
+    if not line.startswith("/"):
+        return None
+    name, _, arg = line.partition(" ")
+    name, arg = name.lower(), arg.strip()
+    if name in ("/quit", "/exit"):
+        return False
+    if name in ("/new", "/clear"):
+        history.clear()
+        print("(new conversation)", file=out)
+    elif name == "/help":
+        print(CHAT_HELP, file=out)
+    elif name in ("/sources", "/show") and last is None:
+        print("no answer yet: ask a question first", file=out)
+    elif name == "/sources":
+        assert last is not None
+        for source_line in format_sources(last.passages, last.cited, last.quotes):
+            print(safe_text(source_line), file=out)
+    elif name == "/show":
+        assert last is not None
+        if not arg.strip("[]").isdigit():
+            print("usage: /show N (a passage number of the last answer, e.g. /show 1)", file=out)
+        else:
+            print(safe_text(show_passage(last, int(arg.strip("[]")))), file=out)
+    else:
+        print(f"unknown command {name}: type /help for the list", file=out)
+    return True
+
+
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """A REPL: each question streams its answer, then its sources; follow-ups are
-    condensed with the conversation so far. /new starts over, /quit (or Ctrl-D) leaves."""
+    condensed with the conversation so far. /show N, /sources, /new, /help, /quit."""
     from rag.answer import Answerer
 
     history: list[Turn] = []
+    noted: set[str] = set()
+    last: Answer | None = None
     interactive = sys.stdin.isatty()
     if interactive:
-        print("Ask a question (/new to start over, /quit to leave).")
+        print("Ask a question (/help for commands, /quit to leave).")
     with Answerer(settings) as answerer:
         while True:
             try:
@@ -214,21 +335,24 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             question = line.strip()
             if not question:
                 continue
-            if question in ("/quit", "/exit"):
+            handled = chat_command(question, last, history, sys.stdout)
+            if handled is False:
                 break
-            if question in ("/new", "/clear"):
-                history.clear()
-                print("(new conversation)")
+            if handled:
+                if question.lower().startswith(("/new", "/clear")):
+                    last = None
                 continue
             try:
-                answer = render(
+                last = render(
                     answerer.stream(question, history=history, **_options(args)),
                     sys.stdout,
                     sys.stderr,
+                    model=args.model or settings.llm_model,
+                    noted=noted,
                 )
             except RagError as exc:
                 print(f"error: {one_line(str(exc))}", file=sys.stderr)
                 continue
-            history.append(Turn(question=question, answer=answer.answer))
+            history.append(Turn(question=question, answer=last.answer))
             print()
     return 0

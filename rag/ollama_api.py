@@ -9,6 +9,8 @@ connection, a timeout or a missing model always reads the same way.
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 import socket
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +31,24 @@ if TYPE_CHECKING:
     import ollama
 
 TRANSIENT_STATUS = {500, 502, 503, 504}
+MAX_DETAIL_CHARS = 200
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def one_line(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """A server's error text as one short line: an HTML page (a proxy's 502) becomes its
+    title or its text, whitespace is collapsed, and the rest is cut at `limit` characters."""
+    text = str(text)
+    if "<" in text and re.search(r"<\s*(html|head|body|title|h1|!doctype)\b", text, re.I):
+        m = _TITLE.search(text)
+        text = m.group(1) if m and m.group(1).strip() else _TAGS.sub(" ", text)
+        text = html.unescape(text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text or "(no message)"
 
 
 def port_open(host: str, timeout: float) -> bool:
@@ -59,9 +79,25 @@ def translate_errors(host: str, model: str | None = None) -> Iterator[None]:
     try:
         yield
     except ollama.ResponseError as exc:
-        text = str(exc.error)
-        if exc.status_code == 404 and model and "not found" in text.lower():
+        text = one_line(str(exc.error))
+        lowered = text.lower()
+        if exc.status_code == 404 and model and "not found" in lowered and "model" in lowered:
             raise ModelNotFoundError(model, host) from None
+        if model and "does not support chat" in lowered:
+            raise OllamaError(
+                f"model {model} at {host} cannot chat (Ollama: {text}): it is probably an "
+                "embedding model; set RAG_LLM_MODEL to a chat model"
+            ) from None
+        if model and "does not support thinking" in lowered:
+            raise OllamaError(
+                f"model {model} at {host} refused the thinking setting (Ollama: {text})"
+            ) from None
+        if "missing unit in duration" in lowered or "invalid duration" in lowered:
+            raise OllamaError(
+                f"Ollama at {host} refused keep_alive ({text}): check RAG_OLLAMA_KEEP_ALIVE"
+            ) from None
+        if exc.status_code < 0:  # an error line inside a stream that had begun (HTTP 200)
+            raise OllamaError(f"Ollama at {host} stopped with an error: {text}") from None
         raise OllamaError(f"Ollama at {host} answered HTTP {exc.status_code}: {text}") from None
     except ConnectionError:  # the ollama client's conversion of httpx.ConnectError
         raise OllamaUnavailableError(unavailable_message(host)) from None
@@ -75,9 +111,10 @@ def translate_errors(host: str, model: str | None = None) -> Iterator[None]:
             "raise RAG_OLLAMA_TIMEOUT or use a smaller model"
         ) from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-        raise OllamaError(f"the connection to Ollama at {host} was cut: {exc}") from None
+        detail = one_line(str(exc))
+        raise OllamaError(f"the connection to Ollama at {host} was cut: {detail}") from None
     except httpx.HTTPError as exc:
-        raise OllamaError(f"talking to Ollama at {host} failed: {exc}") from None
+        raise OllamaError(f"talking to Ollama at {host} failed: {one_line(str(exc))}") from None
 
 
 @dataclass(frozen=True)
@@ -89,6 +126,9 @@ class OllamaStatus:
     version: str | None = None
     models: list[str] = field(default_factory=list)
     error: str | None = None
+    # models that can chat: /api/tags lists `capabilities` (Ollama 0.12+); a model listed
+    # without them is kept, and an embedding-only model is left out
+    chat_models: list[str] = field(default_factory=list)
 
     def has_model(self, name: str) -> bool:
         """Ollama treats `name` and `name:latest` as the same model."""
@@ -101,8 +141,26 @@ class OllamaStatus:
             "host": self.host,
             "version": self.version,
             "models": self.models,
+            "chat_models": self.chat_models,
             "error": self.error,
         }
+
+
+def _models_of(listed: Any) -> tuple[list[str], list[str]]:
+    """(every model, the models that can chat) of an /api/tags `models` list."""
+    models: list[str] = []
+    chat: list[str] = []
+    for entry in listed if isinstance(listed, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("model") or entry.get("name")
+        if not isinstance(name, str) or not name:
+            continue
+        models.append(name)
+        caps = entry.get("capabilities")
+        if not isinstance(caps, list) or "completion" in caps:
+            chat.append(name)
+    return sorted(models), sorted(chat)
 
 
 class OllamaAPI:
@@ -139,12 +197,19 @@ class OllamaAPI:
                 raw = quick._client.get("/api/version")
                 raw.raise_for_status()
                 version = str(raw.json().get("version", "")) or None
-                models = sorted(m.model or "" for m in quick.list().models if m.model)
+                tags = quick._client.get("/api/tags")
+                tags.raise_for_status()
+                listed = tags.json().get("models") or []
         except OllamaError as exc:
             return OllamaStatus(host=self.host, reachable=False, error=str(exc))
-        except (httpx.HTTPStatusError, ValueError) as exc:
-            return OllamaStatus(host=self.host, reachable=False, error=f"not Ollama: {exc}")
-        return OllamaStatus(host=self.host, reachable=True, version=version, models=models)
+        except (httpx.HTTPStatusError, ValueError, AttributeError) as exc:
+            return OllamaStatus(
+                host=self.host, reachable=False, error=f"not Ollama: {one_line(str(exc))}"
+            )
+        models, chat = _models_of(listed)
+        return OllamaStatus(
+            host=self.host, reachable=True, version=version, models=models, chat_models=chat
+        )
 
     def embedding_dim(self, model: str) -> int | None:
         """The embedding length Ollama reports for `model` (`/api/show`), if it says."""
@@ -160,7 +225,7 @@ class OllamaAPI:
         model: str,
         texts: Sequence[str],
         *,
-        keep_alive: str | None = None,
+        keep_alive: str | float | None = None,
         retries: int = 2,
         backoff: float = 0.5,
     ) -> list[list[float]]:

@@ -50,6 +50,9 @@ MAX_QUERY_CHARS = 2000  # a longer question is cut for retrieval (BM25 and embed
 DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
 
 
+_LANG_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
+
+
 def normalize_query(text: str) -> str:
     """The question as retrieval sees it: whitespace collapsed, cut to MAX_QUERY_CHARS."""
     text = " ".join(text.split())
@@ -244,6 +247,50 @@ class Retriever:
         signals = dict(ranking.signals, coverage=cover)
         return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind)
 
+    def _cross(self, question: str, chunk_id: str) -> float:
+        """1.0 when the nearest chunk is in another language than the question: similarity
+        across languages runs lower, and abstention must not read that as irrelevance."""
+        from index.language import detect_language
+
+        with self._lock:
+            row = (
+                self.catalog()
+                .db.execute(
+                    "SELECT d.lang FROM chunks c JOIN documents d USING (doc_id) "
+                    "WHERE c.chunk_id = ?",
+                    (chunk_id,),
+                )
+                .fetchone()
+            )
+        if not row:
+            return 0.0
+        asked = _LANG_ALIASES.get(detect_language(question), detect_language(question))
+        found = _LANG_ALIASES.get(str(row[0]), str(row[0]))
+        return float(asked not in ("und", "zxx") and asked != found)
+
+    def _held(self, query: str, hits: Sequence[tuple[str, float]], lexical: LexicalIndex) -> float:
+        """The idf-weighted share of the query's terms (a near miss counts half) that the
+        first hit holds: BM25's confidence in its own ranking (`rag.fusion`)."""
+        if not hits:
+            return 0.0
+        with self._lock:
+            row = (
+                self.catalog()
+                .db.execute("SELECT lex FROM chunks WHERE chunk_id = ?", (hits[0][0],))
+                .fetchone()
+            )
+        have = set(str(row[0]).split()) if row else set()
+        n_docs = max(1, len(lexical))
+        total = got = 0.0
+        for t in query_terms(query):
+            w = idf(lexical.doc_freq(t), n_docs)
+            total += w
+            if t in have:
+                got += w
+            elif any(o in have for o in self.near_misses(t)):
+                got += w / 2
+        return got / total if total > 0 else 0.0
+
     def rank_lists(
         self,
         variants: Sequence[str],
@@ -266,7 +313,9 @@ class Retriever:
         n = max(params.depth, min_depth)
         for i, q in enumerate(variants):
             hits = lexical.search(self.expand(q) if expand else q, n)
-            lists.append(RankedList("lexical", hits, variant=i))
+            lists.append(
+                RankedList("lexical", hits, variant=i, confidence=self._held(q, hits, lexical))
+            )
         signals: dict[str, float] = {}
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
@@ -280,8 +329,13 @@ class Retriever:
                     lists.append(RankedList("dense", hits, variant=i, lang=lang))
             if result.hits and result.hits[0].all:
                 top = result.hits[0].all
+                scores = [score for _cid, score in top]
+                mean = sum(scores) / len(scores)
+                spread = math.sqrt(sum((x - mean) ** 2 for x in scores) / len(scores))
                 signals["dense_top"] = top[0][1]
                 signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
+                signals["dense_z"] = (top[0][1] - mean) / (spread + 1e-6)
+                signals["cross"] = self._cross(variants[0], top[0][0])
                 lex_top = [cid for cid, _ in lists[0].hits[:5]]
                 dense_top5 = [cid for cid, _ in top[:5]]
                 signals["agree"] = float(

@@ -48,6 +48,35 @@ class Passage:
         }
 
 
+@dataclass(frozen=True)
+class Quote:
+    """One quoted sentence: its exact span in the document (`text == document
+    text[start:end]`, inside passage `n`), so a citation highlights the sentence itself.
+
+    `page`: the page of the sentence in a PDF; filled from the passage (the page its
+    chunk starts on) until the catalog stores page boundaries. `value`: the number, name
+    or date the answer pulled out of this sentence, if any."""
+
+    n: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    value: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "page": self.page,
+            "value": self.value,
+        }
+
+
 @dataclass
 class Answer:
     """A finished answer. `passages` are every passage given as context, in rank order."""
@@ -61,9 +90,12 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)  # answer sentences not backed
     invalid_markers: list[str] = field(default_factory=list)  # markers removed (no passage)
     notice: str | None = None  # e.g. why no language model was used
-    timings_ms: dict[str, float] = field(default_factory=dict)  # retrieve, generate, total
+    # retrieve, generate, total; first_token (since the question) when a model streamed
+    timings_ms: dict[str, float] = field(default_factory=dict)
     id: str | None = None
     standalone_question: str | None = None  # a follow-up, condensed with the history
+    quotes: list[Quote] = field(default_factory=list)  # the cited sentences, exact spans
+    value: str | None = None  # the number, name or date a model-free answer leads with
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -81,6 +113,8 @@ class Answer:
                 "notice": self.notice,
                 "standalone_question": self.standalone_question,
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+                "quotes": [q.as_json() for q in self.quotes],
+                "value": self.value,
             }
         )
         return out

@@ -14,27 +14,11 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
+from rag.ollama_config import normalize_ollama_host, parse_keep_alive
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
-
-def normalize_ollama_host(value: str) -> str:
-    """Accept what Ollama itself accepts in OLLAMA_HOST: `host`, `host:port`, `scheme://host:port`."""
-    value = value.strip().rstrip("/")
-    if not value:
-        return DEFAULT_OLLAMA_HOST
-    if "://" not in value:
-        value = "http://" + value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {value!r}")
-    host = parts.hostname
-    if host == "0.0.0.0":  # a bind address, as in `OLLAMA_HOST=0.0.0.0 ollama serve`
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port or (443 if parts.scheme == "https" and ":" not in parts.netloc else 11434)
-    return f"{parts.scheme}://{host}:{port}{parts.path}"
+__all__ = ["Settings", "env_name", "load_settings", "normalize_ollama_host"]
 
 
 class Settings(BaseSettings):
@@ -56,7 +40,26 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OLLAMA_HOST", "RAG_OLLAMA_HOST"),
         description="Ollama server URL.",
     )
-    llm_model: str = Field("llama3.1:8b", description="Ollama model that writes answers.")
+    llm_backend: Literal["ollama", "openai"] = Field(
+        "ollama",
+        description="ollama: Ollama's own API at OLLAMA_HOST; openai: an OpenAI-compatible "
+        "server (llama.cpp, LM Studio, vLLM, Ollama's /v1) at RAG_LLM_BASE_URL.",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1; "
+        "required with RAG_LLM_BACKEND=openai (there is no cloud default).",
+    )
+    llm_api_key: str | None = Field(
+        None, description="API key sent to the OpenAI-compatible server, if it asks for one."
+    )
+    llm_context_window: int | None = Field(
+        None,
+        ge=512,
+        description="The model's context window in tokens; unset: computed from "
+        "RAG_CONTEXT_TOKENS for Ollama, read from an OpenAI-compatible server (else 4096).",
+    )
+    llm_model: str = Field("llama3.1:8b", description="Model that writes answers.")
     embed_model: str = Field("bge-m3", description="Ollama embedding model (multilingual).")
     embedder: Literal["auto", "ollama", "bundled", "builtin"] = Field(
         "auto",
@@ -72,8 +75,10 @@ class Settings(BaseSettings):
     probe_timeout: float = Field(
         2.0, gt=0, description="Seconds to wait when checking whether Ollama is reachable."
     )
-    ollama_keep_alive: str = Field(
-        "5m", description="How long Ollama keeps a model loaded after a request."
+    ollama_keep_alive: str | int | float = Field(
+        "5m",
+        description="How long Ollama keeps a model loaded after a request: a duration (5m, "
+        "1h) or seconds (3600; -1 = always).",
     )
     chunk_size: int = Field(300, ge=32, le=8192, description="Maximum tokens per chunk.")
     chunk_overlap: int = Field(40, ge=0, description="Tokens of overlap between chunks.")
@@ -91,6 +96,29 @@ class Settings(BaseSettings):
     @classmethod
     def _host(cls, value: str) -> str:
         return normalize_ollama_host(value)
+
+    @field_validator("ollama_keep_alive", mode="before")
+    @classmethod
+    def _keep_alive(cls, value: object) -> str | int | float:
+        if not isinstance(value, str | int | float):
+            raise ValueError("expected a duration such as 5m or a number of seconds")
+        return parse_keep_alive(value)
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL such as http://127.0.0.1:8080/v1: {value!r}")
+        return value
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _api_key(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("ui_auth")
     @classmethod
@@ -114,6 +142,15 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _backend(self) -> Settings:
+        if self.llm_backend == "openai" and not self.llm_base_url:
+            raise ValueError(
+                "RAG_LLM_BACKEND=openai needs RAG_LLM_BASE_URL, the server's URL "
+                "(e.g. http://127.0.0.1:8080/v1): there is no default"
+            )
+        return self
 
     @model_validator(mode="after")
     def _overlap(self) -> Settings:

@@ -85,20 +85,31 @@ def with_ollama(fake_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch) -> Fak
     return fake_ollama
 
 
-@pytest.fixture(scope="session")
-def _corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _ingest_template(factory: pytest.TempPathFactory, embedder: str) -> Path:
+    """The shipped corpus ingested once, with `embedder`, into a session template."""
     from index.ingest import ingest
 
-    template = tmp_path_factory.mktemp("corpus-index")
+    template = factory.mktemp(f"corpus-{embedder}")
     mp = pytest.MonkeyPatch()
     try:
         _clean_env(mp, template / "data")
-        mp.setenv("RAG_EMBEDDER", "builtin")
+        mp.setenv("RAG_EMBEDDER", embedder)
         report = ingest([str(CORPUS)], load_settings(), progress=False)
-        assert len(report.added) == 5, report.as_dict()
+        assert len(report.added) == 5 and report.embedder["kind"] == embedder, report.as_dict()
     finally:
         mp.undo()
     return template / "data"
+
+
+def _copy_index(template: Path, data_dir: Path, mp: pytest.MonkeyPatch, embedder: str) -> Settings:
+    shutil.copytree(template, data_dir)
+    mp.setenv("RAG_EMBEDDER", embedder)
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def _corpus_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _ingest_template(tmp_path_factory, "builtin")
 
 
 @pytest.fixture
@@ -106,29 +117,17 @@ def corpus_index(
     _corpus_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     """A data dir holding the shipped corpus, ingested with the builtin embedder."""
-    shutil.copytree(_corpus_template, data_dir)
-    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
-    return load_settings()
+    return _copy_index(_corpus_template, data_dir, monkeypatch, "builtin")
 
 
 @pytest.fixture(scope="session")
 def _bundled_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from index.embedders import BundledEmbedder
-    from index.ingest import ingest
 
     reason = BundledEmbedder.available()
     if reason is not None:
         pytest.skip(reason)
-    template = tmp_path_factory.mktemp("corpus-bundled")
-    mp = pytest.MonkeyPatch()
-    try:
-        _clean_env(mp, template / "data")
-        mp.setenv("RAG_EMBEDDER", "bundled")
-        report = ingest([str(CORPUS)], load_settings(), progress=False)
-        assert len(report.added) == 5 and report.embedder["kind"] == "bundled", report.as_dict()
-    finally:
-        mp.undo()
-    return template / "data"
+    return _ingest_template(tmp_path_factory, "bundled")
 
 
 @pytest.fixture
@@ -136,9 +135,7 @@ def bundled_index(
     _bundled_template: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     """A data dir holding the shipped corpus, embedded with the bundled multilingual model."""
-    shutil.copytree(_bundled_template, data_dir)
-    monkeypatch.setenv("RAG_EMBEDDER", "bundled")
-    return load_settings()
+    return _copy_index(_bundled_template, data_dir, monkeypatch, "bundled")
 
 
 @pytest.fixture

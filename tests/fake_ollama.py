@@ -19,6 +19,23 @@ for the two fixtures at the bottom (`fake_ollama`, `ollama_down`).
 
 Model names follow Ollama's rule that `name` means `name:latest`: `/api/tags` lists
 "bge-m3:latest" and a request for "bge-m3" or "bge-m3:latest" finds the same model.
+
+Where a real server (ollama/ollama: server/routes.go, api/types.go, the runner) behaves in a
+way a client can get wrong, the fake does the same:
+
+- unknown model: 404 `model 'X' not found`; an embedding model asked to chat: 400
+  `"X" does not support chat` (`generate` on /api/generate);
+- an error before the first token is an HTTP status (500), not 200 plus an error line;
+- reasoning models (`add_model(..., reasoning="field")`, capability "thinking"): thinking
+  is ON unless the request says `"think": false`, streamed in `message.thinking` first;
+  `reasoning="inline"` is a model whose template lacks thinking support: its reasoning
+  arrives inside the text as `<think>…</think>` whatever the request says, and
+  `"think": true` is refused (400 `"X" does not support thinking`);
+- `keep_alive` is parsed as api.Duration: a JSON number of seconds, or a Go duration
+  string; a string without a unit ("-1", "3600") is 400 `time: missing unit in duration`;
+- `options.num_ctx` (default 4096, clamped to the model's context length) bounds the
+  prompt: a longer prompt keeps its first 4 tokens and its tail, silently, and the final
+  chunk's `prompt_eval_count` is the number kept. Tokens are `split_tokens` pieces.
 """
 
 from __future__ import annotations
@@ -60,7 +77,8 @@ __all__ = [
 ]
 
 ModelKind: TypeAlias = Literal["chat", "embed"]
-FaultKind: TypeAlias = Literal["500", "slow", "cut", "error_line", "dim"]
+Reasoning: TypeAlias = Literal["field", "inline"] | None
+FaultKind: TypeAlias = Literal["500", "slow", "cut", "error_line", "dim", "html"]
 Responder: TypeAlias = Callable[[dict[str, Any]], str | list[str]]
 Reply: TypeAlias = str | list[str] | Responder
 
@@ -69,8 +87,18 @@ DEFAULT_CHAT_MODEL = "llama3.1:8b"
 DEFAULT_EMBED_MODEL = "bge-m3"
 DEFAULT_REPLY = "I do not know."
 DEFAULT_STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
+DEFAULT_NUM_CTX = 4096
+NUM_KEEP = 4
+THINKING_TEXT = "Let me look at what the passages say before I answer."
+_GO_DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))+)")
+_GO_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
 
-_FAULT_KINDS: frozenset[str] = frozenset({"500", "slow", "cut", "error_line", "dim"})
+_FAULT_KINDS: frozenset[str] = frozenset({"500", "slow", "cut", "error_line", "dim", "html"})
+PROXY_502_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.24.0</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 _GENERATION_PATHS = frozenset({"/api/chat", "/api/generate"})
 _EMBED_PATHS = frozenset({"/api/embed", "/api/embeddings"})
 _MODIFIED_AT = "2025-09-01T12:00:00Z"
@@ -171,6 +199,7 @@ class ModelSpec:
     capabilities: tuple[str, ...]
     parameter_size: str
     quantization_level: str
+    reasoning: Reasoning = None
 
     @property
     def digest(self) -> str:
@@ -218,6 +247,7 @@ class _Faults:
     delay: float = 0.0
     between_tokens: float = 0.0
     status_500: str | None = None
+    html_status: int | None = None
     cut_after: int | None = None
     error_after: int | None = None
     error_message: str = DEFAULT_STREAM_ERROR
@@ -245,6 +275,7 @@ class FakeOllama:
         self._faults: list[_Fault] = []
         self._requests: list[LoggedRequest] = []
         self._errors: list[str] = []
+        self._truncations: list[tuple[int, int]] = []
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._stop_event = threading.Event()
         self._server: _Server | None = None
@@ -353,9 +384,11 @@ class FakeOllama:
         capabilities: Sequence[str] | None = None,
         parameter_size: str | None = None,
         quantization_level: str | None = None,
+        reasoning: Reasoning = None,
     ) -> None:
         """Register (or replace) a model. `dim` is the embedding length reported by /api/show
-        and, for embed models, the length of the vectors /api/embed returns."""
+        and, for embed models, the length of the vectors /api/embed returns. `reasoning`:
+        "field" (thinks by default, in `message.thinking`), "inline" (`<think>` in the text)."""
         if kind not in ("chat", "embed"):
             raise ValueError(f"kind must be 'chat' or 'embed', got {kind!r}")
         if dim <= 0:
@@ -369,8 +402,13 @@ class FakeOllama:
             capabilities=tuple(
                 capabilities
                 if capabilities is not None
-                else (["completion"] if kind == "chat" else ["embedding"])
+                else (
+                    (["completion", "thinking"] if reasoning == "field" else ["completion"])
+                    if kind == "chat"
+                    else ["embedding"]
+                )
             ),
+            reasoning=reasoning,
             parameter_size=parameter_size or ("8.0B" if kind == "chat" else "566.70M"),
             quantization_level=quantization_level or ("Q4_K_M" if kind == "chat" else "F16"),
         )
@@ -416,6 +454,8 @@ class FakeOllama:
         """Inject a fault on `endpoint` (a path like "/api/chat", or "*" for every path).
 
         kind="500":        HTTP 500 {"error": params.get("message", "internal error")}
+        kind="html":       what a reverse proxy in front of Ollama sends when Ollama is down:
+                           HTTP params.get("status", 502) with nginx's HTML error page
         kind="slow":       sleep params["seconds"] before responding; with
                            between_tokens=True, sleep that long before each streamed line
                            after the first instead
@@ -499,6 +539,16 @@ class FakeOllama:
         with self._lock:
             self._requests.append(request)
 
+    def _record_truncation(self, prompt: int, kept: int) -> None:
+        with self._lock:
+            self._truncations.append((prompt, kept))
+
+    @property
+    def truncations(self) -> list[tuple[int, int]]:
+        """(prompt tokens, tokens kept) of every prompt cut to fit num_ctx, in order."""
+        with self._lock:
+            return list(self._truncations)
+
     def _record_error(self, text: str) -> None:
         with self._lock:
             self._errors.append(text)
@@ -526,7 +576,9 @@ class FakeOllama:
         for fault in matched:
             p = fault.params
             merged.kinds.append(fault.kind)
-            if fault.kind == "500":
+            if fault.kind == "html":
+                merged.html_status = int(p.get("status", 502))
+            elif fault.kind == "500":
                 merged.status_500 = str(p.get("message", "internal error"))
             elif fault.kind == "slow":
                 if p.get("between_tokens"):
@@ -679,6 +731,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if faults.delay > 0 and (not self.fake._sleep(faults.delay) or self._client_gone()):
                 raise _Abort
+            if faults.html_status is not None:
+                self._send_bytes(
+                    faults.html_status, PROXY_502_PAGE.encode(), "text/html; charset=utf-8"
+                )
+                return
             if faults.status_500 is not None:
                 self._send_json(500, {"error": faults.status_500})
                 return
@@ -730,6 +787,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "size": m.size,
                 "digest": m.digest,
                 "details": m.details(),
+                "capabilities": list(m.capabilities),
             }
             for m in self.fake.models
         ]
@@ -776,20 +834,49 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _model_or_error(self, body: dict[str, Any], capability: str) -> ModelSpec | None:
+    def _model_or_error(
+        self, body: dict[str, Any], capability: str, *, chat: bool = False
+    ) -> ModelSpec | None:
         name = body.get("model")
         if not isinstance(name, str) or not name:
             self._send_json(400, {"error": "model is required"})
             return None
         model = self.fake.get_model(name)
         if model is None:
-            self._send_json(404, {"error": f'model "{name}" not found, try pulling it first'})
+            # ChatHandler/GenerateHandler look the model up first (GetModel); EmbedHandler
+            # finds out when it schedules the runner (handleScheduleError)
+            error = (
+                f"model '{name}' not found"
+                if capability == "completion"
+                else f'model "{name}" not found, try pulling it first'
+            )
+            self._send_json(404, {"error": error})
             return None
         if capability not in model.capabilities:
-            verb = {"completion": "generate", "embedding": "embeddings"}[capability]
+            verb = {"completion": "generate", "embedding": "embeddings", "chat": "chat"}[
+                capability if capability != "completion" or not chat else "chat"
+            ]
             self._send_json(400, {"error": f'"{name}" does not support {verb}'})
             return None
+        if "keep_alive" in body and not self._keep_alive_ok(body["keep_alive"]):
+            return None
         return model
+
+    def _keep_alive_ok(self, value: Any) -> bool:
+        """api.Duration.UnmarshalJSON: a number, or a string time.ParseDuration accepts."""
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return True
+        if not isinstance(value, str):
+            self._send_json(400, {"error": f"Unsupported type: '{type(value).__name__}'"})
+            return False
+        if _GO_DURATION.fullmatch(value):
+            return True
+        if _GO_NUMBER.fullmatch(value):
+            error = f'time: missing unit in duration "{value}"'
+        else:
+            error = f'time: invalid duration "{value}"'
+        self._send_json(400, {"error": error})
+        return False
 
     def _handle_embed(self, body: dict[str, Any], *, legacy: bool) -> None:
         model = self._model_or_error(body, "embedding")
@@ -839,10 +926,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle_generation(
         self, body: dict[str, Any], endpoint: Literal["chat", "generate"]
     ) -> None:
-        model = self._model_or_error(body, "completion")
+        model = self._model_or_error(body, "completion", chat=endpoint == "chat")
         if model is None:
             return
         name = str(body["model"])
+        think = body.get("think")
+        if think is not None and think is not False and "thinking" not in model.capabilities:
+            self._send_json(400, {"error": f'"{name}" does not support thinking'})
+            return
+        thinking_on = model.reasoning == "field" and think is not False
         stream = body.get("stream") is not False
         key = "message" if endpoint == "chat" else "response"
 
@@ -874,8 +966,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         scripted = self.fake._next_reply(body)
-        tokens = scripted.tokens
-        prompt_eval_count = max(1, _count_words(prompt_text))
+        tokens = list(scripted.tokens)
+        if model.reasoning == "inline":  # the template cannot switch it off: in the text
+            tokens = split_tokens(f"<think>{THINKING_TEXT}</think>\n\n") + tokens
+        thinking = split_tokens(THINKING_TEXT) if thinking_on and endpoint == "chat" else []
+        prompt_eval_count = self._prompt_eval_count(prompt_text, body, model)
         final: dict[str, Any] = {
             "model": name,
             "created_at": "",
@@ -908,11 +1003,26 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Abort
                 final["created_at"] = _now_rfc3339()
                 final[key] = payload("".join(tokens))
+                if thinking:
+                    final[key]["thinking"] = "".join(thinking)
                 self._send_json(200, final)
                 delivered = True
                 return
 
+            if faults.error_after is not None and faults.error_after <= 0:
+                # nothing written yet: Ollama sends the error as the response's status
+                self._send_json(500, {"error": faults.error_message})
+                return
             self._start_chunked()
+            for t in thinking:
+                self._write_line(
+                    {
+                        "model": name,
+                        "created_at": _now_rfc3339(),
+                        key: {"role": "assistant", "content": "", "thinking": t},
+                        "done": False,
+                    }
+                )
             for i in range(len(tokens) + 1):
                 if faults.cut_after is not None and i >= faults.cut_after:
                     raise _Abort
@@ -943,6 +1053,20 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             if not delivered:
                 self.fake._restore_reply(scripted)
+
+    def _prompt_eval_count(self, prompt_text: str, body: dict[str, Any], model: ModelSpec) -> int:
+        """The prompt's tokens as the runner evaluates them: past num_ctx (clamped to the
+        model's context length) it keeps NUM_KEEP tokens from the front and the tail."""
+        count = max(1, sum(1 for t in split_tokens(prompt_text) if t.strip()))
+        options = body.get("options") if isinstance(body.get("options"), dict) else {}
+        num_ctx = options.get("num_ctx") if isinstance(options, dict) else None
+        if not isinstance(num_ctx, int) or num_ctx <= 0:
+            num_ctx = DEFAULT_NUM_CTX
+        num_ctx = min(num_ctx, model.context_length)
+        if count > num_ctx:
+            self.fake._record_truncation(count, num_ctx)
+            return num_ctx  # NUM_KEEP from the front + the last num_ctx - NUM_KEEP
+        return count
 
     # -- low-level writing -------------------------------------------------------------------
 

@@ -146,3 +146,21 @@ def test_the_ui_links_exactly_the_markers_the_checker_counts() -> None:
 
     assert re.findall(r'data-n="(\d+)"', html) == ["1", "2", "3"]
     assert "[2024]" in html
+
+
+def test_each_cited_sentence_is_matched_to_the_passage_sentence_that_supports_it() -> None:
+    from rag.citations import supporting_quotes
+
+    text = (
+        "Pengiriman H100 Meta mencapai 150.000 pada tahun 2023. Pada akhir tahun, Meta "
+        "akan memiliki lebih dari 340.000 GPU Nvidia H100. Demis Hassabis setuju."
+    )
+    p = Passage(1, "c1", "d1", "a.txt", "A", "id", 100, 100 + len(text), text, 1.0)
+    answer = "Meta will have over 340,000 H100s [1]. Hassabis agrees [1]. Nothing here [1]."
+    quotes = supporting_quotes(answer, [p])
+    assert [q.text for q in quotes] == [
+        "Pada akhir tahun, Meta akan memiliki lebih dari 340.000 GPU Nvidia H100.",
+        "Demis Hassabis setuju.",
+    ]
+    for q in quotes:
+        assert text[q.start - 100 : q.end - 100] == q.text and q.n == 1

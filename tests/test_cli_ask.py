@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,9 @@ def test_ask_no_llm_quotes_both_articles(
     corpus_index: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["ask", "--no-llm", H100_QUESTION]) == 0
-    out = capsys.readouterr().out
-    assert "No language model was used" in out
+    out, err = capsys.readouterr()
+    assert err.count("No language model was used") == 1 and "No language model" not in out
+    assert re.match(r"\*\*340[.,]000\*\* — “", out), out
     assert ID_SENTENCE in out and ZH_SENTENCE in out
     assert "Sources (* = cited):" in out
     assert "zuckerberg-agi-interview.id.txt" in out and "zuckerberg-agi-interview.zh.txt" in out
@@ -181,9 +183,9 @@ def test_chat_no_llm_uses_history_for_retrieval(
 ) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{H100_QUESTION}\nand A100s?\n"))
     assert main(["chat", "--no-llm"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("No language model was used") == 2
-    second = out.split("No language model was used")[2]
+    out, err = capsys.readouterr()
+    assert err.count("No language model was used") == 1  # once per conversation
+    second = out.split("Sources (* = cited):")[1]
     assert "600.000" in second or "600,000" in second
 
 
@@ -220,3 +222,24 @@ def test_cold_no_llm_ask_does_not_import_llama_index(corpus_index: Settings) -> 
     lines = proc.stdout.strip().splitlines()
     assert lines[-3] == "HEAVY [] 0"
     assert lines[-1] == "DOWN False 0"
+
+
+def test_chat_commands_show_sources_new_help_and_refuse_unknown(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = ["/show 1", H100_QUESTION, "/show 1", "/show 99", "/sources", "/frobnicate now"]
+    lines += ["/help", "/new", "/sources"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["chat", "--no-llm"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("no answer yet: ask a question first")
+    # /show 1: the passage, its quoted sentence marked
+    shown = out.split("<<<")[0].split(">>>")
+    assert len(shown) == 2 and re.search(r"340[.,]000", shown[1]), out
+    assert "no passage [99] in the last answer" in out
+    assert out.count("Sources (* = cited):") == 1  # /sources reprints the lines alone
+    assert out.count("*[1] ") == 2
+    assert "unknown command /frobnicate: type /help for the list" in out
+    assert "/show N" in out and "(new conversation)" in out
+    assert out.rstrip().endswith("no answer yet: ask a question first")  # /new forgot it
+    assert err.count("No language model was used") == 1  # the refused command was not asked

@@ -364,7 +364,8 @@ def test_chat_unknown_model_is_404(client: ollama.Client) -> None:
         list(client.generate(model="nope", prompt="p", stream=True))
     for info in (plain, streamed):
         assert info.value.status_code == 404
-        assert info.value.error == 'model "nope" not found, try pulling it first'
+        # ChatHandler's own wording (GetModel fails before any runner is scheduled)
+        assert info.value.error == "model 'nope' not found"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,3 +634,107 @@ def test_llamaindex_against_nothing_listening(ollama_down: str, clients: Clients
         list(clients.llm(ollama_down, context_window=4096).stream_complete("x"))
     with pytest.raises(ConnectionError):
         clients.embedding(ollama_down).get_text_embedding("x")
+
+
+# --- what a real Ollama does that a client can get wrong (server/routes.go, api/types.go) ---
+
+
+def test_reasoning_model_thinks_unless_told_not_to(fake: FakeOllama, client: ollama.Client) -> None:
+    fake.add_model("qwen3:8b", reasoning="field")
+    fake.reply("Answer.", "Answer.", "Answer.")
+    default = client.chat(model="qwen3:8b", messages=USER_HI)  # no "think": Ollama thinks
+    assert default.message.thinking and default.message.content == "Answer."
+    off = client.chat(model="qwen3:8b", messages=USER_HI, think=False)
+    assert not off.message.thinking and off.message.content == "Answer."
+    parts = list(client.chat(model="qwen3:8b", messages=USER_HI, stream=True))
+    thought = "".join(p.message.thinking or "" for p in parts)
+    assert thought and "".join(p.message.content or "" for p in parts) == "Answer."
+    assert parts[0].message.thinking and not parts[0].message.content  # thinking comes first
+
+
+def test_inline_reasoning_comes_inside_the_text(fake: FakeOllama, client: ollama.Client) -> None:
+    fake.add_model("deepseek-r1:7b", reasoning="inline")
+    fake.reply("Answer.")
+    reply = client.chat(model="deepseek-r1:7b", messages=USER_HI, think=False)
+    text = reply.message.content or ""
+    assert text.startswith("<think>") and text.endswith("</think>\n\nAnswer.")
+    with pytest.raises(ollama.ResponseError) as info:  # no thinking capability
+        client.chat(model="deepseek-r1:7b", messages=USER_HI, think=True)
+    assert info.value.status_code == 400
+    assert info.value.error == '"deepseek-r1:7b" does not support thinking'
+    # think=false to a model without thinking is harmless (routes.go checks only true)
+    assert client.chat(model=CHAT, messages=USER_HI, think=False).message.content
+
+
+def test_embedding_model_cannot_chat(client: ollama.Client) -> None:
+    with pytest.raises(ollama.ResponseError) as chat:
+        client.chat(model=EMBED, messages=USER_HI)
+    assert (chat.value.status_code, chat.value.error) == (400, '"bge-m3" does not support chat')
+    with pytest.raises(ollama.ResponseError) as gen:
+        client.generate(model=EMBED, prompt="p")
+    assert gen.value.error == '"bge-m3" does not support generate'
+
+
+@pytest.mark.parametrize(
+    ("keep_alive", "error"),
+    [
+        ("-1", 'time: missing unit in duration "-1"'),
+        ("3600", 'time: missing unit in duration "3600"'),
+        ("1d", 'time: invalid duration "1d"'),
+    ],
+)
+def test_keep_alive_string_without_unit_is_400(
+    fake: FakeOllama, keep_alive: str, error: str
+) -> None:
+    body = {"model": CHAT, "messages": USER_HI, "stream": False, "keep_alive": keep_alive}
+    resp = httpx.post(f"{fake.url}/api/chat", json=body, timeout=5)
+    assert (resp.status_code, resp.json()) == (400, {"error": error})
+
+
+@pytest.mark.parametrize("keep_alive", [-1, 3600, 0, "5m", "-1m", "1h30m", "0", "1.5h"])
+def test_keep_alive_numbers_and_durations_are_accepted(
+    fake: FakeOllama, keep_alive: object
+) -> None:
+    body = {"model": CHAT, "messages": USER_HI, "stream": False, "keep_alive": keep_alive}
+    assert httpx.post(f"{fake.url}/api/chat", json=body, timeout=5).status_code == 200
+
+
+def test_prompt_past_num_ctx_is_cut_silently(fake: FakeOllama, client: ollama.Client) -> None:
+    long = [{"role": "user", "content": "word " * 300}]
+    cut = client.chat(model=CHAT, messages=long, options={"num_ctx": 100})
+    assert cut.prompt_eval_count == 100 and cut.done_reason == "stop"  # no error, no word
+    whole = client.chat(model=CHAT, messages=long, options={"num_ctx": 1000})
+    assert whole.prompt_eval_count == 300
+    assert fake.truncations == [(300, 100)]
+    # the model's own context length caps num_ctx, as Ollama clamps to n_ctx_train
+    fake.add_model("tiny:1b", context_length=128)
+    clamped = client.chat(model="tiny:1b", messages=long, options={"num_ctx": 1000})
+    assert clamped.prompt_eval_count == 128
+
+
+def test_error_before_the_first_token_is_an_http_status(
+    fake: FakeOllama, client: ollama.Client
+) -> None:
+    fake.fail("/api/chat", "error_line", after=0, message="model runner crashed", times=1)
+    with pytest.raises(ollama.ResponseError) as info:
+        list(client.chat(model=CHAT, messages=USER_HI, stream=True))
+    assert (info.value.status_code, info.value.error) == (500, "model runner crashed")
+    fake.fail("/api/chat", "error_line", after=1, message="later", times=1)
+    with pytest.raises(ollama.ResponseError) as mid:
+        list(client.chat(model=CHAT, messages=USER_HI, stream=True))
+    assert (mid.value.status_code, mid.value.error) == (-1, "later")  # 200, then a line
+
+
+def test_proxy_error_page_is_html(fake: FakeOllama, client: ollama.Client) -> None:
+    fake.fail("*", "html", times=1)
+    with pytest.raises(ollama.ResponseError) as info:
+        client.chat(model=CHAT, messages=USER_HI)
+    assert info.value.status_code == 502 and "<title>502 Bad Gateway</title>" in info.value.error
+
+
+def test_tags_list_capabilities(fake: FakeOllama) -> None:
+    fake.add_model("nomic-text:v1.5", kind="embed")
+    tags = httpx.get(f"{fake.url}/api/tags", timeout=5).json()["models"]
+    caps = {m["model"]: m["capabilities"] for m in tags}
+    assert caps["llama3.1:8b"] == ["completion"]
+    assert caps["nomic-text:v1.5"] == ["embedding"]

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "bench" / "gold.jsonl"
 CORPUS = ROOT / "corpus"
 
-KEYS = {"id", "question", "accept", "evidence", "type", "lang"}
+KEYS = {"id", "question", "accept", "evidence", "type", "lang", "split"}
 LANG_MINIMUM = {"en": 20, "id": 12, "zh": 8}
 PER_DOCUMENT_MINIMUM = 5
 LONG_DOC = "a16z-third-era-of-computing.id.txt"

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("RAG_DATA_DIR", "OLLAMA_HOST", "RAG_PROBE_TIMEOUT"):
+    for name in ("RAG_DATA_DIR", "OLLAMA_HOST", "RAG_PROBE_TIMEOUT", "RAG_EMBEDDER"):
         monkeypatch.delenv(name, raising=False)
     s = load_settings()
     assert s.data_dir == Path(".rag")

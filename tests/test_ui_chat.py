@@ -6,6 +6,7 @@ and 20 questions at once."""
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -113,7 +114,9 @@ def test_citation_click_handler_returns_the_highlighted_document(corpus_index: S
     html = app.cite([turn], gr.EventData(None, {"turn": 0, "n": n}))
     mark = re.search(r'<mark class="cited" id="cited-span">(.*?)</mark>', html, re.S)
     passage = turn.passage(n)
-    assert mark and passage and html_lib.unescape(mark.group(1)) == passage.text
+    [quote] = turn.quotes_in(n)  # the sentence, not the whole chunk
+    assert mark and passage and html_lib.unescape(mark.group(1)) == quote.text
+    assert quote.text in passage.text and len(quote.text) < len(passage.text)
     assert "is not among" in app.cite([turn], gr.EventData(None, {"turn": 0, "n": 99}))
     assert "no longer in this conversation" in app.cite([], gr.EventData(None, {"turn": 3}))
 
@@ -161,12 +164,19 @@ def test_ask_handler_shows_the_question_at_once_then_keeps_the_conversation(
 ) -> None:
     app = App(corpus_index)
     steps = list(app.ask(H100, [], "llama3.1:8b"))
-    html, turns, box = steps[0]
+    html, turns, box, _viewer, _stored = steps[0]
     assert "searching…" in html and H100 in html and box == ""
     assert all(step[2] != "" for step in steps[1:])  # cleared once: typing ahead is kept
-    html, turns, _ = steps[-1]
+    html, turns, _, viewer, stored = steps[-1]
     assert len(turns) == 1 and turns[0].done and 'id="turn-0"' in html
-    html, turns, _ = list(app.ask("dan A100?", turns, None))[-1]
+    # the viewer follows the newest answer: its first quoted sentence, highlighted
+    mark = re.search(r'<mark class="cited" id="cited-span">(.*?)</mark>', viewer, re.S)
+    assert mark and html_lib.unescape(mark.group(1)) == turns[0].quotes[0].text
+    # the conversation as stored in the browser comes back after a reload
+    html2, restored, _ = app.restore(json.loads(json.dumps(stored)))
+    assert restored == turns and html2 == html
+    assert app.restore([{"bogus": 1}, 7])[1] == []
+    html, turns, *_ = list(app.ask("dan A100?", turns, None))[-1]
     assert len(turns) == 2 and 'id="turn-1"' in html and turns[1].question == "dan A100?"
     assert list(app.ask("  ", turns, None))[-1][1] == turns  # nothing asked, nothing lost
 
@@ -176,6 +186,9 @@ def test_delete_handler_removes_the_picked_document(corpus_index: Settings) -> N
     table, picker = app.documents()
     assert "5 documents" in table
     doc_id = picker.choices[0][1]
+    row, question = app.confirm_delete(doc_id)  # first the question, nothing deleted yet
+    assert row.visible and "Delete " in question and "5 documents" in app.documents()[0]
+    assert "nothing was deleted" in app.cancel_delete()[1]
     message, table, picker, status = app.delete(doc_id)
     assert "deleted " in message and "the file itself was not touched" in message
     assert "4 documents" in table and "4 documents" in status

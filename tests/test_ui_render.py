@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from rag.schema import Passage
+from rag.schema import Passage, Quote
 from ui.chat import ChatTurn, DocumentView
 from ui.render import (
     answer_markdown,
@@ -117,12 +117,78 @@ def test_document_view_highlights_exactly_the_span() -> None:
     assert "Outro &lt;b&gt;x&lt;/b&gt;." in html
 
 
-def test_sources_list_title_language_file_and_score() -> None:
-    ps = [passage(1), passage(2, title="Zweiter", lang="zh", source="corpus/y.zh.txt", score=0.25)]
-    html = render_sources(ps, 0, cited={2})
+def test_document_view_highlights_the_quoted_sentence_inside_its_passage() -> None:
+    doc = "Intro line.\nFirst sentence. Meta will have 340,000 H100s. Last one.\nOutro."
+    start, end = doc.index("First"), doc.index("\nOutro")
+    a = doc.index("Meta")
+    p = passage(2, start=start, end=end)
+    view = DocumentView(p, doc, start, end, total=len(doc), quotes=((a, a + 29),))
+    html = render_document(view)
+    marks = re.findall(r'<mark class="cited"[^>]*>(.*?)</mark>', html, re.S)
+    assert marks == ["Meta will have 340,000 H100s."]
+    inside = re.search(r'<span class="passage">(.*?)</span><span class="doc-out">', html, re.S)
+    assert inside and "First sentence. " in inside.group(1) and "Last one." in inside.group(1)
+    assert html.count('<span class="doc-out">') == 2 and "quoted sentence highlighted" in html
+
+
+def test_sources_list_title_language_file_and_the_quoted_sentence() -> None:
+    doc = "Intro. Meta will have 340,000 H100s. Outro."
+    ps = [
+        passage(1, source="/home/me/.rag/uploads/x.id.txt"),
+        passage(2, title="Zweiter", lang="zh", source="corpus/y.zh.txt", score=0.25, text=doc),
+    ]
+    quote = Quote(2, "d", 7, 36, "Meta will have 340,000 H100s.")
+    html = render_sources(ps, 0, cited={2}, quotes=[quote])
     text = "".join(parse(html).text)
-    assert "Zweiter" in text and "zh" in text and "corpus/y.zh.txt" in text and "0.250" in text
-    assert 'class="src cited" data-n="2"' in html and 'class="src" data-n="1"' in html
+    assert "Zweiter" in text and "zh" in text and "y.zh.txt" in text
+    # no internal paths, no raw scores; the cited source shows the sentence quoted
+    assert "corpus/" not in text and "/home/me" not in text and "0.25" not in text
+    assert "“Meta will have 340,000 H100s.”" in text and "Intro." not in text
+    assert 'class="src cited quoted" data-n="2"' in html and 'class="src" data-n="1"' in html
+
+
+def test_answers_render_lists_as_lists() -> None:
+    html = render_answer_text("Two things [1]:\n\n- first [1]\n- second\n\n1. one\n2. two", 0, {1})
+    assert "<ul><li>first " in html and "</li><li>second</li></ul>" in html
+    assert "<ol><li>one</li><li>two</li></ol>" in html
+    assert html.startswith('<p class="para">Two things <a')
+
+
+def test_model_free_answer_leads_with_the_value_then_the_quotes() -> None:
+    ps = [passage(1), passage(2, lang="zh")]
+    quotes = [
+        Quote(1, "d", 0, 29, "Meta will have 340,000 H100s.", value="340,000"),
+        Quote(2, "d", 0, 29, "Meta will have 340,000 H100s."),
+    ]
+    turn = ChatTurn(
+        question="q",
+        text="...",
+        passages=ps,
+        mode="extractive",
+        cited={1, 2},
+        quotes=quotes,
+        value="340,000",
+        done=True,
+        notice="Ollama is not reachable",
+    )
+    html = render_transcript([turn])
+    first = re.search(r'<div class="answer-first"><div class="value">(.*?)</div>', html)
+    assert first and first.group(1) == "340,000"
+    assert html.count('class="quote"') == 2 and "Also stated in:" in html
+    assert "Ollama is not reachable" not in "".join(parse(html).text)  # the banner says it
+
+
+def test_abstention_says_not_in_your_documents_and_lists_related_passages() -> None:
+    turn = ChatTurn(
+        question="Who is the CEO of Apple?",
+        text="The documents do not say.",
+        passages=[passage(1)],
+        mode="abstain",
+        done=True,
+    )
+    text = "".join(parse(render_transcript([turn])).text)
+    assert "Not in your documents." in text and "not in your documents" in text
+    assert "Related, but not an answer" in text and "Meta will have 340,000" in text
 
 
 def test_markdown_copy_has_answer_and_cited_sources() -> None:
@@ -137,7 +203,7 @@ def test_markdown_copy_has_answer_and_cited_sources() -> None:
     )
     md = answer_markdown(turn)
     assert md.startswith("**Q:** how many H100s?\n\nMore than 340,000 [2].")
-    assert "[2] Zuck interview (id), `corpus/x.id.txt`" in md
+    assert "[2] Zuck interview (id), `x.id.txt`" in md
     assert "> Meta will have 340,000 H100s." in md
     assert "irrelevant" not in md  # only the cited passages
     assert "llama3.1:8b" in md
@@ -148,7 +214,8 @@ def test_banner_gives_the_commands_when_ollama_is_down() -> None:
     html = render_banner(down, "llama3.1:8b", "bge-m3")
     codes = re.findall(r"<code>(.*?)</code>", html)
     assert codes[:3] == ["ollama serve", "ollama pull llama3.1:8b", "ollama pull bge-m3"]
-    assert "Model-free mode" in html
+    assert "Model-free mode" in html and 'class="banner-close"' in html  # dismissible
+    assert "<details>" in html  # the commands folded away: a small banner
     up = {"ollama": {"reachable": True, "host": "h"}, "llm": {"available": True}}
     assert render_banner(up, "llama3.1:8b", "bge-m3") == ""
     missing = {"ollama": {"reachable": True, "host": "h"}, "llm": {"available": False}}

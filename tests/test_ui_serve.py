@@ -228,10 +228,11 @@ def test_twenty_concurrent_sessions_all_get_answers_from_the_server(
     def session(i: int) -> None:
         try:
             client = Client(url, verbose=False)
-            html, _box = client.predict(
+            html, _box, viewer, *_stored = client.predict(
                 "how many H100s does Meta plan to have?", "llama3.1:8b", api_name="/ask"
             )
             results[i] = html
+            assert 'mark class="cited"' in viewer  # the viewer follows the answer
         except BaseException as exc:  # reported below
             errors.append(exc)
 

@@ -20,7 +20,7 @@ from index.loaders import SUPPORTED_SUFFIXES
 from rag.errors import RagError
 from rag.offline import configure_offline
 from rag.settings import Settings
-from ui.chat import ChatBackend, ChatTurn
+from ui.chat import ChatBackend, ChatTurn, turns_from_json, turns_to_json
 from ui.documents import (
     PROGRESS_PREFIX,
     allowed_types,
@@ -34,6 +34,7 @@ from ui.documents import (
 from ui.render import (
     VIEWER_HINT,
     esc,
+    file_name,
     render_banner,
     render_document,
     render_status,
@@ -74,6 +75,15 @@ watch('value', () => {
   box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
 });
 element.addEventListener('click', (event) => {
+  const example = event.target.closest('button.example');
+  if (example) {  // an example question: type it into the box and ask it
+    const box = document.querySelector('#question textarea');
+    if (!box) return;
+    box.value = example.dataset.q;
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(() => document.querySelector('#ask').click(), 100);
+    return;
+  }
   const cite = event.target.closest('a.cite');
   if (cite) {
     event.preventDefault();
@@ -120,6 +130,29 @@ show();
 """
 
 
+# The model-free banner: dismissed once, it stays dismissed (this browser) until the
+# situation changes (another kind of banner).
+BANNER_JS = """
+const hide = () => {
+  const banner = element.querySelector('.banner');
+  let gone = null;
+  try { gone = localStorage.getItem('rag-banner-dismissed'); } catch (e) {}
+  if (banner && gone && gone === banner.dataset.kind) banner.hidden = true;
+};
+element.addEventListener('click', (event) => {
+  const close = event.target.closest('.banner-close');
+  if (!close) return;
+  const banner = close.closest('.banner');
+  banner.hidden = true;
+  try { localStorage.setItem('rag-banner-dismissed', banner.dataset.kind || ''); } catch (e) {}
+});
+watch('value', hide);
+hide();
+"""
+
+HISTORY_KEY = "rag-offline-conversation"
+
+
 def theme() -> gr.themes.Base:
     return gr.themes.Default(font=SYSTEM_FONTS, font_mono=MONO_FONTS)
 
@@ -144,12 +177,13 @@ class App:
         """(choices, selected, interactive) for the model picker, from /api/tags."""
         ol = status.get("ollama", {})
         wanted = self.settings.llm_model
-        if not ol.get("reachable"):
-            return [wanted], wanted, False
+        if not ol.get("reachable") or self.settings.llm_backend != "ollama":
+            return [wanted], wanted, False  # (the label says why there is no choice)
         embed = self.settings.embed_model
         models = [
             m
-            for m in ol.get("models", [])
+            # chat_models: what /api/tags says can chat (an embedding-only model cannot)
+            for m in ol.get("chat_models", ol.get("models", []))
             if "embed" not in m.lower() and m not in (embed, f"{embed}:latest")
         ]
         selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), None)
@@ -164,7 +198,12 @@ class App:
 
         st = self.status()
         choices, selected, interactive = self.model_choices(st)
-        picker = gr.Dropdown(choices=choices, value=selected, interactive=interactive)
+        picker = gr.Dropdown(
+            choices=choices,
+            value=selected,
+            interactive=interactive,
+            label=model_label(st, interactive, self.settings.llm_backend),
+        )
         table, delete_picker = self.documents()
         return (
             render_status(st, self.settings.llm_model),
@@ -178,18 +217,56 @@ class App:
     # chat -----------------------------------------------------------------------------
     def ask(
         self, question: str, turns: list[ChatTurn] | None, model: str | None
-    ) -> Iterator[tuple[str, list[ChatTurn], Any]]:
+    ) -> Iterator[tuple[Any, ...]]:
         """Stream the transcript; the question box is cleared once, at the start, so
-        the next question can be typed while this answer streams."""
+        the next question can be typed while this answer streams. When the answer is
+        done, the viewer shows its first quoted sentence (it follows the newest answer)
+        and the conversation is stored in the browser (it survives a reload)."""
         history = list(turns or [])
+        skip = gr.skip()
         if not (question or "").strip():
-            yield render_transcript(history), history, gr.skip()
+            yield render_transcript(history), history, skip, skip, skip
             return
         clear: Any = ""
+        current = history
         for turn in self.backend.ask(question, history, model=model, min_interval=0.05):
             current = [*history, turn]
-            yield render_transcript(current), current, clear
-            clear = gr.skip()
+            if turn.done:
+                break
+            yield render_transcript(current), current, clear, skip, skip
+            clear = skip
+        yield (
+            render_transcript(current),
+            current,
+            clear,
+            self.follow(current),
+            turns_to_json(current),
+        )
+
+    def follow(self, turns: Sequence[ChatTurn]) -> Any:
+        """The viewer for the newest answer: its first quoted passage, the sentence
+        highlighted; an abstention or an error leaves a hint."""
+        if not turns:
+            return render_viewer_message(VIEWER_HINT)
+        index = len(turns) - 1
+        turn = turns[index]
+        first = turn.quotes[0].n if turn.quotes else min(turn.cited, default=None)
+        if first is None or turn.mode == "abstain":
+            return render_viewer_message(
+                "This answer quotes no passage: its sources list shows the closest ones."
+            )
+        return self.view(turn, first)
+
+    def view(self, turn: ChatTurn, n: int) -> str:
+        passage = turn.passage(n)
+        if passage is None:
+            return render_viewer_message(f"Passage [{n}] is not among this answer's sources.")
+        try:
+            html = render_document(self.backend.document_view(passage, turn.quotes_in(n)))
+        except RagError as exc:
+            return render_viewer_message(str(exc))
+        # a new value every time, so a second click on the same [n] scrolls to it again
+        return f"{html}<!-- view {next(self._views)} -->"
 
     def cite(self, turns: list[ChatTurn] | None, evt: gr.EventData) -> str:
         data = getattr(evt, "_data", None) or {}
@@ -198,18 +275,15 @@ class App:
             n = int(data.get("n", -1))
         except (IndexError, TypeError, ValueError):
             return render_viewer_message("That answer is no longer in this conversation.")
-        passage = turn.passage(n)
-        if passage is None:
-            return render_viewer_message(f"Passage [{n}] is not among this answer's sources.")
-        try:
-            html = render_document(self.backend.document_view(passage))
-        except RagError as exc:
-            return render_viewer_message(str(exc))
-        # a new value every time, so a second click on the same [n] scrolls to it again
-        return f"{html}<!-- view {next(self._views)} -->"
+        return self.view(turn, n)
 
-    def new_chat(self) -> tuple[str, list[ChatTurn], str, str]:
-        return render_transcript([]), [], render_viewer_message(VIEWER_HINT), ""
+    def restore(self, stored: Any) -> tuple[str, list[ChatTurn], str]:
+        """The conversation kept in the browser, shown again after a reload."""
+        turns = turns_from_json(stored)
+        return render_transcript(turns), turns, self.follow(turns)
+
+    def new_chat(self) -> tuple[str, list[ChatTurn], str, str, list[Any]]:
+        return render_transcript([]), [], render_viewer_message(VIEWER_HINT), "", []
 
     # documents ------------------------------------------------------------------------
     def documents(self) -> tuple[str, Any]:
@@ -218,7 +292,7 @@ class App:
             table = '<p class="hint">No documents are indexed yet: upload some above.</p>'
         else:
             rows = "".join(
-                f"<tr><td>{esc(d.title)}</td><td class='file'>{esc(d.source)}</td>"
+                f"<tr><td>{esc(d.title)}</td><td class='file'>{esc(file_name(d.source))}</td>"
                 f"<td>{esc(d.lang)}</td><td class='num'>{d.n_chunks}</td>"
                 f"<td>{esc(d.format)}</td><td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
                 for d in docs
@@ -229,7 +303,7 @@ class App:
                 "<thead><tr><th>Title</th><th>File</th><th>Language</th><th>Chunks</th>"
                 f"<th>Format</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
             )
-        choices = [(f"{d.title} — {d.source}", d.doc_id) for d in docs]
+        choices = [(f"{d.title} — {file_name(d.source)}", d.doc_id) for d in docs]
         picker = gr.Dropdown(choices=choices, value=None, interactive=bool(choices))
         return table, picker
 
@@ -291,6 +365,22 @@ class App:
             None,
         )
 
+    def confirm_delete(self, doc_id: str | None) -> tuple[Any, str]:
+        """Step one of a delete: ask for confirmation, naming the document."""
+        docs = {d.doc_id: d for d in list_documents(self.settings)}
+        doc = docs.get(doc_id or "")
+        if doc is None:
+            message = "pick a document to delete first"
+            return gr.Row(visible=False), f'<p class="delete-msg">{esc(message)}</p>'
+        question = (
+            f"Delete {doc.title} ({file_name(doc.source)}) from the index? Its passages can no "
+            "longer be found or cited."
+        )
+        return gr.Row(visible=True), f'<p class="delete-msg confirm">{esc(question)}</p>'
+
+    def cancel_delete(self) -> tuple[Any, str]:
+        return gr.Row(visible=False), '<p class="delete-msg">nothing was deleted</p>'
+
     def delete(self, doc_id: str | None) -> tuple[str, str, Any, str]:
         if not doc_id:
             message = "pick a document to delete first"
@@ -319,11 +409,12 @@ def build_app(settings: Settings) -> gr.Blocks:
     demo = gr.Blocks(title="Ask your documents", analytics_enabled=False, delete_cache=(3600, 3600))
     with demo:
         turns = gr.State([])
+        stored = gr.BrowserState([], storage_key=HISTORY_KEY)
         gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
         status_html = gr.HTML(
             '<div class="status">checking…</div>', elem_id="status", js_on_load=None
         )
-        banner = gr.HTML("", elem_id="banner", js_on_load=None)
+        banner = gr.HTML("", elem_id="banner", js_on_load=BANNER_JS)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=360):
@@ -378,6 +469,11 @@ def build_app(settings: Settings) -> gr.Blocks:
                         "Delete from index", variant="stop", elem_id="delete", scale=1
                     )
                 delete_msg = gr.HTML("", elem_id="delete-msg", js_on_load=None)
+                with gr.Row(visible=False, elem_id="delete-confirm") as confirm_row:
+                    confirm_btn = gr.Button(
+                        "Yes, delete it", variant="stop", size="sm", elem_id="delete-yes"
+                    )
+                    cancel_btn = gr.Button("Cancel", size="sm", elem_id="delete-no")
             with gr.Tab("Status", id="status-tab"):
                 refresh_btn = gr.Button("Refresh status", size="sm", elem_id="refresh")
                 status_detail = gr.HTML("", elem_id="status-detail", js_on_load=None)
@@ -389,30 +485,44 @@ def build_app(settings: Settings) -> gr.Blocks:
 
         refresh_outputs = [status_html, banner, model, docs_table, delete_pick, status_detail]
         demo.load(app.refresh, None, refresh_outputs, show_progress="hidden")
+        demo.load(app.restore, [stored], [transcript, turns, viewer], show_progress="hidden")
         refresh_btn.click(app.refresh, None, refresh_outputs)
         gr.on(
             [question.submit, ask_btn.click],
             app.ask,
             [question, turns, model],
-            [transcript, turns, question],
+            [transcript, turns, question, viewer, stored],
             concurrency_limit=4,
             show_progress="hidden",
         )
         transcript.cite(
             app.cite, [turns], [viewer], show_progress="hidden", trigger_mode="always_last"
         )
-        new_btn.click(app.new_chat, None, [transcript, turns, viewer, question])
+        new_btn.click(app.new_chat, None, [transcript, turns, viewer, question, stored])
         upload.upload(
             app.upload,
             [upload],
             [upload_log, docs_table, delete_pick, status_html, upload],
             show_progress="minimal",
         )
-        delete_btn.click(
+        delete_btn.click(app.confirm_delete, [delete_pick], [confirm_row, delete_msg])
+        cancel_btn.click(app.cancel_delete, None, [confirm_row, delete_msg])
+        confirm_btn.click(
             app.delete, [delete_pick], [delete_msg, docs_table, delete_pick, status_html]
-        )
+        ).then(lambda: gr.Row(visible=False), None, [confirm_row])
     demo.queue(default_concurrency_limit=2)
     return demo
+
+
+def model_label(status: dict[str, Any], available: bool, backend: str = "ollama") -> str:
+    """The model picker's label: says so when there is no model to pick."""
+    if backend != "ollama":
+        return "Model (RAG_LLM_MODEL, from the OpenAI-compatible server)"
+    if available:
+        return "Model (from Ollama)"
+    if not status.get("ollama", {}).get("reachable"):
+        return "Model: none available (Ollama not reachable), answers are model-free"
+    return "Model: none pulled in Ollama, answers are model-free"
 
 
 # serving ------------------------------------------------------------------------------

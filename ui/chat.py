@@ -11,12 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from index.catalog import Catalog
 from rag.errors import RagError
-from rag.schema import DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
+from rag.schema import DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -41,9 +41,51 @@ class ChatTurn:
     standalone_question: str | None = None
     error: str | None = None
     done: bool = False
+    quotes: list[Quote] = field(default_factory=list)  # the quoted sentences, exact spans
+    value: str | None = None  # the number, name or date a model-free answer leads with
 
     def passage(self, n: int) -> Passage | None:
         return next((p for p in self.passages if p.n == n), None)
+
+    def quotes_in(self, n: int) -> list[Quote]:
+        """The sentences this answer quotes from passage [n]."""
+        return [q for q in self.quotes if q.n == n]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON, for keeping the conversation in the browser across reloads."""
+        out = asdict(self)
+        out["cited"] = sorted(self.cited)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChatTurn | None:
+        """The turn `to_json` wrote, or None for anything else (an old or edited copy)."""
+        if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+            return None
+        try:
+            fields = dict(data)
+            fields["passages"] = [Passage(**p) for p in data.get("passages") or []]
+            fields["quotes"] = [Quote(**q) for q in data.get("quotes") or []]
+            fields["cited"] = {int(n) for n in data.get("cited") or []}
+            turn = cls(**fields)
+        except (TypeError, ValueError):
+            return None
+        if not turn.done:  # a reload cut this answer short
+            turn.done, turn.error = (
+                True,
+                turn.error or "the page was reloaded before this answer finished",
+            )
+        return turn
+
+
+def turns_to_json(turns: Sequence[ChatTurn]) -> list[dict[str, Any]]:
+    return [t.to_json() for t in turns if t.done]
+
+
+def turns_from_json(data: Any) -> list[ChatTurn]:
+    if not isinstance(data, list):
+        return []
+    return [t for t in (ChatTurn.from_json(d) for d in data) if t is not None]
 
 
 @dataclass(frozen=True)
@@ -57,6 +99,7 @@ class DocumentView:
     offset: int = 0  # where `text` starts in the full document
     total: int = 0  # length of the full document
     note: str | None = None  # e.g. the document changed since the answer
+    quotes: tuple[tuple[int, int], ...] = ()  # quoted sentences inside the span, relative
 
 
 def history_of(turns: Sequence[ChatTurn]) -> list[Turn]:
@@ -149,13 +192,18 @@ class ChatBackend:
                     turn.unsupported = list(answer.unsupported)
                     turn.invalid_markers = list(answer.invalid_markers)
                     turn.standalone_question = answer.standalone_question
+                    turn.quotes = list(answer.quotes)
+                    turn.value = answer.value
         except RagError as exc:
             turn.error = str(exc)
         turn.done = True
         yield turn
 
-    def document_view(self, passage: Passage, *, window: int = 40_000) -> DocumentView:
-        """The passage inside its document, windowed around the span for huge documents.
+    def document_view(
+        self, passage: Passage, quotes: Sequence[Quote] = (), *, window: int = 40_000
+    ) -> DocumentView:
+        """The passage inside its document, windowed around the span for huge documents,
+        with the sentences the answer quotes from it located inside the span.
 
         Raises RagError when the document is no longer in the index."""
         if not self.settings.catalog_path.exists():
@@ -176,6 +224,16 @@ class ChatBackend:
                 raise RagError(f"{passage.source} changed since this answer; ask again")
             start, end = found, found + len(passage.text)
             note = "the document was re-ingested since this answer; the span was found again"
+        shift = start - passage.start  # non-zero when the document was re-ingested
+        spans: list[tuple[int, int]] = []
+        for q in quotes:
+            a, b = q.start + shift, q.end + shift
+            if not (start <= a < b <= end and full[a:b] == q.text):
+                found = full.find(q.text, start, end) if q.text else -1
+                if found < 0:
+                    continue
+                a, b = found, found + len(q.text)
+            spans.append((a, b))
         offset = 0
         text = full
         if len(full) > window:
@@ -190,4 +248,5 @@ class ChatBackend:
             offset=offset,
             total=len(full),
             note=note,
+            quotes=tuple(sorted((a - offset, b - offset) for a, b in set(spans))),
         )

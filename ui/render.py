@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from html import escape
+from pathlib import PurePath
 from typing import Any
 
 from rag.citations import MARKER, marker_numbers
-from rag.schema import Passage
+from rag.extractive import shown
+from rag.schema import Passage, Quote
 from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView
 
@@ -24,10 +26,16 @@ CITE_RE = MARKER  # the answer checker's own marker grammar, so what it counts i
 MODE_LABELS = {
     "llm": "answer written by {model}",
     "extractive": "no language model used: quoted passages",
-    "abstain": "no relevant passage found",
+    "abstain": "not in your documents",
 }
 
 EXAMPLE_QUESTION = "how many H100s does Meta plan to have?"
+EXAMPLE_QUESTIONS = (
+    EXAMPLE_QUESTION,
+    "Siapa pendiri dan CEO Character.AI?",
+    "Llama 3.1最大的版本有多少参数?",
+)
+_LIST_ITEM = re.compile(r"^\s*(?:(?P<bullet>[-*•])|(?P<number>\d{1,3})[.)])\s+")
 
 
 def esc(value: object) -> str:
@@ -77,10 +85,8 @@ def _unsupported_spans(text: str, sentences: Sequence[str]) -> list[tuple[int, i
     return sorted(spans)
 
 
-def render_answer_text(
-    text: str, turn: int, valid: set[int], unsupported: Sequence[str] = ()
-) -> str:
-    """The answer as escaped text with linked markers; unsupported sentences marked."""
+def _render_line(text: str, turn: int, valid: set[int], unsupported: Sequence[str]) -> str:
+    """One line: escaped text with linked markers; unsupported sentences marked."""
     out: list[str] = []
     pos = 0
     for a, b in _unsupported_spans(text, unsupported):
@@ -95,32 +101,132 @@ def render_answer_text(
     return "".join(out)
 
 
-def _score(value: float) -> str:
-    return f"{value:.3f}"
+def render_answer_text(
+    text: str, turn: int, valid: set[int], unsupported: Sequence[str] = ()
+) -> str:
+    """The answer as escaped text with linked markers, unsupported sentences marked, and
+    its lists as real lists: lines starting "- ", "* " or "1. " become <ul>/<ol> items,
+    blank lines separate paragraphs. No other Markdown is interpreted."""
+    blocks: list[str] = []
+    items: list[str] = []
+    kind = ""
+    para: list[str] = []
+
+    def flush_list() -> None:
+        nonlocal items, kind
+        if items:
+            blocks.append(f"<{kind}>" + "".join(f"<li>{i}</li>" for i in items) + f"</{kind}>")
+        items, kind = [], ""
+
+    def flush_para() -> None:
+        nonlocal para
+        if para:
+            blocks.append('<p class="para">' + "<br>".join(para) + "</p>")
+        para = []
+
+    for line in text.split("\n"):
+        m = _LIST_ITEM.match(line)
+        if m:
+            flush_para()
+            want = "ol" if m.group("number") else "ul"
+            if kind and kind != want:
+                flush_list()
+            kind = want
+            items.append(_render_line(line[m.end() :], turn, valid, unsupported))
+        elif not line.strip():
+            flush_list()
+            flush_para()
+        else:
+            flush_list()
+            para.append(_render_line(line, turn, valid, unsupported))
+    flush_list()
+    flush_para()
+    return "".join(blocks)
 
 
-def render_sources(passages: Sequence[Passage], turn: int, cited: set[int]) -> str:
+def render_quote(q: Quote, turn: int, valid: set[int]) -> str:
+    link = cite_link(turn, q.n) if q.n in valid else esc(f"[{q.n}]")
+    return f'<q class="quote">{esc(shown(q.text))}</q> {link}'
+
+
+def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
+    """A model-free answer, answer first: the value asked for, the best sentence quoted,
+    then the sentences that agree with it."""
+    best, rest = turn.quotes[0], turn.quotes[1:]
+    parts = ['<div class="answer-first">']
+    if turn.value:
+        parts.append(f'<div class="value">{esc(turn.value)}</div>')
+    parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
+    if rest:
+        items = "".join(f"<li>{render_quote(q, index, valid)}</li>" for q in rest)
+        parts.append(f'<div class="also">Also stated in:</div><ul class="also-list">{items}</ul>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def file_name(source: str) -> str:
+    """What the user sees of a source path: its file name, never the folders it sits in
+    (an upload lives in the data directory, an internal path)."""
+    return PurePath(source.replace("\\", "/")).name or source
+
+
+def render_sources(
+    passages: Sequence[Passage],
+    turn: int,
+    cited: set[int],
+    quotes: Sequence[Quote] = (),
+    *,
+    related: bool = False,
+) -> str:
+    """The numbered sources: a cited one shows the sentence the answer quotes from it; the
+    others their opening words. `related`: an abstention lists the closest passages as
+    related, not as sources of an answer."""
     if not passages:
         return ""
+    quoted: dict[int, list[Quote]] = {}
+    for q in quotes:
+        quoted.setdefault(q.n, []).append(q)
     items = []
     for p in passages:
-        page = f" · p. {p.page}" if p.page else ""
-        snippet = " ".join(p.text.split())
-        if len(snippet) > 220:
-            snippet = snippet[:220] + "…"
-        css = "src cited" if p.n in cited else "src"
+        page = next((q.page for q in quoted.get(p.n, []) if q.page), p.page)
+        where = f" · p. {page}" if page else ""
+        if quoted.get(p.n):
+            snippet = " … ".join(f"“{shown(q.text)}”" for q in quoted[p.n])
+            css = "src cited quoted"
+        else:
+            snippet = " ".join(p.text.split())
+            if len(snippet) > 160:
+                snippet = snippet[:160] + "…"
+            css = "src cited" if p.n in cited else "src"
+        if related:
+            css += " related"
         items.append(
             f'<li class="{css}" data-n="{p.n}">{cite_link(turn, p.n)} '
             f'<span class="src-title">{esc(p.title)}</span>'
-            f'<span class="src-meta"> · {esc(p.lang)} · {esc(p.source)}{esc(page)}'
-            f" · score {esc(_score(p.score))}</span>"
+            f'<span class="src-meta"> · {esc(p.lang)} · {esc(file_name(p.source))}{esc(where)}'
+            "</span>"
             f'<div class="src-snippet">{esc(snippet)}</div></li>'
         )
-    n_cited = len(cited & {p.n for p in passages})
-    label = f"Sources: {len(passages)} passages" + (f", {n_cited} cited" if n_cited else "")
+    if related:
+        label = "Related, but not an answer: the closest passages"
+        listed, more = items, []
+    else:
+        n_cited = len(cited & {p.n for p in passages})
+        label = f"Sources: {len(passages)} passages" + (f", {n_cited} cited" if n_cited else "")
+        # the cited ones first and in view; the rest folded away
+        listed = [i for i, p in zip(items, passages, strict=True) if p.n in cited] or items
+        more = [i for i in items if i not in listed]
+    folded = (
+        f'<details class="more-sources"><summary>{len(more)} more passage'
+        f"{'s' if len(more) != 1 else ''}, not cited</summary>"
+        f'<ol class="src-list">{"".join(more)}</ol></details>'
+        if more
+        else ""
+    )
     return (
-        f'<details class="sources" open><summary>{esc(label)}</summary>'
-        f'<ol class="src-list">{"".join(items)}</ol></details>'
+        f'<details class="sources{" related" if related else ""}" open>'
+        f"<summary>{esc(label)}</summary>"
+        f'<ol class="src-list">{"".join(listed)}</ol>{folded}</details>'
     )
 
 
@@ -133,11 +239,17 @@ def answer_markdown(turn: ChatTurn) -> str:
         lines.append("")
         for p in cited:
             page = f", p. {p.page}" if p.page else ""
-            quote = " ".join(p.text.split())
-            if len(quote) > 300:
-                quote = quote[:300] + "…"
+            quotes = turn.quotes_in(p.n)
+            if quotes:
+                quote = " … ".join(shown(q.text) for q in quotes)
+                start, end = quotes[0].start, quotes[-1].end
+            else:
+                quote = " ".join(p.text.split())
+                if len(quote) > 300:
+                    quote = quote[:300] + "…"
+                start, end = p.start, p.end
             lines.append(
-                f"[{p.n}] {p.title} ({p.lang}), `{p.source}`{page}, chars {p.start}–{p.end}"
+                f"[{p.n}] {p.title} ({p.lang}), `{file_name(p.source)}`{page}, chars {start}–{end}"
             )
             lines.append(f"> {quote}")
             lines.append("")
@@ -158,13 +270,22 @@ def render_turn(turn: ChatTurn, index: int) -> str:
     ]
     if turn.mode:
         label = MODE_LABELS.get(turn.mode, turn.mode).format(model=turn.model or "the model")
-        parts.append(f'<div class="badge">{esc(label)}</div>')
+        # why no model was used is said once, by the banner; here only on hover
+        title = f' title="{esc(turn.notice)}"' if turn.notice else ""
+        parts.append(f'<div class="badge"{title}>{esc(label)}</div>')
     if turn.standalone_question and turn.standalone_question.strip() != turn.question.strip():
         parts.append(f'<div class="standalone">searched for: {esc(turn.standalone_question)}</div>')
-    if turn.notice:
+    if turn.notice and turn.mode == "llm":
         parts.append(f'<div class="notice">{esc(turn.notice)}</div>')
     if not turn.text and not turn.done:
         body = '<span class="thinking">searching…</span>'
+    elif turn.done and turn.mode == "abstain":
+        body = (
+            '<div class="abstain"><strong class="abstain-head">Not in your documents.</strong> '
+            f"{render_answer_text(turn.text, index, set())}</div>"
+        )
+    elif turn.done and turn.mode == "extractive" and turn.quotes:
+        body = render_answer_first(turn, index, valid)
     else:
         body = render_answer_text(turn.text, index, valid, turn.unsupported if turn.done else ())
     cursor = '<span class="cursor">▍</span>' if not turn.done and turn.text else ""
@@ -179,12 +300,16 @@ def render_turn(turn: ChatTurn, index: int) -> str:
             "</div>"
         )
     if turn.done and turn.invalid_markers:
-        shown = ", ".join(turn.invalid_markers)
+        shown_markers = ", ".join(turn.invalid_markers)
         parts.append(
             f'<div class="check-note">removed citation markers that point to no passage: '
-            f"{esc(shown)}</div>"
+            f"{esc(shown_markers)}</div>"
         )
-    parts.append(render_sources(turn.passages, index, turn.cited))
+    parts.append(
+        render_sources(
+            turn.passages, index, turn.cited, turn.quotes, related=turn.mode == "abstain"
+        )
+    )
     if turn.done and not turn.error:
         parts.append(
             '<div class="actions"><button type="button" class="copy-md">Copy as Markdown'
@@ -198,10 +323,15 @@ def render_turn(turn: ChatTurn, index: int) -> str:
 
 def render_transcript(turns: Sequence[ChatTurn]) -> str:
     if not turns:
+        examples = "".join(
+            f'<li><button type="button" class="example" data-q="{esc(q)}">{esc(q)}</button></li>'
+            for q in EXAMPLE_QUESTIONS
+        )
         return (
             '<div class="transcript empty"><p class="hint">Ask a question about your documents, '
-            f"in any language, e.g. <q>{esc(EXAMPLE_QUESTION)}</q>. Every claim in the answer "
-            "carries a number: click it to see the passage inside its document.</p></div>"
+            "in any language. Every claim in the answer carries a number: click it to see the "
+            "quoted sentence inside its document. Try:</p>"
+            f'<ul class="examples">{examples}</ul></div>'
         )
     return (
         '<div class="transcript">'
@@ -211,28 +341,48 @@ def render_transcript(turns: Sequence[ChatTurn]) -> str:
 
 
 def render_document(view: DocumentView) -> str:
+    """The document around a cited passage: the passage lightly shaded, each sentence the
+    answer quotes from it highlighted (`mark.cited`; the whole passage when no sentence
+    is known), the rest of the document plain."""
     p = view.passage
     text = view.text
     before = text[: view.start]
-    span = text[view.start : view.end]
     after = text[view.end :]
     if view.offset:
         before = f"[… {view.offset:,} characters before]\n" + before
     tail = view.total - view.offset - len(text)
     if tail > 0:
         after = after + f"\n[… {tail:,} characters after]"
-    page = f" · p. {p.page}" if p.page else ""
+    inside: list[str] = []
+    pos = view.start
+    quotes = [(a, b) for a, b in view.quotes if view.start <= a < b <= view.end]
+    if not quotes:
+        inside.append(
+            f'<mark class="cited" id="cited-span">{esc(text[view.start : view.end])}</mark>'
+        )
+    else:
+        for i, (a, b) in enumerate(quotes):
+            if a < pos:
+                continue
+            ident = ' id="cited-span"' if i == 0 else ""
+            inside.append(esc(text[pos:a]))
+            inside.append(f'<mark class="cited"{ident}>{esc(text[a:b])}</mark>')
+            pos = b
+        inside.append(esc(text[pos : view.end]))
+    where = f" · p. {p.page}" if p.page else ""
+    what = "the quoted sentence highlighted" if quotes else "the passage highlighted"
     head = (
         f'<div class="doc-head"><span class="doc-n">[{p.n}]</span> '
         f'<span class="doc-title">{esc(p.title)}</span>'
-        f'<div class="doc-meta">{esc(p.lang)} · {esc(p.source)}{esc(page)} · characters '
-        f"{p.start:,}–{p.end:,} · score {esc(_score(p.score))}</div></div>"
+        f'<div class="doc-meta">{esc(p.lang)} · {esc(file_name(p.source))}{esc(where)} · '
+        f"{esc(what)}</div></div>"
     )
     note = f'<div class="notice">{esc(view.note)}</div>' if view.note else ""
     return (
         f'<div class="docview" data-n="{p.n}">{head}{note}'
-        f'<div class="doc-text">{esc(before)}<mark class="cited" id="cited-span">{esc(span)}'
-        f"</mark>{esc(after)}</div></div>"
+        f'<div class="doc-text"><span class="doc-out">{esc(before)}</span>'
+        f'<span class="passage">{"".join(inside)}</span>'
+        f'<span class="doc-out">{esc(after)}</span></div></div>'
     )
 
 
@@ -259,7 +409,7 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
         model,
         f"embedder {emb.get('kind')} {emb.get('model')} (dim {emb.get('dim') or '?'})",
         f"index {status.get('documents', 0)} documents, {status.get('chunks', 0)} chunks ({langs})",
-        f"store {status.get('store')} at {status.get('store_location')}",
+        f"store {status.get('store')}",
     ]
     dense = status.get("dense") or {}
     if dense and not dense.get("on"):
@@ -276,24 +426,29 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
 
 
 def render_banner(status: dict[str, Any], llm_model: str, embed_model: str) -> str:
-    """The model-free banner when Ollama is unreachable (or the model is not pulled)."""
+    """The one model-free notice, when Ollama is unreachable (or the model is not pulled):
+    a small banner the user can dismiss, the commands folded away."""
     ol = status.get("ollama", {})
     host = ol.get("host", "")
+    close = (
+        '<button type="button" class="banner-close" title="dismiss" aria-label="dismiss">×</button>'
+    )
     if not ol.get("reachable"):
         commands = ["ollama serve", f"ollama pull {llm_model}", f"ollama pull {embed_model}"]
         cmds = "".join(f"<li><code>{esc(c)}</code></li>" for c in commands)
         return (
-            '<div class="banner model-free" role="status"><strong>Model-free mode.</strong> '
-            f"No language model is reachable at {esc(host)}, so answers quote the most "
-            "relevant passages verbatim, with their citations. To have a local model write "
-            f"the answers, run:<ol>{cmds}</ol>then press “Refresh status” (or set "
-            "<code>OLLAMA_HOST</code> to point at another Ollama).</div>"
+            f'<div class="banner model-free" role="status" data-kind="model-free">{close}'
+            "<strong>Model-free mode.</strong> No language model is reachable at "
+            f"{esc(host)}: answers quote the most relevant sentences of your documents, with "
+            "their citations. <details><summary>Get written answers</summary>"
+            f"Run<ol>{cmds}</ol>then press “Refresh status” on the Status tab (or set "
+            "<code>OLLAMA_HOST</code> to point at another Ollama).</details></div>"
         )
     if not status.get("llm", {}).get("available"):
         return (
-            '<div class="banner model-missing" role="status"><strong>Model not pulled.</strong> '
-            f"Ollama is running at {esc(host)} but has no {esc(llm_model)}: run "
-            f"<code>{esc(f'ollama pull {llm_model}')}</code>, or pick another model below. "
-            "Until then answers are model-free.</div>"
+            f'<div class="banner model-missing" role="status" data-kind="model-missing">{close}'
+            f"<strong>Model not pulled.</strong> Ollama is running at {esc(host)} but has no "
+            f"{esc(llm_model)}: run <code>{esc(f'ollama pull {llm_model}')}</code>, or pick "
+            "another model below. Until then answers are model-free.</div>"
         )
     return ""

@@ -110,15 +110,22 @@ def test_h100_answer_streams_and_its_citation_shows_the_highlighted_span(
     assert sources.count() >= 3
     first = sources.first
     meta = first.locator(".src-meta").inner_text()
-    assert re.search(r"· (id|zh) · \S*corpus/\S+\.txt · score \d\.\d{3}", meta), meta
+    # a file name and a language: no internal path, no raw score
+    assert re.fullmatch(r" · (id|zh) · [\w.-]+\.txt", meta), meta
     assert first.locator(".src-title").inner_text().strip()
     assert "cited" in (first.get_attribute("class") or "")
+    # the source shows the sentence the answer's claim rests on, not the chunk's start
+    snippet = words(first.locator(".src-snippet").inner_text())
+    assert snippet.startswith("“") and re.search(r"340[.,]000", snippet), snippet
 
+    # the viewer already follows the newest answer: its quoted sentence, highlighted
+    page.wait_for_selector('#viewer .docview[data-n="1"] mark.cited')
     marked = open_citation(page, turn, 1)
-    snippet = words(first.locator(".src-snippet").inner_text()).rstrip("…")
-    assert words(marked).startswith(snippet[:150])
+    assert words(marked) == snippet.strip("“”")
+    passage = words(page.inner_text("#viewer .passage"))
+    assert words(marked) in passage and len(passage) > len(words(marked)) + 100
     header = page.inner_text("#viewer .doc-head")
-    assert header.startswith("[1]") and "corpus/" in header
+    assert header.startswith("[1]") and "corpus/" not in header and ".txt" in header
     shot(page, "browser-h100-llm-citation")
 
     # the model picker lists what Ollama has (/api/tags); the next answer uses the pick
@@ -143,12 +150,14 @@ def test_model_free_banner_when_ollama_goes_down(
     page.get_by_role("tab", name="Status").click()
     page.click("#refresh")
     page.wait_for_selector("#banner .banner.model-free")
+    page.click("#banner summary")  # the commands are folded away in a small banner
     assert page.locator("#banner code").all_inner_texts()[:3] == [
         "ollama serve",
         "ollama pull llama3.1:8b",
         "ollama pull bge-m3",
     ]
     assert "Model-free mode" in page.inner_text("#banner")
+    assert "none available" in page.inner_text("#model")  # the picker says so
     detail = page.inner_text("#status-detail")  # the Status tab: what `rag status` says
     assert re.search(r"index: +5 documents, \d+ chunks", detail), detail
     assert "ollama:   not reachable" in detail
@@ -156,25 +165,80 @@ def test_model_free_banner_when_ollama_goes_down(
     page.get_by_role("tab", name="Chat").click()
     turn = ask(page, H100)
     assert turn.locator(".badge").inner_text() == "no language model used: quoted passages"
-    text = turn.locator(".answer-text").inner_text()
-    assert re.search(r"340[.,]000", text), text
+    # answer first: the value, then the best sentence quoted, then the ones that agree
+    value = turn.locator(".answer-first .value").inner_text()
+    assert re.fullmatch(r"340[.,]000", value), value
+    best = turn.locator(".answer-first blockquote.best").inner_text()
+    assert value in best and "150" not in turn.locator(".answer-text").inner_text()
     assert turn.locator(".answer-text a.cite").count() >= 2
+    assert turn.locator(".answer-text li").count() >= 1  # a real list
     assert turn.locator(".error").count() == 0
+    # said once, by the banner: no per-answer notice about the unreachable model
+    assert "not reachable" not in turn.inner_text() and turn.locator(".notice").count() == 0
     shot(page, "browser-model-free")
 
     turn.locator(".copy-md").click()
     page.wait_for_selector("#turn-0 .copied:not([hidden])")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith(f"**Q:** {H100}\n\n")
-    assert "**Sources**" in copied and re.search(r"^\[\d+\] .+`\S*corpus/", copied, re.M)
+    assert "**Sources**" in copied and re.search(r"^\[\d+\] .+`[\w.-]+\.txt`", copied, re.M)
 
     second = ask(page, "dan termasuk A100?")  # a follow-up: shown at the top of the view
     assert second.locator(".answer-text a.cite").count() >= 1
     page.wait_for_function(TURN_AT_TOP, arg="#turn-1")
 
+    # the banner can be dismissed; the conversation and the dismissal survive a reload
+    page.click("#banner .banner-close")
+    page.wait_for_selector("#banner .banner.model-free", state="hidden")
+    page.reload()
+    open_app(page, page.url)
+    page.wait_for_selector("#transcript #turn-1 .answer-first")
+    assert page.locator("#transcript .turn").count() == 2
+    assert page.locator("#banner .banner.model-free").is_hidden()
+    page.wait_for_selector("#viewer mark.cited")  # the viewer shows the newest answer
+    # [1] of the first answer (the viewer shows [1] of the second one: wait for the swap)
+    page.locator('#turn-0 .answer-text a.cite[data-n="1"]').first.click()
+    page.wait_for_function(
+        "() => /340[.,]000/.test(document.querySelector('#viewer mark.cited')?.innerText || '')"
+    )
+    shot(page, "browser-model-free-reloaded")
+
     page.click("#new-chat")
     page.wait_for_selector("#transcript .transcript.empty")
     assert page.locator("#transcript .turn").count() == 0
+    page.reload()  # a new chat is also what a reload shows
+    open_app(page, page.url)
+    page.wait_for_selector("#transcript .transcript.empty")
+    assert page.js_errors == []
+
+
+def test_example_questions_are_clickable_and_abstentions_list_related_passages(
+    corpus_index: Settings, serve_app: Any, page: Any
+) -> None:
+    open_app(page, serve_app())
+    examples = page.locator("#transcript button.example")
+    assert examples.count() == 3 and examples.first.inner_text() == H100
+    shot(page, "browser-examples")
+    examples.first.click()
+    page.wait_for_selector("#turn-0 .a:not(.streaming)")
+    assert page.locator("#turn-0 .q-text").inner_text() == H100
+    assert re.search(r"340[.,]000", page.inner_text("#turn-0 .answer-first .value"))
+
+    page.click("#new-chat")  # not a follow-up of the H100 question
+    page.wait_for_selector("#transcript .transcript.empty")
+    turn = ask(page, "qwertzuiop asdfghjkl lkjhgfdsa poiuytrewq mnbvcxyq zuckerberg")
+    assert turn.locator(".badge").inner_text() == "not in your documents"
+    assert turn.locator(".abstain-head").inner_text() == "Not in your documents."
+    related = turn.locator(".sources.related")
+    assert "Related, but not an answer" in related.locator("summary").inner_text()
+    assert related.locator(".src .src-snippet").first.is_visible()
+    assert turn.locator(".answer-text a.cite").count() == 0
+    shot(page, "browser-abstain")
+    # the chat fills the window and the question box stays in view
+    box = page.locator("#transcript .transcript").bounding_box()
+    ask_row = page.locator("#question textarea").bounding_box()
+    assert box and ask_row and box["height"] > 500
+    assert ask_row["y"] + ask_row["height"] <= 1000
     assert page.js_errors == []
 
 
@@ -218,7 +282,13 @@ def test_upload_a_file_then_ask_about_it(
     page.get_by_role("tab", name="Documents").click()  # and delete it again
     page.click("#delete-pick input")
     page.get_by_role("option", name=re.compile("^Zorblax reactor — ")).click()
+    page.click("#delete")  # asks first, deletes nothing yet
+    page.get_by_text("Delete Zorblax reactor (zorblax reactor.md) from the index?").wait_for()
+    assert "6 documents" in page.inner_text("#documents caption")
+    page.click("#delete-no")
+    page.get_by_text("nothing was deleted").wait_for()
     page.click("#delete")
+    page.click("#delete-yes")
     page.get_by_text("deleted Zorblax reactor").wait_for()
     assert "5 documents" in page.inner_text("#documents caption")
     assert page.locator("#documents tr", has_text="zorblax reactor.md").count() == 0

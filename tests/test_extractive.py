@@ -1,0 +1,156 @@
+"""The model-free answer, answer first: the value asked for pulled out (how many / who /
+when), supporting quotes that agree with it, and every quote's span exact in its
+document, for every question of the gold set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.catalog import Catalog
+from rag.answer import Answerer
+from rag.extractive import answer_first, answer_type, values_in
+from rag.schema import Passage
+from rag.settings import Settings
+
+GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
+
+
+def _passage(n: int, text: str, doc: str = "d1", start: int = 0) -> Passage:
+    return Passage(
+        n, f"{doc}-{n}", doc, f"{doc}.txt", doc, "id", start, start + len(text), text, 1.0
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how many H100s does Meta plan to have?", "number"),
+        ("Berapa banyak GPU H100 yang akan dimiliki Meta?", "number"),
+        ("Meta计划拥有多少块H100?", "number"),
+        ("Who is the CEO of Apple?", "name"),
+        ("Siapa pendiri Character.AI?", "name"),
+        ("Anthropic的联合创始人兼CEO是谁?", "name"),
+        ("Which eyewear maker is Meta collaborating with?", "name"),
+        ("Model apa saja yang diungguli oleh Llama?", "name"),
+        ("When did OpenAI emerge?", "date"),
+        ("Tahun berapa Facebook didirikan?", "date"),
+        ("What does Ali Ghodsi think of AI benchmarks?", "other"),
+    ],
+)
+def test_answer_type_in_three_languages(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "question", "expected"),
+    [
+        # numbers: with their currency or unit, not the question's own, not a year or version
+        ("Meta akan memiliki lebih dari 340.000 GPU H100.", "number", "how many H100s?", "340.000"),
+        ("Meta masih menghabiskan $15 miliar per tahun.", "number", "how much?", "$15 miliar"),
+        ("Meta每年仍在该倡议上投入超过150亿美元。", "number", "多少钱?", "150亿美元"),
+        ("Pengiriman mencapai 150.000 pada tahun 2023.", "number", "how many in 2023?", "150.000"),
+        ("Jaket itu baru berusia dua jam.", "number", "how old was it?", "dua jam"),
+        ("Saat kami merilis GPT-2, hasilnya 30% lebih baik.", "number", "how much?", "30%"),
+        # names: split at the question's own words, no sentence-initial capital
+        (
+            "Demis Hassabis, kepala AI di Google, setuju.",
+            "name",
+            "Who leads AI at Google?",
+            "Demis Hassabis",
+        ),
+        (
+            "Model Meta Llama 3.1 baru diluncurkan.",
+            "name",
+            "Model Meta apa yang baru?",
+            "Llama 3.1",
+        ),
+        (
+            "Kevin Scott, Microsoft: Model bukanlah produk.",
+            "name",
+            "Who said that the model is not the product?",
+            "Kevin Scott",
+        ),
+        (
+            "Ali Ghodsi, Databricks: Adakah teknik? Ya: LoRA.",
+            "name",
+            "Teknik apa saja yang disebut Ali Ghodsi?",
+            "LoRA",
+        ),
+        # dates
+        ("OpenAI muncul pada akhir tahun 2022.", "date", "When did OpenAI emerge?", "2022"),
+        ("Meta将在2024年7月发布。", "date", "什么时候发布?", "2024年7月"),
+    ],
+)
+def test_the_value_asked_for_is_pulled_out(
+    sentence: str, kind: str, question: str, expected: str
+) -> None:
+    values = [v.text for v in values_in(sentence, kind, question)]  # type: ignore[arg-type]
+    assert expected in values, values
+    assert not {"Adakah", "Ya"} & set(values)  # a capital that starts a sentence is no name
+    for v in values_in(sentence, kind, question):  # type: ignore[arg-type]
+        assert sentence[v.start : v.end] == v.text
+
+
+def test_supporting_quotes_agree_with_the_value() -> None:
+    question = "how many H100s does Meta plan to have?"
+    passages = [
+        _passage(
+            1,
+            "Meta akan memiliki lebih dari 340.000 GPU H100 pada akhir tahun. "
+            "Pengiriman H100 Meta mencapai 150.000 pada tahun 2023.",
+            "id",
+        ),
+        _passage(2, "Meta将拥有超过340,000个H100 GPU。Meta在2023年的H100出货量为150,000。", "zh"),
+        _passage(3, "Llama dilatih pada 16.000 GPU H100 milik Meta.", "llama"),
+    ]
+    result = answer_first(question, passages)
+    assert result.value in ("340.000", "340,000")
+    assert result.text.startswith(f"**{result.value}** — “")
+    assert len(result.quotes) == 2 and result.cited == {1, 2}
+    assert "150" not in result.text and "16.000" not in result.text
+    for q in result.quotes:
+        p = passages[q.n - 1]
+        assert p.text[q.start - p.start : q.end - p.start] == q.text
+
+
+def test_no_matching_sentence_says_so() -> None:
+    result = answer_first("qwertz?", [_passage(1, "Nothing in common here at all.")])
+    assert result.quotes == [] and result.value is None and "No sentence" in result.text
+
+
+def test_quote_spans_are_exact_for_every_gold_answer(corpus_index: Settings) -> None:
+    catalog = Catalog(corpus_index.catalog_path)
+    texts = {d.doc_id: catalog.document_text(d.doc_id) for d in catalog.documents()}
+    catalog.close()
+    questions = [json.loads(line)["question"] for line in GOLD.read_text().splitlines()]
+    checked = 0
+    with Answerer(corpus_index) as answerer:
+        for question in questions:
+            answer = answerer.ask(question, no_llm=True)
+            if answer.mode != "extractive":
+                continue
+            assert answer.quotes, question
+            assert {q.n for q in answer.quotes} == answer.cited
+            for q in answer.quotes:
+                passage = next(p for p in answer.passages if p.n == q.n)
+                assert texts[q.doc_id][q.start : q.end] == q.text, (question, q)
+                assert passage.start <= q.start < q.end <= passage.end
+                assert " ".join(q.text.split())[:50] in " ".join(answer.answer.split())
+                checked += 1
+            as_json = answer.as_json()["quotes"]
+            assert [(j["start"], j["end"], j["text"]) for j in as_json] == [
+                (q.start, q.end, q.text) for q in answer.quotes
+            ]
+    assert checked >= len(questions) // 2
+
+
+def test_an_overlapping_chunk_does_not_quote_the_best_sentence_twice() -> None:
+    doc = "Intro kalimat. OpenAI muncul pada akhir tahun 2022. Meta meluncurkan Llama 3.1."
+    first = _passage(1, doc[15:], "llama", start=15)
+    again = _passage(2, doc[:51], "llama", start=0)  # an overlapping chunk
+    result = answer_first("When did OpenAI emerge?", [first, again])
+    assert result.value == "2022"
+    assert len(result.quotes) == 1  # not the same sentence again from passage 2
