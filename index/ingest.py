@@ -793,8 +793,8 @@ class Ingestor:
         try:
             self.store.write(col, nodes)
             written = ready
-        except StoreError:
-            if storage_problem(self.settings.data_dir):
+        except StoreError as exc:
+            if _disk_full(self.settings.data_dir, exc):
                 raise  # a full or read-only disk stops the run: nothing else would fit
             written = []
             for item in ready:  # find the document the store refuses
@@ -803,7 +803,7 @@ class Ingestor:
                     self.store.write(col, _nodes(flow.p, lo, hi, ts, vs))
                     written.append(item)
                 except StoreError as exc:
-                    if storage_problem(self.settings.data_dir):
+                    if _disk_full(self.settings.data_dir, exc):
                         raise
                     self._failed(flow, "storing failed", exc)
                     self._abandon(flow, catalog, embedder, report)
@@ -949,6 +949,12 @@ class Ingestor:
                 snap.remove(orphans)
             catalog.bump()
         catalog.set_dirty(embedder.collection_name, False)
+
+
+def _disk_full(data_dir: Path, exc: BaseException) -> bool:
+    """A store failure that is about the disk (full, read-only): it stops the run, as
+    nothing else would fit either."""
+    return storage_problem(data_dir) is not None or "no space left" in str(exc)
 
 
 def _reason(what: str, exc: BaseException) -> str:

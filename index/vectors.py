@@ -178,6 +178,7 @@ class VectorStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         nodes = list(nodes)
+        self._room_for(nodes)
         step = self.max_batch()
         try:
             store = ChromaVectorStore(chroma_collection=col)
@@ -185,6 +186,27 @@ class VectorStore:
                 store.add(nodes[i : i + step])
         except Exception as exc:
             raise StoreError(self._failure("write to", exc)) from None
+
+    def _room_for(self, nodes: Sequence[Any]) -> None:
+        """Refuse a write the embedded store's disk cannot hold, before Chroma starts it:
+        on a full disk Chroma reports a masked error, or retries forever."""
+        if self.settings.chroma_url or not nodes:
+            return
+        import shutil
+
+        need = sum(
+            len(getattr(n, "text", "")) * 3 + len(getattr(n, "embedding", None) or ()) * 12
+            for n in nodes
+        ) + (8 << 20)  # text and metadata, vector in SQLite and HNSW, a margin
+        try:
+            free = shutil.disk_usage(self.settings.chroma_path).free
+        except OSError:
+            return
+        if free < need:
+            raise StoreError(
+                f"cannot write to the Chroma store at {self.location}: no space left on "
+                f"device ({free // (1 << 20)} MB free, about {need // (1 << 20) + 1} MB needed)"
+            )
 
     def count(self, col: Collection) -> int:
         try:
