@@ -235,8 +235,6 @@ class _Run:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
         passages = result.passages
-        if result.notes:  # e.g. answering without dense search, and why: said once
-            self.notice = "; ".join([*([self.notice] if self.notice else []), *result.notes])
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
@@ -252,11 +250,13 @@ class _Run:
             extracted = self._answer_first(search_question, passages)
             if not extracted.quotes:
                 mode = "abstain"
+        # retrieval's notes (answering without dense search, and why) go with the sources:
+        # said once, apart from the reason a model did or did not write the answer
         yield SourcesEvent(
             passages=passages,
             mode=mode,
             model=self.model if mode == "llm" else None,
-            notice=self.notice,
+            notice="; ".join([*([self.notice] if self.notice else []), *result.notes]) or None,
         )
 
         answer = Answer(
