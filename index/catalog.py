@@ -10,6 +10,8 @@ stored twice: it is `documents.text[start:end]`, which keeps citations exact by 
 
 from __future__ import annotations
 
+import bisect
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.lexical import tokenize
+from index.storage import storage_problem
 from rag.errors import StoreError
 
 SCHEMA_VERSION = 1
@@ -56,6 +60,10 @@ CREATE TABLE IF NOT EXISTS embedded (
     sha256     TEXT NOT NULL,
     PRIMARY KEY (collection, doc_id)
 );
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    starts TEXT NOT NULL                -- JSON list: text offset where each page starts
+);
 CREATE TABLE IF NOT EXISTS collections (
     name       TEXT PRIMARY KEY,
     kind       TEXT NOT NULL,
@@ -93,7 +101,7 @@ class ChunkRow:
     end: int
     page: int | None
     n_tokens: int
-    lex: str
+    lex: str  # "" for a large document: computed from the text when it is stored
 
 
 @dataclass(frozen=True)
@@ -138,15 +146,53 @@ class Catalog:
                         "run `rag reset` and ingest again"
                     )
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the catalog {path}: {exc}") from None
+            if not self._open_read_only(exc):
+                raise StoreError(self._failure("open", exc)) from None
+        except OSError as exc:
+            problem = storage_problem(path.parent)
+            raise StoreError(f"cannot open the catalog {path}: {problem or exc}") from None
+
+    def _open_read_only(self, exc: sqlite3.DatabaseError) -> bool:
+        """On a read-only file system, an existing catalog is still readable (questions
+        need nothing else): opened immutable. False when that does not apply."""
+        problem = storage_problem(self.path.parent) or ""
+        if "read-only" not in problem or not self.path.is_file():
+            return False
+        try:
+            self.db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?immutable=1", uri=True, check_same_thread=False
+            )
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError:
+            return False
+        return row is not None and int(row[0]) == SCHEMA_VERSION
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
+        try:
+            with self.db:
+                yield self.db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self._failure("write", exc)) from None
+
+    def _failure(self, what: str, exc: BaseException) -> str:
+        problem = storage_problem(self.path.parent)
+        if problem:
+            return f"cannot {what} the catalog {self.path}: {problem}"
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            return (
+                f"the catalog {self.path} is damaged ({exc}): run `rag reset --yes` "
+                "and ingest again (your documents are not touched)"
+            )
+        if "malformed" in str(exc) or "not a database" in str(exc):
+            return (
+                f"the catalog {self.path} is damaged ({exc}): run `rag reset --yes` "
+                "and ingest again (your documents are not touched)"
+            )
+        return f"cannot {what} the catalog {self.path}: {exc}"
 
     # generation: bumped by every change, so derived indexes can tell they are stale ---
     @property
@@ -183,8 +229,11 @@ class Catalog:
         text: str,
         chunks: Sequence[ChunkRow],
         embedded_in: str | None,
+        *,
+        pages: Sequence[int] = (),
     ) -> None:
-        """Replace the document and all its chunks atomically."""
+        """Replace the document and all its chunks atomically. `pages`: the text offset
+        where each page starts (PDFs; page 1 first), for `page_of`."""
         with self.transaction() as db:
             db.execute("DELETE FROM documents WHERE doc_id = ? OR path = ?", (doc.doc_id, doc.path))
             db.execute(
@@ -197,14 +246,23 @@ class Catalog:
             )  # fmt: skip
             db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.chunk_id, c.doc_id, c.ord, c.start, c.end, c.page, c.n_tokens, c.lex)
+                (  # a generator: a large document's rows are not all built at once
+                    (
+                        c.chunk_id, c.doc_id, c.ord, c.start, c.end, c.page, c.n_tokens,
+                        c.lex or " ".join(tokenize(text[c.start : c.end])),
+                    )
                     for c in chunks
-                ],
-            )
+                ),
+            )  # fmt: skip
             if embedded_in:
                 db.execute(
                     "INSERT INTO embedded VALUES (?, ?, ?)", (embedded_in, doc.doc_id, doc.sha256)
+                )
+            db.execute("DELETE FROM pages WHERE doc_id = ?", (doc.doc_id,))
+            if pages:
+                db.execute(
+                    "INSERT INTO pages VALUES (?, ?)",
+                    (doc.doc_id, json.dumps([int(p) for p in pages])),
                 )
             # other collections may still hold this document's old vectors
             db.execute("UPDATE collections SET dirty = 1 WHERE name != ?", (embedded_in or "",))
@@ -250,6 +308,33 @@ class Catalog:
         ).fetchone()
         return row is not None
 
+    def unmark_embedded(self, collection: str, doc_ids: Sequence[str]) -> None:
+        """Stop claiming vectors the store turned out not to hold (they are re-embedded)."""
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM embedded WHERE collection = ? AND doc_id = ?",
+                [(collection, d) for d in doc_ids],
+            )
+            self._bump(db)
+
+    def claimed_chunks(self, collection: str) -> int:
+        """How many vectors `collection` should hold: the chunks of its embedded documents."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(d.n_chunks), 0) FROM embedded e JOIN documents d "
+            "USING (doc_id) WHERE e.collection = ? AND e.sha256 = d.sha256",
+            (collection,),
+        ).fetchone()
+        return int(row[0])
+
+    def claimed_chunk_docs(self, collection: str) -> dict[str, str]:
+        """chunk_id -> doc_id of every vector `collection` should hold."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id, c.doc_id FROM chunks c JOIN embedded e USING (doc_id) "
+            "JOIN documents d USING (doc_id) WHERE e.collection = ? AND e.sha256 = d.sha256",
+            (collection,),
+        )
+        return {str(r[0]): str(r[1]) for r in rows}
+
     def embedded_count(self, collection: str) -> int:
         row = self.db.execute(
             "SELECT COUNT(*) FROM embedded WHERE collection = ?", (collection,)
@@ -261,6 +346,21 @@ class Catalog:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             db.execute("UPDATE collections SET dirty = 1")
             self._bump(db)
+
+    def page_of(self, doc_id: str, offset: int) -> int | None:
+        """The page (1-based) holding text offset `offset` of a paged document (PDF), or
+        None for a document without pages or an offset outside its text."""
+        row = self.db.execute("SELECT starts FROM pages WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None or offset < 0:
+            return None
+        starts = json.loads(row[0])
+        length = self.db.execute(
+            "SELECT length(text) FROM documents WHERE doc_id = ?", (doc_id,)
+        ).fetchone()
+        if not starts or length is None or offset >= int(length[0]):
+            return None
+        page = bisect.bisect_right(starts, offset)
+        return max(1, page)
 
     # chunks ---------------------------------------------------------------------------
     def chunks_of(self, doc_id: str) -> list[ChunkRow]:

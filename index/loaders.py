@@ -7,6 +7,7 @@ dependencies. Each loader raises DocumentError (naming the file) on input it can
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import warnings
@@ -32,11 +33,21 @@ class LoadedDocument:
     encoding: str | None = None
     pages: list[tuple[int, int, int]] = field(default_factory=list)
 
+    @property
+    def page_starts(self) -> list[int]:
+        """The text offset where each page starts (page 1 first); empty without pages.
+        Stored in the catalog for `Catalog.page_of`."""
+        return [start for _page_no, start, _end in self.pages]
+
     def page_at(self, offset: int) -> int | None:
-        for page_no, start, end in self.pages:
+        if not self.pages:
+            return None
+        i = bisect.bisect_right(self.page_starts, offset) - 1
+        if i >= 0:
+            page_no, start, end = self.pages[i]
             if start <= offset < end:
                 return page_no
-        return self.pages[-1][0] if self.pages and offset >= self.pages[-1][2] else None
+        return self.pages[-1][0] if offset >= self.pages[-1][2] else None
 
 
 def _clean(text: str) -> str:

@@ -14,6 +14,7 @@ import tiktoken
 from rag.offline import configure_offline
 
 ENCODING = "cl100k_base"
+BATCH = 4096  # texts encoded per tiktoken call
 
 
 @functools.cache
@@ -31,4 +32,8 @@ def count_tokens_batch(texts: list[str]) -> list[int]:
     the batch on several threads, without the GIL)."""
     if len(texts) < 8:
         return [count_tokens(t) for t in texts]
-    return [len(tokens) for tokens in encoding().encode_batch(texts, disallowed_special=())]
+    counts: list[int] = []
+    for i in range(0, len(texts), BATCH):  # slices: the token lists of a whole book at
+        part = encoding().encode_batch(texts[i : i + BATCH], disallowed_special=())
+        counts.extend(len(tokens) for tokens in part)  # once would take gigabytes
+    return counts

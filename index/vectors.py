@@ -14,13 +14,15 @@ MiniLM function, which downloads a model on first use).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from index.embedders import Embedder
+from index.storage import storage_problem
 from rag.errors import EmbedderMismatchError, StoreError
 from rag.offline import configure_offline
 from rag.settings import Settings
@@ -34,14 +36,12 @@ class VectorStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: ClientAPI | None = None
+        self._max_batch: int | None = None
 
     def reopen(self) -> None:
-        """Forget the client so the next use opens the store again. For the embedded
-        store, chromadb shares one in-memory "system" per path in a process, and it goes
-        stale when another process (a `rag ingest` beside `rag serve`) writes the store:
-        queries then fail with "Error finding id". Dropping it from chromadb's cache makes
-        the next client read the store from disk. The old system is not stopped: another
-        client of this process (an ingest thread) may still be using it."""
+        """Forget the client so the next use opens the store again (a Chroma server
+        connection that failed). For the embedded store, also drop chromadb's in-memory
+        "system" for the path; only the ingest, holding the ingest lock, opens it."""
         client, self._client = self._client, None
         if client is None or self.settings.chroma_url:
             return
@@ -98,6 +98,10 @@ class VectorStore:
                 "check RAG_CHROMA_TOKEN" if self.settings.chroma_token else "set RAG_CHROMA_TOKEN"
             )
             detail += f" ({hint} to the server's token)"
+        if not self.settings.chroma_url and what != "query":
+            problem = storage_problem(self.settings.chroma_path)
+            if problem:  # the library's words ("Failed to apply logs") hide it
+                detail, what = problem, "write to"
         return f"cannot {what} the {kind} at {self.location}: {detail}"
 
     def collection(self, embedder: Embedder, *, create: bool = True) -> Collection | None:
@@ -151,18 +155,81 @@ class VectorStore:
         if embedder.dim and not stored_dim:
             col.modify(metadata={**meta, "rag:dim": embedder.dim})
 
+    def max_batch(self) -> int:
+        """The most records one Chroma call accepts (5,461 for the embedded store)."""
+        if self._max_batch is None:
+            try:
+                self._max_batch = int(self.client.get_max_batch_size())
+            except StoreError:
+                raise
+            except Exception:
+                self._max_batch = 1000
+            if self._max_batch <= 0:
+                self._max_batch = 1000
+        return self._max_batch
+
     def write(self, col: Collection, nodes: Sequence[Any]) -> None:
-        """Add llama-index TextNodes (with embeddings) through ChromaVectorStore.
+        """Add llama-index TextNodes (with embeddings) through ChromaVectorStore, in
+        calls of at most `max_batch()` records (Chroma refuses larger ones).
 
         ChromaVectorStore.add calls `collection.add`, which does not overwrite existing ids,
         so callers delete a document's old vectors first (`delete_documents`).
         """
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
+        nodes = list(nodes)
+        step = self.max_batch()
         try:
-            ChromaVectorStore(chroma_collection=col).add(list(nodes))
+            store = ChromaVectorStore(chroma_collection=col)
+            for i in range(0, len(nodes), step):
+                store.add(nodes[i : i + step])
         except Exception as exc:
             raise StoreError(self._failure("write to", exc)) from None
+
+    def count(self, col: Collection) -> int:
+        try:
+            return int(col.count())
+        except Exception as exc:
+            raise StoreError(self._failure("read", exc)) from None
+
+    def vectors(self, col: Collection, page: int = 2000) -> Iterator[tuple[list[str], Any]]:
+        """Every (ids, float32 rows) of a collection, a page at a time."""
+        import numpy as np
+
+        offset = 0
+        while True:
+            try:
+                got = col.get(include=["embeddings"], limit=page, offset=offset)
+            except Exception as exc:
+                raise StoreError(self._failure("read", exc)) from None
+            ids = [str(i) for i in got["ids"]]
+            if not ids:
+                return
+            yield ids, np.asarray(got["embeddings"], dtype=np.float32)
+            offset += len(ids)
+
+    def stamp(self) -> list[int] | None:
+        """Identity of the embedded store's SQLite file (size, mtime): a store deleted or
+        written by someone else since the last snapshot has another one. (Not the inode:
+        a data dir copied with its times, a restored backup, is the same store.)"""
+        if self.settings.chroma_url:
+            return None
+        try:
+            st = (self.settings.chroma_path / "chroma.sqlite3").stat()
+        except OSError:
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    def close(self) -> None:
+        """Release the client (the embedded store's files and threads with it). Only the
+        ingest, holding the ingest lock, ever opens the embedded store: it closes it
+        before releasing the lock, so no stale in-memory state survives into a later
+        ingest of the same process."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        with contextlib.suppress(Exception):  # best effort: the process may be exiting
+            client.close()  # type: ignore[attr-defined]  # chromadb >= 1.0: Client.close
 
     def delete_documents(self, col: Collection, doc_ids: Sequence[str]) -> None:
         try:
@@ -172,15 +239,22 @@ class VectorStore:
             raise StoreError(self._failure("delete from", exc)) from None
 
     def ids(self, col: Collection) -> set[str]:
+        out: set[str] = set()
+        page = self.max_batch()
         try:
-            return set(col.get(include=[])["ids"])
+            while True:
+                got = col.get(include=[], limit=page, offset=len(out))
+                out.update(got["ids"])
+                if len(got["ids"]) < page:
+                    return out
         except Exception as exc:
             raise StoreError(self._failure("read", exc)) from None
 
     def delete_ids(self, col: Collection, ids: Sequence[str]) -> None:
+        step = min(1000, self.max_batch())
         try:
-            for i in range(0, len(ids), 1000):
-                col.delete(ids=list(ids[i : i + 1000]))
+            for i in range(0, len(ids), step):
+                col.delete(ids=list(ids[i : i + step]))
         except Exception as exc:
             raise StoreError(self._failure("delete from", exc)) from None
 

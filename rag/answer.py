@@ -235,6 +235,8 @@ class _Run:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
         passages = result.passages
+        if result.notes:  # e.g. answering without dense search, and why: said once
+            self.notice = "; ".join([*([self.notice] if self.notice else []), *result.notes])
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about

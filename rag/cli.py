@@ -24,17 +24,17 @@ def _print_json(data: Any) -> None:
 
 def _one_line(text: str) -> str:
     """A file name may hold a newline or other control characters: show them escaped, so
-    each message stays one line."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    each message stays one line and nothing acts on the terminal."""
+    from rag.terminal import one_line
+
+    return one_line(text)
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from index.ingest import Ingestor
 
     paths = args.paths or ["corpus"]
-    log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
+    log = (lambda m: print(_one_line(m), file=sys.stderr)) if args.verbose else None
     report = Ingestor(settings, progress=None if not args.json else False, log=log).run(paths)
     if args.json:
         _print_json(report.as_dict())
@@ -43,7 +43,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             print(f"note: {report.note}", file=sys.stderr)
         for source, reason in report.skipped:
             print(f"skipped: {_one_line(source)}: {_one_line(reason)}", file=sys.stderr)
-        print(report.summary())
+        for line in report.repaired:
+            print(f"repaired: {_one_line(line)}", file=sys.stderr)
+        print(_one_line(report.summary()))
     indexed = report.added or report.updated or report.unchanged or report.reembedded
     if report.skipped and not indexed and not report.removed:
         print("error: nothing could be ingested", file=sys.stderr)
@@ -58,7 +60,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(st)
     else:
-        print(format_status(st))
+        from rag.terminal import safe_text
+
+        print(safe_text(format_status(st)))
     return 0
 
 
@@ -72,10 +76,12 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
         if answer not in ("y", "yes"):
             print("nothing deleted")
             return 0
+    from index.ingest import ingest_lock
+
     dropped: list[str] = []
-    if settings.chroma_url:
-        dropped = VectorStore(settings).drop_all()
-    if settings.data_dir.exists():
+    with ingest_lock(settings.data_dir):  # never under a running ingest (the one writer)
+        if settings.chroma_url:
+            dropped = VectorStore(settings).drop_all()
         for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
             (settings.data_dir / name).unlink(missing_ok=True)
         for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old", "dense"):
@@ -265,12 +271,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if settings.data_dir.exists() and not settings.data_dir.is_dir():
+            raise RagError(f"RAG_DATA_DIR {settings.data_dir} is a file, not a directory")
         code: int = args.func(args, settings)
         return code
     except RagError as exc:
         if args.debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `rag status --json | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
@@ -282,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(f"error: {where}{detail}".replace("\n", " "), file=sys.stderr)
+        print(_one_line(f"error: {where}{detail}".replace("\n", " ")), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

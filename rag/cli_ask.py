@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from rag.errors import QuestionError, RagError
 from rag.schema import Answer, DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
 from rag.settings import Settings
+from rag.terminal import one_line, safe_stream, safe_text
 
 
 def _add_answer_options(p: argparse.ArgumentParser) -> None:
@@ -121,7 +122,9 @@ def render(
 ) -> Answer:
     """Stream tokens to `out`, then the sources; returns the finished answer. Each note
     goes to `err` once: `noted` remembers those already printed (a chat passes the same
-    set for every question, so the model-free note is said once per conversation)."""
+    set for every question, so the model-free note is said once per conversation).
+    Control characters of passages, titles and questions are shown as escapes."""
+    out, err = safe_stream(out), safe_stream(err)
     noted = set() if noted is None else noted
 
     def note(line: str) -> None:
@@ -300,13 +303,13 @@ def chat_command(line: str, last: Answer | None, history: list[Turn], out: TextI
     elif name == "/sources":
         assert last is not None
         for source_line in format_sources(last.passages, last.cited, last.quotes):
-            print(source_line, file=out)
+            print(safe_text(source_line), file=out)
     elif name == "/show":
         assert last is not None
         if not arg.strip("[]").isdigit():
             print("usage: /show N (a passage number of the last answer, e.g. /show 1)", file=out)
         else:
-            print(show_passage(last, int(arg.strip("[]"))), file=out)
+            print(safe_text(show_passage(last, int(arg.strip("[]")))), file=out)
     else:
         print(f"unknown command {name}: type /help for the list", file=out)
     return True
@@ -348,7 +351,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                     noted=noted,
                 )
             except RagError as exc:
-                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
                 continue
             history.append(Turn(question=question, answer=last.answer))
             print()

@@ -5,8 +5,10 @@ nearest-neighbour search globally and per corpus language.
   model (unless RAG_EMBEDDER names a local one), then the bundled multilingual model,
   then the builtin hash embedder. Each has the embedder that made it embed the query (in
   the query role: e5's `query:` prefix).
-- On the embedded store, a cached copy of small collections' vectors (`rag.dense_cache`)
-  answers exactly and keeps chromadb's import off the cold path; otherwise Chroma.
+- On the embedded store, the vector snapshot the ingest publishes (`rag.dense_cache`,
+  memory-mapped) answers exactly; readers never open the embedded Chroma, which is not
+  safe beside a writing process (and chromadb's import stays off the cold path). A
+  Chroma server is queried directly.
 - Per-language lists: multilingual embedders prefer passages in the question's own
   language, so an English question over a mixed pool also gets the best passages of each
   corpus language as lists of their own (`DenseHits.by_lang`); fusion weighs them.
@@ -58,7 +60,6 @@ class _Dense:
     embedder: Embedder
     collection: Any = None
     matrix: DenseMatrix | None = None
-    uncached_key: Any = None  # cache key for which the collection was too big to cache
     langs: dict[str, Any] | None = None  # language -> row mask of `matrix`
     langs_key: Any = None
 
@@ -151,19 +152,11 @@ class DenseSearch:
                 hits = self._hits(dense, generation, vectors, n, per_lang)
             except RagError as exc:
                 # e.g. an Ollama embedding model that is down now: try the next collection
-                notes.append(f"dense search with {dense.embedder.model} skipped: {exc}")
+                notes.append(f"answering without dense search on {dense.name}: {exc}")
                 continue
             if hits is not None:
                 return DenseResult(hits, dense.embedder.kind, "; ".join(notes) or None)
         return DenseResult([], None, "; ".join(notes) or None)
-
-    def _cache_key(self, generation: int) -> int:
-        """The catalog generation, tied to this catalog file (a reset starts a new one)."""
-        try:
-            inode = self.settings.catalog_path.stat().st_ino
-        except OSError:
-            inode = 0
-        return generation * 1_000_003 + inode % 1_000_003
 
     def _hits(
         self, dense: _Dense, generation: int, vectors: list[list[float]], n: int, per_lang: int
@@ -219,29 +212,29 @@ class DenseSearch:
         self, dense: _Dense, generation: int, vectors: list[list[float]], n: int, per_lang: int
     ) -> list[DenseHits] | None:
         with self._lock:
-            if not self.settings.chroma_url:  # embedded store: try the cached copy first
-                key = self._cache_key(generation)
+            if not self.settings.chroma_url:
+                # Embedded store: never opened here (one writer: the ingest). Dense search
+                # reads the snapshot the ingest published, reloaded when it is replaced;
+                # ids the catalog does not know are dropped by the caller.
                 folder = self.settings.data_dir / DENSE_CACHE_DIR
-                stale = dense.matrix is None or dense.matrix.generation != key
-                if stale and dense.uncached_key != key:  # too big: asked once per key
-                    dense.matrix = dense_cache.load(folder, dense.name, key)
-                    if dense.matrix is None:
-                        col = self._open_collection(dense)
-                        if col is None:
-                            return None
-                        dense.matrix = dense_cache.build(folder, col, key)
-                        dense.uncached_key = key if dense.matrix is None else None
-                if dense.matrix is not None and dense.matrix.dim == len(vectors[0]):
-                    masks = self._masks(dense, key) if per_lang > 0 else {}
-                    if len(masks) < 2:
-                        masks = {}
-                    out = []
-                    for v in vectors:
-                        hits = DenseHits(dense.matrix.search(v, n))
-                        for lang, mask in masks.items():
-                            hits.by_lang[lang] = dense.matrix.search(v, per_lang, mask=mask)
-                        out.append(hits)
-                    return out
+                file_key = dense_cache.file_key(dense_cache.path_of(folder, dense.name))
+                if dense.matrix is None or dense.matrix.file_key != file_key:
+                    dense.matrix = dense_cache.load(folder, dense.name) if file_key else None
+                if dense.matrix is None:
+                    raise StoreError(f"no vector snapshot of {dense.name} yet: run `rag ingest`")
+                if dense.matrix.dim != len(vectors[0]):
+                    return None
+                key = (dense.matrix.file_key, generation)
+                masks = self._masks(dense, key) if per_lang > 0 else {}
+                if len(masks) < 2:
+                    masks = {}
+                out = []
+                for v in vectors:
+                    hits = DenseHits(dense.matrix.search(v, n))
+                    for lang, mask in masks.items():
+                        hits.by_lang[lang] = dense.matrix.search(v, per_lang, mask=mask)
+                    out.append(hits)
+                return out
             col = self._open_collection(dense)
             if col is None:
                 return None

@@ -1,13 +1,21 @@
-"""What `rag status` reports: the index, the embedder queries would use, the store, Ollama."""
+"""What `rag status` reports: the index, the embedder queries would use, the store, Ollama.
+
+Honest about what is really there: for each vector collection, the vectors readers can
+search (the snapshot of the embedded store, or the count a Chroma server gives) next to
+the chunks the catalog says it holds; the health of the BM25 index; and the reason when
+dense search is off. It never opens the embedded Chroma store (only an ingest does).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from index.catalog import Catalog
-from index.embedders import resolve_embedder
+from index.embedders import Embedder, resolve_embedder
+from index.ingest import DENSE_DIR, lexical_problem
 from index.lexical import LexicalIndex
 from index.vectors import VectorStore
+from rag import dense_cache
 from rag.errors import RagError
 from rag.ollama_api import OllamaAPI
 from rag.settings import Settings
@@ -25,6 +33,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     collections: list[dict[str, Any]] = []
     embedder_info: dict[str, Any]
     note: str | None = None
+    generation = 0
     try:
         embedder, note = resolve_embedder(settings, api, ollama)
         embedder_info = embedder.describe()
@@ -56,9 +65,12 @@ def collect_status(settings: Settings) -> dict[str, Any]:
                         "model": model,
                         "dim": dim,
                         "documents": catalog.embedded_count(name),
+                        "chunks": catalog.claimed_chunks(name),
                         "dirty": dirty,
+                        **_vectors(settings, name),
                     }
                 )
+            generation = catalog.generation
             if embedder is not None:
                 covered = catalog.embedded_count(embedder.collection_name)
                 embedder_info["documents"] = covered
@@ -74,6 +86,15 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         finally:
             catalog.close()
     lexical = LexicalIndex.load(settings.lexical_dir) if exists else None
+    lexical_info: dict[str, Any] = {"chunks": len(lexical) if lexical else 0, "problem": None}
+    if exists:
+        problem = lexical_problem(settings.lexical_dir, generation) if chunks else None
+        if problem:
+            lexical_info["problem"] = (
+                f"the saved BM25 index is {problem}: questions rebuild it in memory each "
+                "time (slower) until `rag ingest` repairs it"
+            )
+    dense = _dense_state(settings, embedder, collections, chunks)
     return {
         "documents": documents,
         "chunks": chunks,
@@ -83,12 +104,63 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "store": settings.store_kind,
         "store_location": VectorStore(settings).location,
         "data_dir": str(settings.data_dir),
-        "lexical": {"chunks": len(lexical) if lexical else 0},
+        "lexical": lexical_info,
+        "dense": dense,
         "llm": {"model": settings.llm_model, "available": ollama.has_model(settings.llm_model)},
         "ollama": ollama.as_dict(),
         "collections": collections,
         "docs": docs,
     }
+
+
+def _vectors(settings: Settings, name: str) -> dict[str, Any]:
+    """The vectors of a collection that readers can search, and any problem with them."""
+    if settings.chroma_url:
+        store = VectorStore(settings)
+        try:
+            col = store.named(name)
+            if col is None:
+                return {"vectors": 0, "problem": f"collection {name} is missing on the server"}
+            return {"vectors": store.count(col), "problem": None}
+        except RagError as exc:
+            return {"vectors": None, "problem": f"Chroma server is down or refused: {exc}"}
+        finally:
+            store.close()
+    folder = settings.data_dir / DENSE_DIR
+    header = dense_cache.read_header(folder, name)
+    if header is None:
+        return {"vectors": 0, "problem": "no vector snapshot (run `rag ingest` to rebuild it)"}
+    problem = None
+    stamp = VectorStore(settings).stamp()
+    if header.get("stamp") is not None and header.get("stamp") != stamp:
+        problem = (
+            "the Chroma store changed since the snapshot was taken"
+            + (" (it is missing)" if stamp is None else "")
+            + ": `rag ingest` checks and repairs it"
+        )
+    return {"vectors": int(header["n"]), "problem": problem}
+
+
+def _dense_state(
+    settings: Settings, embedder: Embedder | None, collections: list[dict[str, Any]], chunks: int
+) -> dict[str, Any]:
+    """Whether questions get dense (vector) search, with which collection, or why not."""
+    if not chunks:
+        return {"on": False, "collection": None, "reason": "nothing is indexed"}
+    usable = [c for c in collections if c["documents"] and c["vectors"]]
+    if not usable:
+        reasons = [f"{c['name']}: {c['problem']}" for c in collections if c.get("problem")]
+        why = "; ".join(reasons) or "no document is embedded: run `rag ingest`"
+        return {"on": False, "collection": None, "reason": why}
+    name = embedder.collection_name if embedder is not None else None
+    best = next((c for c in usable if c["name"] == name), usable[0])
+    reason: str | None = None
+    if best["vectors"] < best["chunks"]:
+        reason = (
+            f"{best['name']} holds {best['vectors']} of {best['chunks']} vectors: "
+            "run `rag ingest` to embed the rest"
+        )
+    return {"on": True, "collection": best["name"], "reason": reason or best.get("problem")}
 
 
 def format_status(st: dict[str, Any]) -> str:
@@ -114,6 +186,26 @@ def format_status(st: dict[str, Any]) -> str:
             f"ollama:   not reachable at {ol['host']}: answers are retrieval-only "
             "(no language model); see README, Using a local model"
         )
+    lex = st["lexical"]
+    lines.append(
+        f"lexical:  BM25 over {lex['chunks']} chunks"
+        + (f"; problem: {lex['problem']}" if lex.get("problem") else "")
+    )
+    for c in st["collections"]:
+        vectors = "?" if c.get("vectors") is None else c["vectors"]
+        lines.append(
+            f"vectors:  {c['name']}: {vectors} vectors for {c['chunks']} chunks "
+            f"({c['documents']} documents)"
+            + (f"; problem: {c['problem']}" if c.get("problem") else "")
+        )
+    dense = st["dense"]
+    if dense["on"]:
+        lines.append(
+            f"dense:    on ({dense['collection']})"
+            + (f"; note: {dense['reason']}" if dense.get("reason") else "")
+        )
+    else:
+        lines.append(f"dense:    off: {dense['reason']} (answers use BM25 only)")
     for d in st["docs"]:
         lines.append(f"  - {d['source']}  [{d['lang']}, {d['chunks']} chunks]  {d['title']}")
     return "\n".join(lines)

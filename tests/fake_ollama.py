@@ -227,8 +227,11 @@ class _Fault:
     remaining: int | None
     params: dict[str, Any]
 
-    def applies_to(self, path: str) -> bool:
+    def applies_to(self, path: str, raw: bytes = b"") -> bool:
         if self.endpoint not in ("*", path):
+            return False
+        when = self.params.get("when")
+        if when is not None and when.encode("utf-8") not in raw:
             return False
         if self.kind == "error_line":
             return path in _GENERATION_PATHS
@@ -466,6 +469,7 @@ class FakeOllama:
 
         times=None: every matching request until clear_faults(); times=N: the next N matching
         requests only. Several faults can apply to one request (e.g. slow + 500).
+        when="text": only requests whose raw body holds that text (e.g. one document's words).
         """
         if kind not in _FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(_FAULT_KINDS)}")
@@ -561,10 +565,10 @@ class FakeOllama:
         """Sleep unless stopped; True if the full time passed."""
         return not self._stop_event.wait(max(0.0, seconds))
 
-    def _take_faults(self, path: str) -> _Faults:
+    def _take_faults(self, path: str, raw: bytes = b"") -> _Faults:
         merged = _Faults()
         with self._lock:
-            matched = [f for f in self._faults if f.applies_to(path)]
+            matched = [f for f in self._faults if f.applies_to(path, raw)]
             for fault in matched:
                 if fault.remaining is not None:
                     fault.remaining -= 1
@@ -721,7 +725,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=raw,
             )
         )
-        faults = self.fake._take_faults(path)
+        faults = self.fake._take_faults(path, raw or b"")
         self._faults = faults
         self._headers_sent = False
         try:

@@ -118,6 +118,34 @@ def test_ingest_status_and_search_against_a_chroma_server(
     assert VectorStore(load_settings()).named(embedder.collection_name) is None
 
 
+def test_an_emptied_server_is_refilled_by_the_next_ingest(
+    chroma_server: str,
+    corpus_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The catalog claims vectors the server no longer holds (a new or wiped server):
+    status says so, and the next ingest re-embeds them instead of "unchanged"."""
+    monkeypatch.setenv("RAG_CHROMA_URL", chroma_server)
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    settings = load_settings()
+    first = Ingestor(settings, progress=False).run([str(corpus_copy)])
+    VectorStore(settings).drop_all()  # the server lost everything
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    (col,) = status["collections"]
+    assert col["vectors"] == 0 and "missing on the server" in col["problem"]
+    assert status["dense"]["on"] is False
+    report = Ingestor(settings, progress=False).run([str(corpus_copy)])
+    assert len(report.reembedded) == 5 and report.chunks == first.chunks
+    assert any("lacked vectors" in line for line in report.repaired)
+    store = VectorStore(settings)
+    server_col = store.collection(BuiltinEmbedder(), create=False)
+    assert server_col is not None and server_col.count() == first.chunks
+    quiet = Ingestor(settings, progress=False).run([str(corpus_copy)])
+    assert quiet.chunks == 0 and not quiet.repaired
+
+
 def test_unreachable_chroma_server_is_one_clear_error(
     monkeypatch: pytest.MonkeyPatch, corpus_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

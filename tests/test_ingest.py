@@ -422,7 +422,10 @@ def test_cli_turns_filesystem_errors_into_one_line(
     monkeypatch.setenv("RAG_DATA_DIR", str(blocker / "data"))
     assert main(["ingest", "corpus"]) == 1
     err = capsys.readouterr().err
-    assert err == f"error: {blocker / 'data'}: Not a directory\n"
+    assert err == (
+        f"error: cannot create the data directory {blocker / 'data'}: "
+        f"{blocker} is a file, not a directory\n"
+    )
 
 
 def test_a_corrupt_lexical_index_is_rebuilt_not_fatal(corpus_index: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.tokens import count_tokens
@@ -149,11 +150,11 @@ def test_no_index_says_how_to_make_one(settings: Settings) -> None:
     assert not settings.catalog_path.exists()  # asking created nothing
 
 
-def test_dense_cache_answers_like_chroma_and_follows_ingests(
+def test_vector_snapshot_answers_like_chroma_and_follows_ingests(
     corpus_index: Settings, tmp_path: Path
 ) -> None:
-    """The cached copy of the vectors (no chromadb import on a cold ask) gives Chroma's
-    own nearest neighbours, and is rebuilt when the catalog generation moves."""
+    """The snapshot the ingest publishes (readers never open the embedded Chroma) gives
+    Chroma's own nearest neighbours, and is replaced by the next ingest."""
     from index.embedders import BuiltinEmbedder
     from index.ingest import ingest
     from index.vectors import VectorStore
@@ -164,9 +165,9 @@ def test_dense_cache_answers_like_chroma_and_follows_ingests(
     r.search(["Jensen Huang"], k=3)
     folder = corpus_index.data_dir / DENSE_CACHE_DIR
     embedder = BuiltinEmbedder()
-    generation = r.catalog().generation
-    cached = dense_cache.load(folder, embedder.collection_name, r.dense._cache_key(generation))
+    cached = dense_cache.load(folder, embedder.collection_name)
     assert cached is not None and len(cached.ids) == r.catalog().counts()[1]
+    assert isinstance(cached.vectors, np.memmap)  # memory-mapped, not copied
     store = VectorStore(corpus_index)
     col = store.collection(embedder, create=False)
     for query in ("Jensen Huang jaket kulit", "扎克伯格 开源", "Llama 3.1 405 miliar"):
@@ -175,15 +176,16 @@ def test_dense_cache_answers_like_chroma_and_follows_ingests(
         got = cached.search(vector, 10)
         assert [i for i, _ in got] == [i for i, _ in expected]
         assert [round(s, 4) for _, s in got] == [round(s, 4) for _, s in expected]
+    store.close()
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "new.txt").write_text("Quokka telemetry in 2031.\n", encoding="utf-8")
     ingest([str(extra)], load_settings(), progress=False)
     assert r.search(["quokka telemetry"], k=1).passages[0].text.startswith("Quokka")
-    new_generation = r.catalog().generation
-    assert new_generation != generation
-    rebuilt = dense_cache.load(folder, embedder.collection_name, r.dense._cache_key(new_generation))
+    rebuilt = dense_cache.load(folder, embedder.collection_name)
     assert rebuilt is not None and len(rebuilt.ids) == len(cached.ids) + 1
+    assert rebuilt.file_key != cached.file_key
+    assert rebuilt.generation == r.catalog().generation
 
 
 def test_near_misses_bridge_cognates() -> None:

@@ -105,6 +105,49 @@ def test_auth_is_enforced_when_given(corpus_index: Settings) -> None:
         demo.close()
 
 
+def test_failed_logins_are_slowed_down(corpus_index: Settings) -> None:
+    """Wrong passwords cost a growing delay (and are checked one at a time), while the
+    right one still gets in at once after the delay of the attempt before it."""
+    import time
+
+    from ui.app import launch
+
+    port = free_port()
+    demo = launch(corpus_index, port=port, auth=("ann", "s3cret"))
+    base = f"http://127.0.0.1:{port}"
+
+    def login(password: str) -> int:
+        form = urllib.parse.urlencode({"username": "ann", "password": password}).encode()
+        try:
+            return int(urllib.request.urlopen(base + "/login", data=form, timeout=30).status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        t0 = time.monotonic()
+        codes = [login(f"guess{i}") for i in range(4)]
+        wrong = time.monotonic() - t0
+        assert codes == [400] * 4
+        assert wrong >= 0.5 + 1 + 2 + 4 - 0.3  # doubling delays, not 4 instant answers
+        t0 = time.monotonic()
+        assert login("s3cret") == 200
+        assert time.monotonic() - t0 < 2.0  # a success is not delayed
+        t0 = time.monotonic()
+        assert login("guess5") == 400
+        assert time.monotonic() - t0 < 2.0  # ... and it resets the delay
+    finally:
+        demo.close()
+
+
+def test_a_host_with_spaces_is_named_not_reported_as_a_busy_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["serve", "--host", "127.0.0.1 "]) == 1
+    assert capsys.readouterr().err == (
+        "error: invalid --host '127.0.0.1 ': it holds spaces; remove them\n"
+    )
+
+
 def test_a_busy_port_is_one_clear_error(corpus_index: Settings) -> None:
     from ui.app import launch
 

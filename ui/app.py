@@ -22,8 +22,11 @@ from rag.offline import configure_offline
 from rag.settings import Settings
 from ui.chat import ChatBackend, ChatTurn, turns_from_json, turns_to_json
 from ui.documents import (
+    PROGRESS_PREFIX,
     allowed_types,
     delete_document,
+    discard_skipped,
+    forget_cached,
     ingest_with_progress,
     list_documents,
     save_uploads,
@@ -38,7 +41,7 @@ from ui.render import (
     render_transcript,
     render_viewer_message,
 )
-from ui.safety import check_bind, check_port, url_for
+from ui.safety import LoginGuard, check_bind, check_port, url_for
 
 configure_offline()
 
@@ -320,8 +323,11 @@ class App:
         lines.append(f"received {len(paths)} file(s)")
         yield view(), skip, skip, skip, skip
         saved = save_uploads([(p.name, p) for p in paths], self.settings)
+        forget_cached(self.settings, paths)  # copied: no second copy stays downloadable
         for name, reason in saved.rejected:
             lines.append(f"rejected {name}: {reason}")
+        for name, stored in saved.renamed:
+            lines.append(f"{name}: a different file has that name: stored as {stored}")
         state = "done"
         if saved.saved:
             waiting = f"indexing {len(saved.saved)} file(s)…"
@@ -331,13 +337,17 @@ class App:
             started = time.monotonic()
             try:
                 for line, report in ingest_with_progress(self.settings, saved.saved):
-                    if line:
+                    if line.startswith(PROGRESS_PREFIX) and lines[-1].startswith(PROGRESS_PREFIX):
+                        lines[-1] = line  # chunks, chunks/s and time left, updated in place
+                    elif line:
                         lines.append(line)
                     elif report is None:
                         lines[at] = f"{waiting} {time.monotonic() - started:.0f} s"
                     if report is not None:
                         for source, reason in report.skipped:
                             lines.append(f"skipped {Path(source).name}: {reason}")
+                        for name in discard_skipped(self.settings, saved.saved, report):
+                            lines.append(f"removed {name} from the upload folder")
                         lines.append(report.summary())
                     yield view(), skip, skip, skip, skip
             except RagError as exc:
@@ -552,7 +562,8 @@ def launch(
         demo.launch(
             server_name=host,
             server_port=port,
-            auth=auth,
+            # a delay after failed logins; Gradio awaits a coroutine function
+            auth=LoginGuard(*auth).check if auth else None,  # type: ignore[arg-type]
             prevent_thread_lock=True,
             **launch_options(settings),
         )

@@ -9,6 +9,7 @@ rename, so a symlink planted at the target is replaced, never followed).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -65,6 +66,52 @@ def sanitize_filename(name: str) -> str:
 class SavedUploads:
     saved: list[Path] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (name, stored as)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
+
+
+def _place(tmp: Path, target: Path, taken: Sequence[Path]) -> Path:
+    """Move a finished upload to `target`, or beside it (`laporan (2).txt`) when another
+    file already has that name: an upload never replaces a different file. The same bytes
+    under the same name are the same document: kept once. Linking refuses an existing
+    name atomically, so two uploads at once cannot take the same one."""
+    stem, suffix = target.stem, target.suffix
+    n = 1
+    while True:
+        candidate = target if n == 1 else target.with_name(f"{stem} ({n}){suffix}")
+        if candidate.is_symlink():  # planted: replaced, never followed
+            os.replace(tmp, candidate)
+            return candidate
+        if candidate not in taken:
+            if candidate.exists() and _same_bytes(candidate, tmp):
+                tmp.unlink(missing_ok=True)
+                return candidate
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                pass
+            except OSError:  # no hard links on this file system
+                if not candidate.exists():
+                    os.replace(tmp, candidate)
+                    return candidate
+            else:
+                tmp.unlink(missing_ok=True)
+                return candidate
+        n += 1
 
 
 def save_uploads(
@@ -111,19 +158,79 @@ def save_uploads(
         try:
             with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
                 shutil.copyfileobj(src, out)
-            os.replace(tmp_name, target)
+            placed = _place(Path(tmp_name), target, result.saved)
         except OSError as exc:
             Path(tmp_name).unlink(missing_ok=True)
             result.rejected.append((shown, f"cannot store the upload ({exc.strerror or exc})"))
             continue
+        if placed.name != target.name:
+            result.renamed.append((shown, placed.name))
+        target = placed
         result.saved.append(target)
     return result
+
+
+PROGRESS_PREFIX = "embedded "  # a progress line: the UI updates it in place
 
 
 def ingest_paths(
     settings: Settings, paths: Sequence[Path], *, log: Callable[[str], None] | None = None
 ) -> IngestReport:
-    return Ingestor(settings, progress=False, log=log).run([str(p) for p in paths])
+    """Ingest uploads; progress (chunks, chunks/s, time left) goes to `log` too."""
+    on_progress = (lambda p: log(p.line())) if log is not None else None
+    return Ingestor(settings, progress=False, log=log, on_progress=on_progress).run(
+        [str(p) for p in paths]
+    )
+
+
+def discard_skipped(settings: Settings, saved: Sequence[Path], report: IngestReport) -> list[str]:
+    """Uploads the ingest skipped are removed from the upload folder (nothing would list
+    or delete them otherwise). Returns their names."""
+    root = uploads_dir(settings).resolve()
+    skipped = {source for source, _reason in report.skipped}
+    gone = []
+    for path in saved:
+        if str(path) in skipped and path.parent == root:
+            path.unlink(missing_ok=True)
+            gone.append(path.name)
+    return gone
+
+
+def gradio_cache_dir(settings: Settings) -> Path:
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or settings.data_dir / ".gradio")
+
+
+def forget_cached(settings: Settings, paths: Sequence[Path] = (), sha256: str | None = None) -> int:
+    """Remove uploads from Gradio's file cache, where they would stay downloadable until
+    its hourly sweep: the given paths (if inside the cache), and every cached file with
+    the content hash `sha256` (a deleted document). Returns how many were removed."""
+    import hashlib
+
+    cache = gradio_cache_dir(settings).resolve()
+    removed = 0
+
+    def drop(path: Path) -> None:
+        nonlocal removed
+        path.unlink(missing_ok=True)
+        removed += 1
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+
+    for path in paths:
+        resolved = path.resolve()
+        if resolved.is_file() and cache in resolved.parents:
+            drop(resolved)
+    if sha256 and cache.is_dir():
+        for path in list(cache.rglob("*")):  # listed first: drop() removes folders
+            if not path.is_file() or path.is_symlink():
+                continue
+            digest = hashlib.sha256()
+            with contextlib.suppress(OSError), open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+            if digest.hexdigest() == sha256:
+                drop(path)
+    return removed
 
 
 def ingest_with_progress(
@@ -195,6 +302,7 @@ def delete_document(settings: Settings, doc_id: str) -> str:
     report = Ingestor(settings, progress=False).remove([doc.doc_id])
     if not report.removed:
         raise RagError(f"{doc.source} could not be removed")
+    forget_cached(settings, sha256=doc.sha256)
     upload_root = uploads_dir(settings).resolve()
     path = Path(doc.path)
     if path.parent == upload_root:

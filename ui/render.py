@@ -17,6 +17,7 @@ from typing import Any
 from rag.citations import MARKER, marker_numbers
 from rag.extractive import shown
 from rag.schema import Passage, Quote
+from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView
 
 # [1], [1, 2], [1][2] (two matches), 【1】, 【1，2】
@@ -38,7 +39,9 @@ _LIST_ITEM = re.compile(r"^\s*(?:(?P<bullet>[-*•])|(?P<number>\d{1,3})[.)])\s+
 
 
 def esc(value: object) -> str:
-    return escape(str(value), quote=True)
+    """HTML-escaped, with control characters (ESC, CR, bidi overrides) shown as visible
+    escapes like `\\x1b`, as the terminal shows them."""
+    return escape(safe_text(str(value)), quote=True)
 
 
 def _marker_numbers(match: re.Match[str]) -> list[int]:
@@ -408,6 +411,14 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
         f"index {status.get('documents', 0)} documents, {status.get('chunks', 0)} chunks ({langs})",
         f"store {status.get('store')}",
     ]
+    dense = status.get("dense") or {}
+    if dense and not dense.get("on"):
+        items.append(f"dense search off: {dense.get('reason')} (answers use BM25 only)")
+    elif dense.get("reason"):
+        items.append(f"dense search: {dense.get('reason')}")
+    lexical_problem = (status.get("lexical") or {}).get("problem")
+    if lexical_problem:
+        items.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
     note = status.get("embedder_note")
     extra = f'<div class="status-note">{esc(note)}</div>' if note else ""

@@ -3,9 +3,12 @@ can refuse a bad bind at once, before the slow UI import."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hmac
 import ipaddress
 import socket
+import time
 
 from rag.errors import ConfigError, RagError
 
@@ -35,6 +38,8 @@ def check_bind(host: str, auth: tuple[str, str] | None) -> None:
     """A non-loopback address serves the whole network: refuse it without auth."""
     if not host.strip():
         raise ConfigError("invalid --host: empty")
+    if host != host.strip() or any(ch.isspace() for ch in host):
+        raise ConfigError(f"invalid --host {host!r}: it holds spaces; remove them")
     if not is_loopback(host) and auth is None:
         raise ConfigError(
             f"refusing to serve on {host} without authentication: other machines could "
@@ -64,3 +69,43 @@ def check_port(host: str, port: int) -> None:
         except OSError as exc:
             reason = (exc.strerror or str(exc)).lower()
             raise RagError(f"cannot serve on {url_for(host, port)}: {reason}") from None
+
+
+class LoginGuard:
+    """Checks `--auth` logins for Gradio, with a delay after each failed attempt that
+    doubles with every failure in a row (FIRST_DELAY .. MAX_DELAY seconds) and is reset
+    by a success. Attempts are checked one at a time, so parallel guessing gains
+    nothing: 300 wrong passwords take minutes, not 0.2 s. The delay is awaited, so the
+    server keeps serving logged-in users meanwhile."""
+
+    FIRST_DELAY = 0.5
+    MAX_DELAY = 8.0
+
+    def __init__(self, user: str, password: str) -> None:
+        self._user = user.encode("utf-8")
+        self._password = password.encode("utf-8")
+        self._failures = 0
+        self._lock: asyncio.Lock | None = None
+        self.last_delay = 0.0
+
+    def delay(self) -> float:
+        if not self._failures:
+            return 0.0
+        return float(min(self.MAX_DELAY, self.FIRST_DELAY * 2.0 ** (self._failures - 1)))
+
+    async def check(self, user: str, password: str) -> bool:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            ok = hmac.compare_digest(user.encode("utf-8"), self._user) & hmac.compare_digest(
+                password.encode("utf-8"), self._password
+            )
+            if ok:
+                self._failures = 0
+                return True
+            self._failures += 1
+            self.last_delay = self.delay()
+            started = time.monotonic()
+            await asyncio.sleep(self.last_delay)
+            self.last_delay = time.monotonic() - started
+            return False
