@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rag.abstain import abstain_text, decide, model_declined
@@ -31,7 +32,17 @@ from rag.errors import (
     QuestionError,
 )
 from rag.retrieve import Retrieval, Retriever, normalize_query
-from rag.schema import Answer, AnswerMode, DoneEvent, Event, Passage, SourcesEvent, TokenEvent, Turn
+from rag.schema import (
+    Answer,
+    AnswerMode,
+    DoneEvent,
+    Event,
+    Passage,
+    Quote,
+    SourcesEvent,
+    TokenEvent,
+    Turn,
+)
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -340,13 +351,26 @@ class _Run:
             self.notice = answer.notice = "; ".join(self.notes)
         checked = check("".join(pieces), passages)
         answer.answer = checked.text.strip()
-        answer.quotes = supporting_quotes(answer.answer, passages)
+        answer.quotes = self._paged(supporting_quotes(answer.answer, passages))
         answer.model = self.model
         answer.cited = checked.cited
         answer.invalid_markers = checked.invalid
         answer.unsupported = checked.unsupported
         if model_declined(answer.answer, len(checked.cited)):
             answer.mode = "abstain"  # the model says the passages do not hold the answer
+
+    def _paged(self, quotes: list[Quote]) -> list[Quote]:
+        """Each quote with the page of its own sentence (PDFs): a chunk that spans two
+        pages is cited by the page its chunk starts on, the quote by its own."""
+        if not any(q.page for q in quotes):
+            return quotes
+        retriever = self.owner.retriever
+        with retriever._lock:
+            catalog = retriever.catalog()
+            return [
+                replace(q, page=catalog.page_of(q.doc_id, q.start) or q.page) if q.page else q
+                for q in quotes
+            ]
 
     def _answer_first(self, question: str, passages: list[Passage]) -> Extraction:
         from rag.extractive import answer_first
@@ -378,6 +402,6 @@ class _Run:
         answer.answer = text
         answer.model = None
         answer.cited = result.cited
-        answer.quotes = result.quotes
+        answer.quotes = self._paged(result.quotes)
         answer.value = result.value
         answer.notice = self.notice

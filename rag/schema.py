@@ -53,8 +53,8 @@ class Quote:
     """One quoted sentence: its exact span in the document (`text == document
     text[start:end]`, inside passage `n`), so a citation highlights the sentence itself.
 
-    `page`: the page of the sentence in a PDF; filled from the passage (the page its
-    chunk starts on) until the catalog stores page boundaries. `value`: the number, name
+    `page`: the page of the sentence itself in a PDF (`Catalog.page_of` its start), not
+    the page its chunk starts on. `value`: the number, name
     or date the answer pulled out of this sentence, if any."""
 
     n: int

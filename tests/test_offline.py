@@ -109,7 +109,7 @@ def _serve_and_ask(guard: NetGuard) -> None:
             page = resp.read().decode("utf-8", "replace")
         assert resp.status == 200 and "<html" in page.lower()
         # the handler behind the Ask button, end to end (model: the fake)
-        *_, (transcript, turns, _clear) = App(settings).ask(QUESTION, [], None)
+        *_, (transcript, turns, *_rest) = App(settings).ask(QUESTION, [], None)
         assert turns and "340" in transcript
     finally:
         demo.close()

@@ -52,3 +52,28 @@ def test_page_of_names_the_page_of_any_offset(
         assert catalog.page_of("no-such-doc", 0) is None
     finally:
         catalog.close()
+
+
+def test_a_quoted_sentence_carries_its_own_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk that starts on page 1 and quotes a sentence on page 2: the quote says p. 2."""
+    from rag.answer import Answerer
+
+    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "400")  # one chunk over both pages
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
+    pages = [
+        "Laporan tahunan ini membahas pusat data perusahaan di beberapa negara.",
+        "Perusahaan Quokka memiliki 340.000 GPU H100 pada akhir tahun.",
+    ]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "laporan.pdf").write_bytes(make_pdf(pages))
+    settings = load_settings()
+    ingest([str(folder)], settings, progress=False)
+    answer = Answerer(settings).ask("Berapa GPU H100 yang dimiliki Quokka?", no_llm=True)
+    assert answer.mode == "extractive", answer.answer
+    first = answer.quotes[0]
+    assert "340.000" in first.text
+    assert answer.passages[0].page == 1 and first.page == 2
