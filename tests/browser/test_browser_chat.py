@@ -266,9 +266,11 @@ def test_upload_a_file_then_ask_about_it(
     assert cells[0] == "Zorblax reactor" and cells[2] == "en" and cells[3] == "1", cells
     assert "6 documents" in page.inner_text("#documents caption")
     assert "index 6 documents" in page.inner_text("#status")
-    # the browser's upload itself (Gradio's cache) stayed inside the data directory too
+    # the upload is stored in the data directory, and Gradio's cached copy (also kept
+    # inside the data directory) is removed once it is stored
+    assert (corpus_index.data_dir / "uploads" / "zorblax reactor.md").is_file()
     cached = [p for p in (corpus_index.data_dir / ".gradio").rglob("*") if p.is_file()]
-    assert "zorblax reactor.md" in [p.name for p in cached]
+    assert "zorblax reactor.md" not in [p.name for p in cached]
     shot(page, "browser-upload")
 
     page.get_by_role("tab", name="Chat").click()
