@@ -364,13 +364,10 @@ class _Run:
         pages is cited by the page its chunk starts on, the quote by its own."""
         if not any(q.page for q in quotes):
             return quotes
-        retriever = self.owner.retriever
-        with retriever._lock:
-            catalog = retriever.catalog()
-            return [
-                replace(q, page=catalog.page_of(q.doc_id, q.start) or q.page) if q.page else q
-                for q in quotes
-            ]
+        page_of = self.owner.retriever.page_of
+        return [
+            replace(q, page=page_of(q.doc_id, q.start) or q.page) if q.page else q for q in quotes
+        ]
 
     def _answer_first(self, question: str, passages: list[Passage]) -> Extraction:
         from rag.extractive import answer_first

@@ -142,6 +142,11 @@ class Retriever:
             self._generation = -1
         self.dense.reset()
 
+    def page_of(self, doc_id: str, offset: int) -> int | None:
+        """The page of a document offset (PDFs; `Catalog.page_of`), None without pages."""
+        with self._lock:
+            return self.catalog().page_of(doc_id, offset)
+
     def languages(self) -> dict[str, int]:
         """Corpus languages and their document counts (from the catalog)."""
         with self._lock:

@@ -71,15 +71,22 @@ def _big_text(sentences: int) -> str:
     )
 
 
-@pytest.mark.timeout(300)
-def test_a_document_over_the_batch_limit_indexes_beside_other_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _small_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Builtin embedder, 32-token chunks: many chunks from little text. Returns an empty
+    folder for the test's documents."""
     monkeypatch.setenv("RAG_EMBEDDER", "builtin")
     monkeypatch.setenv("RAG_CHUNK_SIZE", "32")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
     folder = tmp_path / "docs"
     folder.mkdir()
+    return folder
+
+
+@pytest.mark.timeout(300)
+def test_a_document_over_the_batch_limit_indexes_beside_other_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _small_chunks(tmp_path, monkeypatch)
     (folder / "a-small.txt").write_text("Quokka berlari di pulau Rottnest.\n", encoding="utf-8")
     (folder / "big.txt").write_text(_big_text(6200), encoding="utf-8")
     (folder / "z-small.txt").write_text("Okapi tinggal di hutan Ituri.\n", encoding="utf-8")
@@ -177,11 +184,7 @@ def test_progress_reaches_the_callback_with_rate_and_eta(
 ) -> None:
     from index.ingest import Progress
 
-    monkeypatch.setenv("RAG_EMBEDDER", "builtin")
-    monkeypatch.setenv("RAG_CHUNK_SIZE", "32")
-    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
-    folder = tmp_path / "docs"
-    folder.mkdir()
+    folder = _small_chunks(tmp_path, monkeypatch)
     for i in range(4):
         (folder / f"d{i}.txt").write_text(_big_text(300 + i), encoding="utf-8")
     seen: list[Progress] = []
