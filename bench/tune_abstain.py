@@ -27,7 +27,18 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import devsets  # noqa: E402
 
-FEATURES = ("dense_top", "dense_gap", "dense_z", "coverage", "agree")
+FEATURES = ("dense_top", "dense_gap", "sent_top", "sent_gap", "coverage")
+GROUPS = ("same", "cross", "script")  # the nearest chunk's language vs the question's
+MIN_GROUP = 5  # a set with fewer answerable questions of a group does not bind its threshold
+
+
+def group(s: dict) -> str:
+    """Same language; another language in the same script; another script."""
+    if not s.get("cross"):
+        return "same"
+    return "script" if s.get("cross_script") else "cross"
+
+
 TARGET_FALSE = 0.05
 SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh")
 
@@ -88,37 +99,38 @@ def main() -> int:
         z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(FEATURES))
         return float(1 / (1 + np.exp(-z)))
 
-    def pick(cross: bool) -> float:
+    def pick(kind: str) -> float:
         """The highest threshold keeping false abstentions <= TARGET_FALSE on every set's
-        answerable questions of that kind (same or other language than the nearest chunk)."""
+        answerable questions of that group (`group`)."""
         best = 0.0
         for t in sorted({round(prob(s), 6) for s, _ in all_rows}):
             ok = True
             for rows_ in data.values():
-                ans = [prob(s) for s, a in rows_ if a and bool(s.get("cross")) == cross]
-                if ans and sum(p < t for p in ans) / len(ans) > TARGET_FALSE:
+                ans = [prob(s) for s, a in rows_ if a and group(s) == kind]
+                if len(ans) >= MIN_GROUP and sum(p < t for p in ans) / len(ans) > TARGET_FALSE:
                     ok = False
             if not ok:
                 break
             best = t
         return best
 
-    threshold, threshold_cross = pick(False), pick(True)
+    thresholds = {g: pick(g) for g in GROUPS}
     print(
         "model:",
         json.dumps(
             {
                 "bias": round(bias, 4),
                 "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
-                "threshold": threshold,
-                "threshold_cross": threshold_cross,
+                "threshold": thresholds["same"],
+                "threshold_cross": thresholds["cross"],
+                "threshold_script": thresholds["script"],
             }
         ),
     )
     for name, rows_ in data.items():
 
         def th(s: dict) -> float:
-            return threshold_cross if s.get("cross") else threshold
+            return thresholds[group(s)]
 
         ans = [prob(s) < th(s) for s, a in rows_ if a]
         una = [prob(s) < th(s) for s, a in rows_ if not a]

@@ -49,6 +49,8 @@ class DenseResult:
     hits: list[DenseHits]  # one per query, in order
     kind: str | None = None  # embedder kind that answered (None: no dense search)
     note: str | None = None
+    embedder: Embedder | None = None  # the embedder that answered
+    query_vector: list[float] | None = None  # the first query's vector (query role)
 
 
 @dataclass
@@ -155,7 +157,13 @@ class DenseSearch:
                 notes.append(f"answering without dense search on {dense.name}: {exc}")
                 continue
             if hits is not None:
-                return DenseResult(hits, dense.embedder.kind, "; ".join(notes) or None)
+                return DenseResult(
+                    hits,
+                    dense.embedder.kind,
+                    "; ".join(notes) or None,
+                    dense.embedder,
+                    list(vectors[0]) if vectors else None,
+                )
         return DenseResult([], None, "; ".join(notes) or None)
 
     def _hits(

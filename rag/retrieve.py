@@ -13,7 +13,9 @@ deduplicated, cut to top-k and a context budget in tiktoken tokens.
   BM25 is reloaded (or rebuilt in memory if the saved index lags behind the catalog).
 - A query term the index lacks gets its near misses added (`rag.nearmiss`).
 - `Retrieval.signals` carries what abstention needs (`rag.abstain`): lexical coverage of
-  the question, the best dense similarity, and whether the rankers agree.
+  the question, the best dense similarity of a chunk and of a sentence (`rag.sentences`),
+  whether the rankers agree, and whether the nearest chunk is in another language or
+  script.
 
 Everything here is thread-safe; nothing is opened before the first query.
 """
@@ -24,6 +26,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
@@ -33,7 +36,11 @@ from rag.errors import StoreError
 from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
 from rag.schema import Passage
+from rag.sentences import SentenceSimilarity
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    from index.embedders import Embedder
 
 __all__ = [
     "DENSE_CACHE_DIR",
@@ -51,6 +58,13 @@ DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is d
 
 
 _LANG_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
+# the script a language is written in (any other: Latin)
+_SCRIPTS = {
+    **dict.fromkeys(["zh", "ja"], "Han"),
+    **dict.fromkeys(["ru", "uk", "bg", "sr", "mk", "kk"], "Cyrl"),
+    **dict.fromkeys(["ar", "fa", "ur"], "Arab"),
+    **{"ko": "Hang", "hi": "Deva", "th": "Thai", "el": "Grek", "he": "Hebr"},
+}
 
 
 def normalize_query(text: str) -> str:
@@ -87,6 +101,8 @@ class Ranking:
     notes: list[str]
     signals: dict[str, float]
     depth: int
+    embedder: Embedder | None = None  # the dense side's embedder and the question's vector
+    query_vector: list[float] | None = None
 
 
 class Retriever:
@@ -102,6 +118,7 @@ class Retriever:
         self._generation = -1
         self._texts: dict[str, str] = {}
         self._near: NearMisses | None = None
+        self._sentences = SentenceSimilarity()
         self.dense = DenseSearch(settings, self.catalog, self._lock)
 
     # opening -------------------------------------------------------------------------
@@ -250,11 +267,17 @@ class Retriever:
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
         cover = coverage(terms, passages, lexical, near)
         signals = dict(ranking.signals, coverage=cover)
+        if ranking.embedder is not None and ranking.query_vector is not None:
+            signals.update(
+                self._sentences.signals(ranking.embedder, ranking.query_vector, passages)
+            )
         return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind)
 
-    def _cross(self, question: str, chunk_id: str) -> float:
-        """1.0 when the nearest chunk is in another language than the question: similarity
-        across languages runs lower, and abstention must not read that as irrelevance."""
+    def _cross(self, question: str, chunk_id: str) -> tuple[float, float]:
+        """(cross, cross_script): 1.0 when the nearest chunk is in another language than
+        the question, and when it is also written in another script (English over
+        Chinese). Similarity across languages runs lower, lowest across scripts, and
+        abstention must not read that as irrelevance."""
         from index.language import detect_language
 
         with self._lock:
@@ -268,10 +291,12 @@ class Retriever:
                 .fetchone()
             )
         if not row:
-            return 0.0
+            return 0.0, 0.0
         asked = _LANG_ALIASES.get(detect_language(question), detect_language(question))
         found = _LANG_ALIASES.get(str(row[0]), str(row[0]))
-        return float(asked not in ("und", "zxx") and asked != found)
+        if asked in ("und", "zxx") or asked == found:
+            return 0.0, 0.0
+        return 1.0, float(_SCRIPTS.get(asked, "Latn") != _SCRIPTS.get(found, "Latn"))
 
     def _held(self, query: str, hits: Sequence[tuple[str, float]], lexical: LexicalIndex) -> float:
         """The idf-weighted share of the query's terms (a near miss counts half) that the
@@ -322,12 +347,15 @@ class Retriever:
                 RankedList("lexical", hits, variant=i, confidence=self._held(q, hits, lexical))
             )
         signals: dict[str, float] = {}
+        embedder: Embedder | None = None
+        query_vector: list[float] | None = None
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
             result = self.dense.search(variants, generation, n, per_lang=per_lang)
             if result.note:
                 notes.append(result.note)
             kind = result.kind
+            embedder, query_vector = result.embedder, result.query_vector
             for i, dh in enumerate(result.hits):
                 lists.append(RankedList("dense", dh.all, variant=i))
                 for lang, hits in dh.by_lang.items():
@@ -340,13 +368,13 @@ class Retriever:
                 signals["dense_top"] = top[0][1]
                 signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
                 signals["dense_z"] = (top[0][1] - mean) / (spread + 1e-6)
-                signals["cross"] = self._cross(variants[0], top[0][0])
+                signals["cross"], signals["cross_script"] = self._cross(variants[0], top[0][0])
                 lex_top = [cid for cid, _ in lists[0].hits[:5]]
                 dense_top5 = [cid for cid, _ in top[:5]]
                 signals["agree"] = float(
                     bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
                 )
-        return Ranking(lists, kind, notes, signals, n)
+        return Ranking(lists, kind, notes, signals, n, embedder, query_vector)
 
     def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
         """Drop near-duplicates, trim partial overlaps, fill up to k passages and the

@@ -62,9 +62,26 @@ def test_the_lexical_model_abstains_only_when_terms_are_missing() -> None:
 def test_the_bundled_model_uses_its_dense_signals() -> None:
     model = MODELS["bundled"]
     assert model is not LEXICAL and model.weights["dense_top"] > 0
-    strong = {"dense_top": 0.9, "dense_gap": 0.1, "coverage": 0.8, "agree": 1.0}
-    weak = {"dense_top": 0.72, "dense_gap": 0.01, "coverage": 0.1, "agree": 0.0}
+    assert model.weights["sent_top"] > 0  # the best sentence, not only the best chunk
+    strong = {"dense_top": 0.9, "dense_gap": 0.1, "sent_top": 0.9, "sent_gap": 0.08}
+    weak = {"dense_top": 0.72, "dense_gap": 0.01, "sent_top": 0.74, "sent_gap": 0.01}
+    strong["coverage"], weak["coverage"] = 0.8, 0.1
     assert model.probability(strong) > model.threshold > model.probability(weak)
+    # across scripts similarity runs lower: the threshold is lower there
+    assert model.threshold_for({"cross": 1.0, "cross_script": 1.0}) < model.threshold
+
+
+def test_sentence_similarity_signals_come_with_the_bundled_model(bundled_index: Settings) -> None:
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(bundled_index)
+    got = retriever.search(["how many H100s does Meta plan to have?"])
+    s = got.signals
+    assert 0.5 < s["sent_top"] <= 1.0 and 0.0 <= s["sent_gap"] < s["sent_top"]
+    assert s["cross"] == 1.0 and s["cross_script"] in (0.0, 1.0)
+    # the sentence that states the plan is closer than the best chunk as a whole
+    assert s["sent_top"] >= s["dense_top"] - 0.05
+    retriever.close()
 
 
 def test_abstain_text_speaks_the_question_language() -> None:

@@ -1,0 +1,69 @@
+"""Sentence-level similarity (rag/sentences.py): which sentences are read, that each is
+embedded once per process, and that only neural embedders count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from index.embedders import BuiltinEmbedder, Embedder
+from rag.schema import Passage
+from rag.sentences import MIN_CHARS, TOP_PASSAGES, SentenceSimilarity, sentences
+
+
+class CountingEmbedder(Embedder):
+    """A deterministic stand-in for a neural model: a text's vector is its letter
+    counts over a tiny alphabet; every text it is asked to embed is recorded."""
+
+    kind = "bundled"
+    model = "counting"
+    ALPHABET = "aeioun"
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=4)
+        self.seen: list[str] = []
+
+    def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        self.seen.extend(texts)
+        return [[float(t.count(c)) + 0.01 for c in self.ALPHABET] for t in texts]
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(n, f"c{n}", f"d{n}", f"doc{n}.txt", "t", "en", 0, len(text), text, 1.0)
+
+
+def test_sentences_of_the_top_passages_only_distinct_and_long_enough() -> None:
+    ps = [
+        passage(i, f"Passage number {i} says one thing. Short. It says another.") for i in range(8)
+    ]
+    got = sentences(ps)
+    assert "Short." not in got and all(len(s) >= MIN_CHARS for s in got)
+    # the first sentence of each of the first five passages, and the one they share once
+    assert len(got) == TOP_PASSAGES + 1 and got.count("It says another.") == 1
+    assert "Passage number 5 says one thing." not in got
+    # the same sentence in two overlapping passages is read once
+    assert sentences([passage(1, "Same sentence here."), passage(2, "Same sentence here.")]) == [
+        "Same sentence here."
+    ]
+
+
+def test_each_sentence_is_embedded_once_and_the_best_one_leads() -> None:
+    embedder = CountingEmbedder()
+    sim = SentenceSimilarity()
+    ps = [passage(1, "aaaa aaaa aaaa. nnnn uuuu nnnn."), passage(2, "eeee iiii oooo.")]
+    query = embedder.embed(["aaaa"])[0]
+    embedder.seen.clear()
+    first = sim.signals(embedder, query, ps)
+    assert sorted(embedder.seen) == sorted(sentences(ps))
+    assert first["sent_top"] == pytest.approx(1.0, abs=0.01)  # "aaaa aaaa aaaa." is the query
+    assert 0.5 < first["sent_gap"] <= first["sent_top"]
+    embedder.seen.clear()
+    assert sim.signals(embedder, query, ps) == first
+    assert embedder.seen == []  # cached
+
+
+def test_the_builtin_hash_embedder_gives_no_sentence_signal() -> None:
+    embedder = BuiltinEmbedder()
+    query = embedder.embed_queries(["what"])[0]
+    assert SentenceSimilarity().signals(embedder, query, [passage(1, "What is said here.")]) == {}
