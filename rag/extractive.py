@@ -51,6 +51,7 @@ AGREE_BONUS = 0.15  # ... and another document's good sentence states the same v
 TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences is the topic
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
+FLANK_MARGIN = 0.1  # values this much less surrounded by the question's terms are not chosen
 DENSE_WEIGHT = 0.3  # cosine similarity, rescaled within the candidates
 DENSE_TOP = 8  # ... of the best few by the other signals
 RANK_PRIOR = 0.2
@@ -385,6 +386,7 @@ class Candidate:
     dense: float = 0.0
     agreement: float = 0.0
     credits: dict[str, float] = field(default_factory=dict)  # per question term, 0..1
+    flanked: list[float] = field(default_factory=list)  # per value: `_flanked`
     pair: bool = False  # two sentences: the question's words, then the value
     unasked_year: bool = False  # it dates what it says to a time the question leaves open
     score: float = 0.0
@@ -422,6 +424,15 @@ def _proximity(value: Value, positions: Sequence[int]) -> float:
         for p in positions
     )
     return 1.0 / (1.0 + gap / 20.0)
+
+
+def _flanked(value: Value, per_term: Sequence[Sequence[int]]) -> float:
+    """How closely the question's terms surround the value: the mean, over the terms the
+    sentence holds, of each one's closeness. In "CEO NVIDIA Jensen Huang serta CEO Meta
+    Mark Zuckerberg", asked who the CEO of Nvidia is, both names sit next to "CEO", but
+    only Jensen Huang sits next to "NVIDIA" too."""
+    held = [p for p in per_term if p]
+    return sum(_proximity(value, p) for p in held) / len(held) if held else 0.0
 
 
 def candidates(
@@ -462,13 +473,19 @@ def candidates(
             cand.credits = credits
             cand.pair = (a, b) not in units
             if kind != "other":
-                positions = _term_positions(text, [t for t in terms if t in have])
+                held = [t for t in terms if t in have]
+                positions = _term_positions(text, held)
+                per_term = [_term_positions(text, [t]) for t in held]
                 near_first = sorted(
-                    ((_proximity(v, positions), v) for v in values_in(text, kind, question)),
-                    key=lambda pv: (not pv[1].strong, -pv[0]),
+                    (
+                        (_flanked(v, per_term), _proximity(v, positions), v)
+                        for v in values_in(text, kind, question)
+                    ),
+                    key=lambda fpv: (not fpv[2].strong, -fpv[0], -fpv[1]),
                 )
-                cand.values = [v for _, v in near_first]
-                cand.proximity = near_first[0][0] if near_first else 0.0
+                cand.values = [v for _, _, v in near_first]
+                cand.flanked = [f for f, _, _ in near_first]
+                cand.proximity = max((p for _, p, _ in near_first), default=0.0)
                 if kind == "number":
                     cand.unasked_year = bool(_date_values(text, question))
             if cand.pair and not _pair_helps(cand, p.text, units):
@@ -516,15 +533,16 @@ def _drop_topic_names(cands: list[Candidate]) -> None:
         return
     folded = [fold(c.text) for c in cands]
     for c in cands:
-        kept = []
-        for v in c.values:
+        kept, flanked = [], []
+        for i, v in enumerate(c.values):
             # "Mark Zuckerberg" is the topic when "Zuckerberg" is everywhere
             word = max(re.findall(r"[^\W\d_]+", v.key) or [v.key], key=len)
             share = sum(1 for f in folded if word in f) / len(cands)
             if share <= TOPIC_SHARE:
                 kept.append(v)
+                flanked.extend(c.flanked[i : i + 1])
         if len(kept) != len(c.values):
-            c.values = kept
+            c.values, c.flanked = kept, flanked
             c.proximity = c.proximity if kept else 0.0
 
 
@@ -588,7 +606,15 @@ def _best_value(best: Candidate, cands: Sequence[Candidate], kind: AnswerType) -
     if not best.values:
         return None
     others = [o for o in cands if o.passage.doc_id != best.passage.doc_id and o.values]
-    agreed = [v for v in best.values if any(_agrees(v, o.values, kind) for o in others[:8])]
+    # agreement only chooses among values the question's terms surround about as closely
+    # as the first: a name another document repeats is often the topic, not the answer
+    closest = best.flanked[0] if best.flanked else 0.0
+    close = [
+        v
+        for i, v in enumerate(best.values)
+        if i >= len(best.flanked) or best.flanked[i] >= closest - FLANK_MARGIN
+    ]
+    agreed = [v for v in close if any(_agrees(v, o.values, kind) for o in others[:8])]
     return agreed[0] if agreed else best.values[0]
 
 

@@ -116,6 +116,24 @@ def test_supporting_quotes_agree_with_the_value() -> None:
         assert p.text[q.start - p.start : q.end - p.start] == q.text
 
 
+def test_the_name_the_question_surrounds_wins_over_a_name_other_documents_repeat() -> None:
+    # both names follow "CEO"; only Jensen Huang follows "NVIDIA" too. Zuckerberg is the
+    # name the other documents repeat: agreement must not pick the topic over the answer
+    question = "Who is the CEO of Nvidia?"
+    passages = [
+        _passage(
+            1,
+            "Di SIGGRAPH 2024, pendiri sekaligus CEO NVIDIA Jensen Huang serta pendiri "
+            "sekaligus CEO Meta Mark Zuckerberg membahas AI sumber terbuka.",
+            "siggraph",
+        ),
+        _passage(2, "Mark Zuckerberg berbicara tentang Llama dan CEO lain.", "llama"),
+        _passage(3, "Wawancara dengan Mark Zuckerberg tentang AGI dan CEO.", "agi"),
+    ]
+    result = answer_first(question, passages)
+    assert result.value == "Jensen Huang", result.text
+
+
 def test_no_matching_sentence_says_so() -> None:
     result = answer_first("qwertz?", [_passage(1, "Nothing in common here at all.")])
     assert result.quotes == [] and result.value is None and "No sentence" in result.text
