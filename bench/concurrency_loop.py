@@ -31,7 +31,7 @@ QUESTIONS = ["berapa GPU H100 dokumen 7", "Llama Meta proyek 1200", "H100 untuk 
 UI_READER = textwrap.dedent(
     """
     import os, sys, time
-    from rag.settings import load_settings
+    from core.settings import load_settings
     from ui.chat import ChatBackend
     backend = ChatBackend(load_settings())
     answered = failed = 0
@@ -56,8 +56,8 @@ CHECK = textwrap.dedent(
     from index.ingest import DENSE_DIR
     from index.lexical import LexicalIndex
     from index.vectors import VectorStore
-    from rag import dense_cache
-    from rag.settings import load_settings
+    from index import dense_cache
+    from core.settings import load_settings
     s = load_settings()
     cat = Catalog(s.catalog_path)
     chunks = cat.all_chunk_ids()

@@ -46,9 +46,9 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
     """Measure, add rows and tables to `bench` (bench/run.py's Bench and Row)."""
     import stock  # heavy: llama-index
 
+    from core.settings import load_settings
     from rag.abstain import decide
     from rag.retrieve import Retriever
-    from rag.settings import load_settings
 
     sets = devsets.prepare("tune", "bundled", log=lambda m: print("  " + m, flush=True))
     limit = 120 if bench.quick else None
@@ -174,7 +174,7 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
     # the stored side; the query side is real)
     import numpy as np
 
-    from rag.dense_cache import DenseMatrix
+    from index.dense_cache import DenseMatrix
 
     rng = np.random.default_rng(0)
     big = rng.standard_normal((100_000, 384)).astype(np.float32)

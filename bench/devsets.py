@@ -58,16 +58,16 @@ def _env(data_dir: Path, embedder: str) -> None:
 
 
 def ingest(folder: Path, data_dir: Path, embedder: str) -> dict[str, Any]:
+    from core.settings import load_settings
     from index.ingest import ingest as run_ingest
-    from rag.settings import load_settings
 
     _env(data_dir, embedder)
     return run_ingest([str(folder)], load_settings(), progress=False).as_dict()
 
 
 def gold_sets(data_dir: Path) -> list[DevSet]:
+    from core.settings import load_settings
     from rag.evaluate import holds, indexed_documents, load_gold, locate_evidence
-    from rag.settings import load_settings
 
     _env(data_dir, os.environ.get("RAG_EMBEDDER", "bundled"))
     documents = indexed_documents(load_settings())

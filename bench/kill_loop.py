@@ -154,7 +154,7 @@ def run_ingest(folder: Path, data_dir: Path) -> subprocess.CompletedProcess[str]
 
 @contextmanager
 def _settings_for(data_dir: Path) -> Iterator[Any]:
-    from rag.settings import Settings
+    from core.settings import Settings
 
     yield Settings(
         data_dir=data_dir,

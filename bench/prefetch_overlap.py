@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = """
 import json, sys, time
 from index.ingest import Ingestor
-from rag.settings import load_settings
+from core.settings import load_settings
 t = time.perf_counter()
 report = Ingestor(load_settings(), progress=False, prefetch=sys.argv[2] == "on").run([sys.argv[1]])
 print(json.dumps({"seconds": time.perf_counter() - t, "chunks": report.chunks}))

@@ -103,12 +103,12 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="rag-real-model-"))
     os.environ.update({"RAG_DATA_DIR": str(tmp / "data"), "RAG_EMBEDDER": "builtin"})
+    from core.settings import load_settings
     from index.ingest import ingest
     from index.language import detect_language
     from rag.answer import Answerer
     from rag.budget import cap_question, fit
     from rag.llm import answer_messages
-    from rag.settings import load_settings
 
     ingest([str(ROOT / "corpus")], load_settings(), progress=False)
     rows: list[dict[str, Any]] = []

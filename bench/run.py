@@ -244,8 +244,8 @@ def score_system(
 
 
 def quality(bench: Bench) -> None:
+    from core.settings import load_settings
     from rag.evaluate import indexed_documents, load_gold
-    from rag.settings import load_settings
 
     gold = load_gold(GOLD)
     qdir = fresh(OUT / "quality")
@@ -730,14 +730,14 @@ WHY: dict[str, str] = {
     "wall time vs stock script": (
         "The ingest work itself is the in-process figure above; the rest is Python start-up "
         "and the CLI's imports (`python -X importtime`: index.ingest ~1.0 s cumulative, "
-        "rag.settings/pydantic-settings ~0.4 s, httpx via rag.ollama_api ~0.3 s on this "
+        "core.settings/pydantic-settings ~0.4 s, httpx via core.ollama_api ~0.3 s on this "
         "loaded machine). Deferring pydantic-settings and httpx until they are needed is "
         "what remains to get the whole command under 1 s."
     ),
     "warm retrieval p50": (
         "cProfile of our retrieval on the 110,291-chunk hybrid tier (40 gold questions): of "
         "~38 ms per query, ~24 ms is Chroma's `collection.count()`, called twice per query "
-        "(rag/dense_cache.py, to decide whether the collection is small enough for the "
+        "(index/dense_cache.py, to decide whether the collection is small enough for the "
         "in-memory matrix, and index/vectors.py, before the search) at ~12 ms each at this "
         "size; the HNSW query itself is ~3 ms and BM25 + catalog ~5 ms. Remembering the "
         "count per catalog generation would bring the p50 near the stock "
@@ -891,7 +891,7 @@ def main() -> int:
         write_results(bench, results, datetime.fromisoformat(saved["started"]), saved["total"])
         print(f"wrote {results}")
         return 0
-    from rag.offline import configure_offline
+    from core.offline import configure_offline
 
     configure_offline()
     os.environ.pop("OPENAI_API_KEY", None)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.offline import configure_offline
+from core.offline import configure_offline
 
 configure_offline()
 

@@ -55,7 +55,7 @@ def _time_queries(fn: Any, questions: list[str], repeat: int = 2) -> dict[str, f
 
 def _preimport() -> None:
     """Libraries both sides load anyway, imported before the clock starts (for both)."""
-    from rag.offline import configure_offline
+    from core.offline import configure_offline
 
     configure_offline()
     import chromadb  # noqa: F401
@@ -66,8 +66,8 @@ def _preimport() -> None:
 def ingest_ours(args: argparse.Namespace) -> dict[str, Any]:
     """Our `Ingestor` in-process, timed like the stock pipeline (imports done first)."""
     _preimport()
+    from core.settings import load_settings
     from index.ingest import Ingestor
-    from rag.settings import load_settings
 
     settings = load_settings()
     t0 = time.perf_counter()
@@ -126,12 +126,12 @@ def build_lexical(args: argparse.Namespace) -> dict[str, Any]:
     """A lexical-only index (catalog + BM25, no vectors) built with the product's own
     loader, chunker, tokenizer, catalog and BM25 code: for the largest latency tier, where
     filling a Chroma HNSW index would take longer than the whole benchmark budget."""
+    from core.offline import configure_offline
     from index.catalog import Catalog, ChunkRow, DocumentRow
     from index.chunker import chunk_spans
     from index.ingest import _chunk_id, _doc_id
     from index.lexical import LexicalIndex, tokenize
     from index.loaders import load_bytes
-    from rag.offline import configure_offline
 
     configure_offline()
     t0 = time.perf_counter()
@@ -192,8 +192,8 @@ def our_retriever(settings: Any) -> Any:
 
 
 def latency_ours(args: argparse.Namespace) -> dict[str, Any]:
-    from rag.offline import configure_offline
-    from rag.settings import load_settings
+    from core.offline import configure_offline
+    from core.settings import load_settings
 
     configure_offline()
     os.environ["RAG_DATA_DIR"] = args.data_dir

@@ -44,8 +44,8 @@ SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh")
 
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
+    from core.settings import load_settings
     from rag.retrieve import Retriever
-    from rag.settings import load_settings
 
     out: dict[str, list[tuple[dict, bool]]] = {}
     for ds in sets:

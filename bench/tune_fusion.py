@@ -41,8 +41,8 @@ SLOTS = 8  # RAG_TOP_K's default: the primary rankers' top hits stay within it
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> list[tuple[str, list]]:
     """(set name, [(lists, relevant chunk ids)]) for every answerable case."""
+    from core.settings import load_settings
     from rag.retrieve import Retriever
-    from rag.settings import load_settings
 
     out = []
     for ds in sets:

@@ -3,5 +3,6 @@
 Modules, in data-flow order: `scan` (which files), `encoding` and `loaders` (bytes to
 text, title, pages), `language`, `chunker` (token-aware, exact offsets), `lexical`
 (tokens and the BM25 index), `embedders`, `catalog` (SQLite: manifest, documents,
-chunks), `vectors` (Chroma), and `ingest`, which runs them in order.
+chunks), `vectors` (Chroma), `dense_cache` (the vector snapshot readers search), and
+`ingest`, which runs them in order. Built on `core` only: nothing here imports `rag` or `ui`.
 """

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import StoreError
 from index.lexical import tokenize
 from index.storage import storage_problem
-from rag.errors import StoreError
 
 SCHEMA_VERSION = 1
 

@@ -27,12 +27,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import EmbedderMismatchError, EmbedderUnavailableError, OllamaError
+from core.settings import Settings
 from index.lexical import tokenize
-from rag.errors import EmbedderMismatchError, EmbedderUnavailableError, OllamaError
-from rag.settings import Settings
 
 if TYPE_CHECKING:  # the ollama client is imported only when Ollama is used (cold-start cost)
-    from rag.ollama_api import OllamaAPI, OllamaStatus
+    from core.ollama_api import OllamaAPI, OllamaStatus
 
 ProgressFn = Callable[[int], None]
 

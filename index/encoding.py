@@ -6,7 +6,7 @@ import codecs
 
 from charset_normalizer import from_bytes
 
-from rag.errors import DocumentError
+from core.errors import DocumentError
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),

@@ -11,7 +11,7 @@ fails is skipped with the reason; the rest goes on.
 
 One writer: only the process holding the ingest lock (`<data_dir>/ingest.lock`) opens
 the embedded Chroma store, and it closes it before releasing the lock. Readers answer
-from the vector snapshot the ingest publishes (`rag.dense_cache`). Every ingest checks
+from the vector snapshot the ingest publishes (`index.dense_cache`). Every ingest checks
 that the store holds the vectors the catalog claims and the snapshot what the store
 holds, and repairs what is off (see `Ingestor._verify`).
 """
@@ -37,18 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.catalog import Catalog, ChunkRow, DocumentRow
-from index.chunker import Span, chunk_spans
-from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder, resolve_embedder
-from index.language import detect_language
-from index.lexical import LexicalIndex, tokenize
-from index.loaders import LoadedDocument, load_bytes
-from index.scan import Candidate, ScanResult, scan
-from index.storage import describe_os_error, storage_problem
-from index.vectors import VectorStore
-from rag import dense_cache
-from rag.dense_cache import SnapshotWriter
-from rag.errors import (
+from core.errors import (
     DocumentError,
     EmbedderMismatchError,
     ModelNotFoundError,
@@ -56,10 +45,21 @@ from rag.errors import (
     OllamaUnavailableError,
     StoreError,
 )
-from rag.ollama_api import OllamaAPI
-from rag.settings import Settings
+from core.ollama_api import OllamaAPI
+from core.settings import Settings
+from index import dense_cache
+from index.catalog import Catalog, ChunkRow, DocumentRow
+from index.chunker import Span, chunk_spans
+from index.dense_cache import SnapshotWriter
+from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder, resolve_embedder
+from index.language import detect_language
+from index.lexical import LexicalIndex, tokenize
+from index.loaders import LoadedDocument, load_bytes
+from index.scan import Candidate, ScanResult, scan
+from index.storage import describe_os_error, storage_problem
+from index.vectors import VectorStore
 
-DENSE_DIR = "dense"  # vector snapshots, in the data dir (rag/dense_cache.py)
+DENSE_DIR = "dense"  # vector snapshots, in the data dir (index/dense_cache.py)
 ROUND_CHUNKS = 64  # chunks embedded and written per round, at least (and 4 batches)
 MAX_ROUND_CHUNKS = 512  # and at most: a round's vectors exist in several copies at once
 BLOCK_CHARS = 2_000_000  # a longer text is chunked a block at a time (memory)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import DocumentError
 from index.encoding import decode_text
-from rag.errors import DocumentError
 
 _MAX_TITLE = 160
 _MAX_UNPACKED = 256 * 2**20  # a DOCX (zip) inflating beyond this, 20x its size, is refused

@@ -11,7 +11,7 @@ import functools
 
 import tiktoken
 
-from rag.offline import configure_offline
+from core.offline import configure_offline
 
 ENCODING = "cl100k_base"
 BATCH = 4096  # texts encoded per tiktoken call

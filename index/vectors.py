@@ -21,11 +21,11 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from core.errors import EmbedderMismatchError, StoreError
+from core.offline import configure_offline
+from core.settings import Settings
 from index.embedders import Embedder
 from index.storage import storage_problem
-from rag.errors import EmbedderMismatchError, StoreError
-from rag.offline import configure_offline
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

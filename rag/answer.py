@@ -22,8 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rag.abstain import abstain_text, decide, model_declined
-from rag.errors import (
+from core.errors import (
     LLMError,
     ModelNotFoundError,
     OllamaUnavailableError,
@@ -31,6 +30,8 @@ from rag.errors import (
     OpenAIUnavailableError,
     QuestionError,
 )
+from core.settings import Settings
+from rag.abstain import abstain_text, decide, model_declined
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
     Answer,
@@ -43,7 +44,6 @@ from rag.schema import (
     TokenEvent,
     Turn,
 )
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.extractive import Extraction
@@ -86,7 +86,7 @@ class Answerer:
         with self._lock:
             if time.monotonic() < self._down_until and self._down is not None:
                 return self._down
-        from rag.ollama_api import port_open, unavailable_message
+        from core.ollama_api import port_open, unavailable_message
 
         error: LLMError
         if self.settings.llm_backend == "openai":

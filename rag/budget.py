@@ -20,8 +20,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from core.settings import Settings
 from rag.schema import Passage
-from rag.settings import Settings
 
 QUESTION_TOKENS = 1000  # a question is cut to this many tokens in prompts
 ANSWER_TOKENS = 1024  # room for the answer: one to four cited sentences need far less

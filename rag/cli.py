@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import RagError
+from core.offline import configure_offline
+from core.settings import Settings, load_settings
 from rag import __version__
-from rag.errors import RagError
-from rag.offline import configure_offline
-from rag.settings import Settings, load_settings
 
 
 def _print_json(data: Any) -> None:

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from rag.errors import QuestionError, RagError
+from core.errors import QuestionError, RagError
+from core.settings import Settings
 from rag.schema import Answer, DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
-from rag.settings import Settings
 from rag.terminal import one_line, safe_stream, safe_text
 
 

@@ -5,7 +5,7 @@ nearest-neighbour search globally and per corpus language.
   model (unless RAG_EMBEDDER names a local one), then the bundled multilingual model,
   then the builtin hash embedder. Each has the embedder that made it embed the query (in
   the query role: e5's `query:` prefix).
-- On the embedded store, the vector snapshot the ingest publishes (`rag.dense_cache`,
+- On the embedded store, the vector snapshot the ingest publishes (`index.dense_cache`,
   memory-mapped) answers exactly; readers never open the embedded Chroma, which is not
   safe beside a writing process (and chromadb's import stays off the cold path). A
   Chroma server is queried directly.
@@ -21,18 +21,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.errors import RagError, StoreError
+from core.settings import Settings
+from index import dense_cache
 from index.catalog import Catalog
-from rag import dense_cache
-from rag.dense_cache import DenseMatrix
-from rag.errors import RagError, StoreError
-from rag.settings import Settings
+from index.dense_cache import DenseMatrix
 
 if TYPE_CHECKING:
     import numpy as np
 
     from index.embedders import Embedder
 
-DENSE_CACHE_DIR = "dense"  # in the data dir: see rag/dense_cache.py
+DENSE_CACHE_DIR = "dense"  # in the data dir: see index/dense_cache.py
 Hits = list[tuple[str, float]]
 
 
@@ -123,7 +123,7 @@ class DenseSearch:
                 elif kind == "bundled" and model == BundledEmbedder.model:
                     embedder = BundledEmbedder()
                 elif kind == "ollama":
-                    from rag.ollama_api import OllamaAPI
+                    from core.ollama_api import OllamaAPI
 
                     api = OllamaAPI(
                         self.settings.ollama_host,

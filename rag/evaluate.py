@@ -40,9 +40,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.errors import RagError
+from core.errors import RagError
+from core.settings import Settings
 from rag.schema import Answer, Passage
-from rag.settings import Settings
 
 DEFAULT_GOLD = Path("bench/gold.jsonl")
 KS = (1, 3, 5, 10)

@@ -7,7 +7,7 @@ llama-index is imported here, lazily, on the first model call: its import costs 
 Its global `Settings.llm` and `Settings.embed_model` are set explicitly the first time,
 so nothing in llama-index can fall back to OpenAI.
 
-Every call runs inside `rag.ollama_api.translate_errors`, so a missing model, a refused
+Every call runs inside `core.ollama_api.translate_errors`, so a missing model, a refused
 connection, a timeout, an HTTP 500 or a cut stream surfaces as one `OllamaError` with a
 message a user can act on (`model X is not available in Ollama at HOST: run "ollama
 pull X"`).
@@ -26,10 +26,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.errors import ConfigError, OllamaError
-from rag.ollama_api import one_line, translate_errors
+from core.errors import ConfigError, OllamaError
+from core.ollama_api import one_line, translate_errors
+from core.settings import Settings
 from rag.schema import Passage, Turn
-from rag.settings import Settings
 from rag.think import ThinkFilter, strip_think
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ class OllamaChat:
         with self._lock:
             llm = self._llms.get(model)
             if llm is None:
-                from rag.offline import configure_offline
+                from core.offline import configure_offline
 
                 configure_offline()
                 from llama_index.llms.ollama import Ollama

@@ -25,14 +25,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from rag.errors import (
+from core.errors import (
     LLMError,
     OpenAIModelNotFoundError,
     OpenAIServerError,
     OpenAIUnavailableError,
 )
-from rag.ollama_api import one_line
-from rag.settings import Settings
+from core.ollama_api import one_line
+from core.settings import Settings
 
 if TYPE_CHECKING:
     import openai

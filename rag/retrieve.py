@@ -28,16 +28,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.errors import StoreError
+from core.settings import Settings
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
 from rag.coverage import coverage, idf
 from rag.dense import DENSE_CACHE_DIR, DenseSearch
-from rag.errors import StoreError
 from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
 from rag.schema import Passage
 from rag.sentences import SentenceSimilarity
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from index.embedders import Embedder

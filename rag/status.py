@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import RagError
+from core.ollama_api import OllamaAPI
+from core.settings import Settings
+from index import dense_cache
 from index.catalog import Catalog
 from index.embedders import Embedder, resolve_embedder
 from index.ingest import DENSE_DIR, lexical_problem
 from index.lexical import LexicalIndex
 from index.vectors import VectorStore
-from rag import dense_cache
-from rag.errors import RagError
-from rag.ollama_api import OllamaAPI
-from rag.settings import Settings
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.offline import configure_offline
-from rag.settings import Settings, load_settings
+from core.offline import configure_offline
+from core.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama, dead_ollama_url, fake_ollama, ollama_down
 from tests.netguard import NetGuard
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from core.settings import Settings
 from index.vectors import VectorStore
-from rag.settings import Settings
 
 
 def vector_ids(settings: Settings, collections: Iterable[str]) -> set[str]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import Settings
 from rag.abstain import LEXICAL, MODELS, abstain_text, decide, model_declined, model_for
 from rag.answer import Answerer
 from rag.retrieve import Retrieval
 from rag.schema import Passage
-from rag.settings import Settings
 
 
 def _passage() -> Passage:

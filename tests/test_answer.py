@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from core.errors import QuestionError
+from core.settings import Settings, load_settings
 from rag.abstain import abstain_text
 from rag.answer import Answerer
-from rag.errors import QuestionError
 from rag.llm import format_passages, parse_rewrites
 from rag.schema import Answer, DoneEvent, Passage, SourcesEvent, TokenEvent, Turn
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import request_kind, router
 from tests.threads import run_in_threads

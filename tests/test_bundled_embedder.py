@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from core.ollama_api import OllamaAPI
+from core.settings import Settings, load_settings
 from index.embedders import BuiltinEmbedder, BundledEmbedder, resolve_embedder
 from index.ingest import ingest
-from rag.ollama_api import OllamaAPI
-from rag.settings import Settings, load_settings
 from tests.conftest import CORPUS, ROOT
 from tests.fake_ollama import FakeOllama
 

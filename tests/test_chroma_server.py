@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import StoreError
+from core.settings import load_settings
 from index.embedders import BuiltinEmbedder
 from index.ingest import Ingestor
 from index.vectors import VectorStore
 from rag.cli import main
-from rag.errors import StoreError
-from rag.settings import load_settings
 
 pytestmark = pytest.mark.chroma_server
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from core.settings import Settings
 from rag.cli import build_parser, main
 from rag.retrieve import Retriever
-from rag.settings import Settings
 from tests.fake_ollama import FakeOllama
 
 ROOT = Path(__file__).resolve().parents[1]

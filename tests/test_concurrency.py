@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from index.ingest import Ingestor, ingest_lock
 from rag.answer import Answerer
 from rag.cli import main
 from rag.schema import Passage
-from rag.settings import load_settings
 
 RAG = str(Path(sys.executable).with_name("rag"))
 VERSION = re.compile(r"V(\d{4})")

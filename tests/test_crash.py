@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.kill_loop import _settings_for, compare, index_state, kill_loop
-from rag.settings import Settings
+from core.settings import Settings
 
 KILLS = 10
 

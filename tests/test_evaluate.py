@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from rag.cli import main
 from rag.evaluate import (
     Evidence,
@@ -26,7 +27,6 @@ from rag.evaluate import (
     summarise,
 )
 from rag.schema import Answer, Passage
-from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from index.catalog import Catalog
 from rag.answer import Answerer
 from rag.extractive import answer_first, answer_type, values_in
 from rag.schema import Passage
-from rag.settings import Settings
 
 GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
 

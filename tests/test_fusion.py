@@ -6,9 +6,9 @@ import random
 
 import pytest
 
+from core.settings import Settings
 from rag.fusion import PARAMS, FusionParams, RankedList, fuse
 from rag.retrieve import Retriever
-from rag.settings import Settings
 
 
 def _ids(prefix: str, n: int) -> list[tuple[str, float]]:

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import DocumentError
 from index.chunker import chunk_spans
 from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, load_bytes
 from index.tokens import count_tokens
-from rag.errors import DocumentError
 
 _LONG = os.environ.get("RAG_FUZZ_EXAMPLES")
 EXAMPLES = int(_LONG or "40")

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import load_settings
 from index.catalog import Catalog
 from index.chunker import chunk_spans
 from index.lexical import LexicalIndex
@@ -29,7 +30,6 @@ from index.scan import shown
 from index.tokens import count_tokens
 from index.vectors import VectorStore
 from rag.cli import main
-from rag.settings import load_settings
 
 GOOD = "Meta plans to own more than 340,000 Nvidia H100 GPUs by the end of the year.\n"
 ZH = "元宇宙和人工智能的未来。Meta 计划拥有超过 34 万块 H100。\n"

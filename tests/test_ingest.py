@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
+from core.errors import EmbedderMismatchError
+from core.settings import Settings, load_settings
 from index.catalog import Catalog
 from index.embedders import BuiltinEmbedder, OllamaEmbedder
 from index.ingest import Ingestor, IngestReport
 from index.lexical import LexicalIndex
 from index.vectors import VectorStore
 from rag.cli import main
-from rag.errors import EmbedderMismatchError
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from tests.index_state import vector_ids
 

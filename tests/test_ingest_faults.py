@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, load_settings
 from index.catalog import Catalog
 from rag.answer import Answerer
 from rag.cli import main
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from tests.index_state import vector_ids
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.settings import Settings
 from index.catalog import Catalog
 from index.ingest import Ingestor
 from index.lexical import LexicalIndex
-from rag.settings import Settings
 from tests.index_state import vector_ids
 
 

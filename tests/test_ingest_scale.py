@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.settings import Settings, load_settings
+from index import dense_cache
 from index.catalog import Catalog
 from index.embedders import BuiltinEmbedder
 from index.ingest import DENSE_DIR, Ingestor, ingest, lexical_problem
 from index.lexical import LexicalIndex
 from index.vectors import VectorStore
-from rag import dense_cache
 from rag.cli import main
 from rag.retrieve import Retriever
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 
 COLL = BuiltinEmbedder().collection_name

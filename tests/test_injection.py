@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from core.settings import load_settings
 from index.ingest import ingest
 from rag.answer import Answerer
 from rag.cli import main
 from rag.llm import PROMPTS_DIR
-from rag.settings import load_settings
 from tests.fake_ollama import FakeOllama
 
 QUESTION = "how many H100s does Meta plan to have?"

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
+from core.errors import DocumentError
 from index.language import detect_language
 from index.loaders import load_bytes
-from rag.errors import DocumentError
 from tests.conftest import CORPUS
 
 INDONESIAN = "Meta akan memiliki lebih dari 340.000 GPU Nvidia H100 pada akhir tahun ini."

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, load_settings
 from index.ingest import DENSE_DIR
 from rag.cli import main
-from rag.settings import Settings, load_settings
 from tests.conftest import CORPUS
 
 LEFTOVERS = ("*.tmp", "*.spool", "bm25.tmp", "bm25.old", "*.tmp-*")

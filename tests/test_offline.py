@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.settings import load_settings
 from rag.cli import main
-from rag.settings import load_settings
 from tests.fake_ollama import FakeOllama
 from tests.netguard import NetGuard, NetworkBlocked, is_loopback_host
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from core.errors import ConfigError
+from core.ollama_config import ollama_host_url, parse_keep_alive
+from core.settings import Settings, load_settings
 from index.tokens import count_tokens
 from rag.answer import Answerer
 from rag.budget import plan, template_tokens
-from rag.errors import ConfigError
 from rag.llm import clean_condensed, format_passages
-from rag.ollama_config import ollama_host_url, parse_keep_alive
 from rag.schema import Answer, DoneEvent, TokenEvent, Turn
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import request_kind, router
 
@@ -300,7 +300,7 @@ def test_an_unknown_model_gets_the_pull_hint(
 def test_model_picker_leaves_out_embedding_only_models(
     settings: Settings, with_ollama: FakeOllama, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.ollama_api import OllamaAPI
+    from core.ollama_api import OllamaAPI
     from ui.app import App
 
     with_ollama.add_model("nomic-text:v1.5", kind="embed")  # no "embed" in its name

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import load_settings
+from core.settings import load_settings
 from tests.conftest import ROOT
 from tests.test_ingest_scale import full_state
 
@@ -27,7 +27,7 @@ RAG = str(Path(sys.executable).with_name("rag"))
 READER = textwrap.dedent(
     """
     import sys, time
-    from rag.settings import load_settings
+    from core.settings import load_settings
     from ui.chat import ChatBackend
     backend = ChatBackend(load_settings())
     stop_file = sys.argv[1]

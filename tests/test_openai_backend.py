@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 from rag.answer import Answerer
-from rag.errors import ConfigError
 from rag.schema import Answer, DoneEvent, SourcesEvent, TokenEvent
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import dead_ollama_url
 from tests.fake_openai import DEFAULT_MODEL, FakeOpenAI, fake_openai, prompt_tokens
 from tests.ollama_router import request_kind, router

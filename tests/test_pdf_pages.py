@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from index.catalog import Catalog
 from index.ingest import ingest
-from rag.settings import load_settings
 from tests.test_loaders import make_pdf
 
 

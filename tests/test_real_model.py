@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from rag.cli import main
-from rag.settings import Settings
 from tests.real_llama import MODEL_ALIAS, N_CTX, llama_server, smollm2_gguf, xllamacpp_missing
 
 QUESTION = "How many Nvidia H100 GPUs does Meta plan to have by the end of the year?"

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import QuestionError, StoreError
+from core.settings import Settings, load_settings
 from index.tokens import count_tokens
 from rag.answer import Answerer
-from rag.errors import QuestionError, StoreError
 from rag.retrieve import MAX_QUERY_CHARS, Retriever, normalize_query, query_terms, rrf
 from rag.schema import Passage
-from rag.settings import Settings, load_settings
 from tests.threads import run_in_threads
 
 H100_QUESTION = "how many H100s does Meta plan to have"
@@ -155,10 +155,10 @@ def test_vector_snapshot_answers_like_chroma_and_follows_ingests(
 ) -> None:
     """The snapshot the ingest publishes (readers never open the embedded Chroma) gives
     Chroma's own nearest neighbours, and is replaced by the next ingest."""
+    from index import dense_cache
     from index.embedders import BuiltinEmbedder
     from index.ingest import ingest
     from index.vectors import VectorStore
-    from rag import dense_cache
     from rag.retrieve import DENSE_CACHE_DIR
 
     r = Retriever(corpus_index)

@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import StoreError
+from core.settings import Settings
 from index.vectors import VectorStore
 from rag.cli import build_parser, main
-from rag.errors import StoreError
-from rag.settings import Settings
 
 TOKEN = "s3cret-token"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import ConfigError
-from rag.settings import Settings, env_name, load_settings, normalize_ollama_host
+from core.errors import ConfigError
+from core.settings import Settings, env_name, load_settings, normalize_ollama_host
 
 ROOT = Path(__file__).resolve().parents[1]
 

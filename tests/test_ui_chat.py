@@ -14,10 +14,10 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
+from core.errors import RagError
+from core.settings import Settings, load_settings
 from index.catalog import Catalog
-from rag.errors import RagError
 from rag.schema import Passage
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import request_kind, router
 from tests.threads import run_in_threads

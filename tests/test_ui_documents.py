@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import RagError
+from core.settings import Settings, load_settings
 from index.catalog import Catalog
-from rag.errors import RagError
-from rag.settings import Settings, load_settings
 from tests.fake_ollama import FakeOllama
 from ui.documents import (
     MAX_NAME_CHARS,

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError, RagError
+from core.settings import Settings
 from rag.cli import main
-from rag.errors import ConfigError, RagError
-from rag.settings import Settings
 from ui.safety import check_bind, is_loopback, parse_auth
 
 RAG = Path(sys.executable).with_name("rag")

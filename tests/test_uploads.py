@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from ui.documents import (
     delete_document,
     forget_cached,

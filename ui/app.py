@@ -1,7 +1,7 @@
 """The Gradio app: a chat whose answers stream in with linked citations, a viewer that
 shows a cited passage inside its document, the index status, and a Documents tab.
 
-Offline by construction: analytics are off (rag.offline), the theme uses system fonts
+Offline by construction: analytics are off (core.offline), the theme uses system fonts
 only (no Google Fonts), our CSS is a local file and our JS is inline, and server-side
 rendering, PWA, MCP and share links are off. The page loads nothing but this server.
 """
@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from core.errors import RagError
+from core.offline import configure_offline
+from core.settings import Settings
 from index.loaders import SUPPORTED_SUFFIXES
-from rag.errors import RagError
-from rag.offline import configure_offline
-from rag.settings import Settings
 from ui.chat import ChatBackend, ChatTurn, turns_from_json, turns_to_json
 from ui.documents import (
     PROGRESS_PREFIX,

@@ -14,10 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from core.errors import RagError
+from core.settings import Settings
 from index.catalog import Catalog
-from rag.errors import RagError
 from rag.schema import DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from rag.answer import Answerer

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import RagError
+from core.settings import Settings
 from index.catalog import Catalog, DocumentRow
 from index.ingest import Ingestor, IngestReport
 from index.loaders import SUPPORTED_SUFFIXES
-from rag.errors import RagError
-from rag.settings import Settings
 
 UPLOAD_FOLDER = "uploads"
 MAX_NAME_CHARS = 120

@@ -10,7 +10,7 @@ import ipaddress
 import socket
 import time
 
-from rag.errors import ConfigError, RagError
+from core.errors import ConfigError, RagError
 
 
 def is_loopback(host: str) -> bool:

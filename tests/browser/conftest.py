@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from rag.settings import load_settings
+from core.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings
 from index.ingest import Ingestor
-from rag.settings import Settings
 from tests.browser.conftest import shot
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import REWRITES, router

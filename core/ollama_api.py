@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rag.errors import (
+from core.errors import (
     ModelNotFoundError,
     OllamaError,
     OllamaTimeoutError,

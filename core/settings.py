@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rag.errors import ConfigError
-from rag.ollama_config import normalize_ollama_host, parse_keep_alive
+from core.errors import ConfigError
+from core.ollama_config import normalize_ollama_host, parse_keep_alive
 
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 
