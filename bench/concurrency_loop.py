@@ -53,7 +53,7 @@ CHECK = textwrap.dedent(
     """
     import json
     from index.catalog import Catalog
-    from index.ingest import DENSE_DIR
+    from index.dense_cache import DENSE_DIR
     from index.lexical import LexicalIndex
     from index.vectors import VectorStore
     from index import dense_cache

@@ -129,9 +129,9 @@ def build_lexical(args: argparse.Namespace) -> dict[str, Any]:
     from core.offline import configure_offline
     from index.catalog import Catalog, ChunkRow, DocumentRow
     from index.chunker import chunk_spans
-    from index.ingest import _chunk_id, _doc_id
     from index.lexical import LexicalIndex, tokenize
     from index.loaders import load_bytes
+    from index.prepare import chunk_id_of, doc_id_of
 
     configure_offline()
     t0 = time.perf_counter()
@@ -142,13 +142,13 @@ def build_lexical(args: argparse.Namespace) -> dict[str, Any]:
         raw = path.read_bytes()
         loaded = load_bytes(raw, str(path))
         text = loaded.text
-        doc_id = _doc_id(path.resolve())
+        doc_id = doc_id_of(path.resolve())
         rows = []
         for ordinal, span in enumerate(chunk_spans(text, args.chunk_size, args.overlap)):
             piece = text[span.start : span.end]
             rows.append(
                 ChunkRow(
-                    _chunk_id(doc_id, ordinal, piece),
+                    chunk_id_of(doc_id, ordinal, piece),
                     doc_id,
                     ordinal,
                     span.start,

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+DENSE_DIR = "dense"  # vector snapshots, in the data dir
 FORMAT = 2
 MAGIC = b"RAGVEC2\n"
 DATA_OFFSET = 64

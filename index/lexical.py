@@ -11,6 +11,7 @@ Only plurals of acronyms and model names are folded (GPUs -> gpu, H100s -> h100)
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -205,3 +206,50 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def lexical_problem(folder: Path, generation: int) -> str | None:
+    """Why the saved BM25 index cannot serve this catalog generation, or None when it
+    can: missing, built from another generation, or damaged (a file of the wrong size).
+    Checked without importing bm25s or numpy: the .npy headers say how large each file
+    must be, and the JSON files must parse."""
+    generation_saved = LexicalIndex.saved_generation(folder)
+    if generation_saved is None:
+        return "missing or unreadable"
+    if generation_saved != generation:
+        return f"built from generation {generation_saved}, the catalog is at {generation}"
+    try:
+        for path in folder.iterdir():
+            if path.suffix == ".npy":
+                if not _npy_complete(path):
+                    return f"{path.name} is damaged"
+            elif path.suffix == ".json":
+                json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"damaged ({type(exc).__name__})"
+    return None
+
+
+def _npy_complete(path: Path) -> bool:
+    """Whether a .npy file is as long as its header says."""
+    with open(path, "rb") as fh:
+        head = fh.read(10)
+        if len(head) < 10 or head[:6] != b"\x93NUMPY":
+            return False
+        major = head[6]
+        if major == 1:
+            hlen = int.from_bytes(head[8:10], "little")
+            start = 10
+        else:
+            fh.seek(8)
+            hlen = int.from_bytes(fh.read(4), "little")
+            start = 12
+        fh.seek(start)
+        header = ast.literal_eval(fh.read(hlen).decode("latin1"))
+        size = os.fstat(fh.fileno()).st_size
+    shape = header["shape"]
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    itemsize = int(re.sub(r"\D", "", header["descr"]) or "1")
+    return size == start + hlen + count * itemsize

@@ -76,7 +76,7 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
         if answer not in ("y", "yes"):
             print("nothing deleted")
             return 0
-    from index.ingest import ingest_lock
+    from index.writer_lock import ingest_lock
 
     dropped: list[str] = []
     with ingest_lock(settings.data_dir):  # never under a running ingest (the one writer)

@@ -15,9 +15,9 @@ from core.ollama_api import OllamaAPI
 from core.settings import Settings
 from index import dense_cache
 from index.catalog import Catalog
+from index.dense_cache import DENSE_DIR
 from index.embedders import Embedder, resolve_embedder
-from index.ingest import DENSE_DIR, lexical_problem
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, lexical_problem
 from index.vectors import VectorStore
 
 

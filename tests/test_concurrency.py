@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from core.settings import load_settings
-from index.ingest import Ingestor, ingest_lock
+from index.ingest import Ingestor
+from index.writer_lock import ingest_lock
 from rag.answer import Answerer
 from rag.cli import main
 from rag.schema import Passage

@@ -15,8 +15,9 @@ from core.errors import EmbedderMismatchError
 from core.settings import Settings, load_settings
 from index.catalog import Catalog
 from index.embedders import BuiltinEmbedder, OllamaEmbedder
-from index.ingest import Ingestor, IngestReport
+from index.ingest import Ingestor
 from index.lexical import LexicalIndex
+from index.report import IngestReport
 from index.vectors import VectorStore
 from rag.cli import main
 from tests.fake_ollama import FakeOllama

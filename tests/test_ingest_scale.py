@@ -16,9 +16,10 @@ import pytest
 from core.settings import Settings, load_settings
 from index import dense_cache
 from index.catalog import Catalog
+from index.dense_cache import DENSE_DIR
 from index.embedders import BuiltinEmbedder
-from index.ingest import DENSE_DIR, Ingestor, ingest, lexical_problem
-from index.lexical import LexicalIndex
+from index.ingest import Ingestor, ingest
+from index.lexical import LexicalIndex, lexical_problem
 from index.vectors import VectorStore
 from rag.cli import main
 from rag.retrieve import Retriever
@@ -182,7 +183,7 @@ def test_damaged_bm25_is_rebuilt_by_the_next_ingest(corpus_index: Settings) -> N
 def test_progress_reaches_the_callback_with_rate_and_eta(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index.ingest import Progress
+    from index.report import Progress
 
     folder = _small_chunks(tmp_path, monkeypatch)
     for i in range(4):
@@ -223,12 +224,12 @@ def test_snapshot_files_round_trip(tmp_path: Path) -> None:
 def test_a_long_text_is_chunked_by_blocks_with_lexical_tokens_computed_when_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import index.ingest
+    import index.prepare
     from index.lexical import tokenize
 
     monkeypatch.setenv("RAG_EMBEDDER", "builtin")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")  # so chunks tile the text exactly
-    monkeypatch.setattr(index.ingest, "BLOCK_CHARS", 20_000)  # a small "large" text
+    monkeypatch.setattr(index.prepare, "BLOCK_CHARS", 20_000)  # a small "large" text
     folder = tmp_path / "docs"
     folder.mkdir()
     text = _big_text(2000)  # about 130,000 characters: seven blocks
@@ -260,12 +261,12 @@ def test_the_last_publish_records_the_store_stamp(
 ) -> None:
     """Snapshots published during a long ingest carry no stamp (the store is open); the
     last one must, or every later ingest would open Chroma to count."""
-    import index.ingest
+    import index.store_writer
 
     monkeypatch.setenv("RAG_EMBEDDER", "builtin")
     monkeypatch.setenv("RAG_CHUNK_SIZE", "32")
     monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
-    monkeypatch.setattr(index.ingest, "PUBLISH_EVERY", 0.0)  # publish after every round
+    monkeypatch.setattr(index.store_writer, "PUBLISH_EVERY", 0.0)  # publish after every round
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text(_big_text(1500), encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings, load_settings
-from index.ingest import DENSE_DIR
+from index.dense_cache import DENSE_DIR
 from rag.cli import main
 from tests.conftest import CORPUS
 
@@ -211,7 +211,7 @@ def test_status_of_a_down_chroma_server(
 def test_reset_waits_for_no_ingest(
     corpus_index: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from index.ingest import ingest_lock
+    from index.writer_lock import ingest_lock
 
     with ingest_lock(corpus_index.data_dir):  # an ingest is writing
         assert main(["reset", "--yes"]) == 1

@@ -23,8 +23,9 @@ from pathlib import Path
 from core.errors import RagError
 from core.settings import Settings
 from index.catalog import Catalog, DocumentRow
-from index.ingest import Ingestor, IngestReport
+from index.ingest import Ingestor
 from index.loaders import SUPPORTED_SUFFIXES
+from index.report import IngestReport
 
 UPLOAD_FOLDER = "uploads"
 MAX_NAME_CHARS = 120
