@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
+
+from results import Bench, Row, fmt, load, save  # noqa: E402
 
 OUT = BENCH / "out"
 GOLD = BENCH / "gold.jsonl"
@@ -59,56 +61,6 @@ BUDGET_S = 14 * 60  # `make bench` must finish in 15 minutes on 2 cores
 
 
 # plumbing ------------------------------------------------------------------------------
-
-
-@dataclass
-class Row:
-    section: str
-    metric: str
-    ours: float | None
-    stock: float | None
-    unit: str = ""
-    target: str = ""
-    met: bool | None = None
-    note: str = ""
-
-    @property
-    def ratio(self) -> float | None:
-        if self.ours is None or self.stock in (None, 0):
-            return None
-        return self.ours / self.stock  # type: ignore[operator]
-
-
-@dataclass
-class Bench:
-    quick: bool
-    rows: list[Row] = field(default_factory=list)
-    tables: dict[str, list[str]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    durations: dict[str, float] = field(default_factory=dict)
-    fake: Any = None
-    t0: float = field(default_factory=time.perf_counter)
-    force_hybrid: bool = False  # build the largest tier hybrid whatever the budget says
-
-    def add(self, row: Row) -> None:
-        self.rows.append(row)
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "n/a"
-        met = "" if row.met is None else ("  target met" if row.met else "  TARGET MISSED")
-        print(
-            f"  {row.metric}: ours {fmt(row.ours)}{row.unit}, stock {fmt(row.stock)}{row.unit}, "
-            f"ratio {ratio}{('  [' + row.target + ']') if row.target else ''}{met}",
-            flush=True,
-        )
-
-
-def fmt(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "n/a"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if value else "0"
 
 
 def dead_url() -> str:
@@ -880,15 +832,9 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.render:
-        saved = json.loads((OUT / "results.json").read_text("utf-8"))
-        bench = Bench(quick=saved["quick"], rows=[Row(**r) for r in saved["rows"]])
-        bench.tables, bench.notes, bench.durations = (
-            saved["tables"],
-            saved["notes"],
-            saved["durations"],
-        )
+        bench, started, total = load(OUT / "results.json")
         results = args.results or (BENCH / "RESULTS.md")
-        write_results(bench, results, datetime.fromisoformat(saved["started"]), saved["total"])
+        write_results(bench, results, started, total)
         print(f"wrote {results}")
         return 0
     from rag.offline import configure_offline
@@ -906,16 +852,7 @@ def main() -> int:
         with section(bench, name):
             fn(bench)
     total = time.perf_counter() - t0
-    saved = {
-        "quick": bench.quick,
-        "rows": [r.__dict__ for r in bench.rows],
-        "tables": bench.tables,
-        "notes": bench.notes,
-        "durations": bench.durations,
-        "started": started.isoformat(),
-        "total": total,
-    }
-    (OUT / "results.json").write_text(json.dumps(saved, indent=1), "utf-8")
+    save(bench, OUT / "results.json", started, total)
     results = args.results or (OUT / "RESULTS.quick.md" if args.quick else BENCH / "RESULTS.md")
     write_results(bench, results, started, total)
     print(f"\nwrote {results.relative_to(ROOT) if results.is_relative_to(ROOT) else results} "
