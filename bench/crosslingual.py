@@ -43,7 +43,7 @@ def _recall(ranks: list[int | None], k: int) -> float:
 
 
 def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str]) -> None:
-    """Measure, add rows and tables to `bench` (bench/run.py's Bench and Row)."""
+    """Measure, add rows and tables to `bench` (bench/results.py's Bench and Row)."""
     import stock  # heavy: llama-index
 
     from core.settings import load_settings

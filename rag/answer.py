@@ -46,7 +46,7 @@ from rag.schema import (
 )
 
 if TYPE_CHECKING:
-    from rag.extractive import Extraction
+    from rag.extractive import Extraction, SentenceEmbedder
     from rag.llm import Generator
 
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
@@ -175,6 +175,8 @@ class _Run:
         self.notice: str | None = None
         self.notes: list[str] = []  # warnings from the model server (a prompt it cut)
         self.timings: dict[str, float] = {}
+        # the retrieval's question-sentence similarity, for the model-free answer
+        self.sentences: SentenceEmbedder | None = None
 
     # model failures ------------------------------------------------------------------
     def _failed(self, exc: LLMError) -> None:
@@ -246,6 +248,7 @@ class _Run:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
         passages = result.passages
+        self.sentences = result.sentences
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
@@ -379,6 +382,7 @@ class _Run:
             passages,
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
+            embedder=self.sentences,
         )
 
     def _extract(

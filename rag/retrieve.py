@@ -37,7 +37,7 @@ from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
 from rag.schema import Passage
-from rag.sentences import SentenceSimilarity
+from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -90,6 +90,8 @@ class Retrieval:
     notes: list[str] = field(default_factory=list)  # e.g. dense search unavailable
     signals: dict[str, float] = field(default_factory=dict)  # for abstention
     dense_kind: str | None = None  # embedder kind of the dense lists (None: lexical only)
+    # question-sentence similarity for the model-free answer (neural embedders only)
+    sentences: RetrievalSentences | None = None
 
 
 @dataclass
@@ -267,11 +269,16 @@ class Retriever:
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
         cover = coverage(terms, passages, lexical, near)
         signals = dict(ranking.signals, coverage=cover)
+        sentences = None
         if ranking.embedder is not None and ranking.query_vector is not None:
             signals.update(
                 self._sentences.signals(ranking.embedder, ranking.query_vector, passages)
             )
-        return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind)
+            if ranking.embedder.kind in NEURAL:
+                sentences = RetrievalSentences(
+                    self._sentences, ranking.embedder, variants[0], ranking.query_vector
+                )
+        return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind, sentences)
 
     def _cross(self, question: str, chunk_id: str) -> tuple[float, float]:
         """(cross, cross_script): 1.0 when the nearest chunk is in another language than

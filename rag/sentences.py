@@ -99,3 +99,28 @@ class SentenceSimilarity:
         sims = np.sort((matrix @ q) / np.where(norms > 0, norms, 1.0))[::-1]
         top = float(sims[0])
         return {"sent_top": top, "sent_gap": top - float(sims[min(len(sims), GAP_RANK) - 1])}
+
+
+class RetrievalSentences:
+    """A retrieval's embedder and sentence cache, seen as the `SentenceEmbedder` the
+    model-free answer compares the question with its candidate sentences through: the
+    sentences abstention embedded cost nothing the second time, and the question's
+    vector is the one dense search made."""
+
+    def __init__(
+        self,
+        cache: SentenceSimilarity,
+        embedder: Embedder,
+        question: str,
+        vector: Sequence[float],
+    ) -> None:
+        self._cache, self._embedder = cache, embedder
+        self._question, self._vector = " ".join(question.split()), list(vector)
+
+    def query(self, text: str) -> list[float]:
+        if " ".join(text.split()) == self._question:
+            return self._vector
+        return self._embedder.embed_queries([text])[0]
+
+    def passage(self, texts: list[str]) -> list[list[float]]:
+        return self._cache._vectors(self._embedder, [" ".join(t.split()) for t in texts])

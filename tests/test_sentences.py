@@ -1,5 +1,6 @@
 """Sentence-level similarity (rag/sentences.py): which sentences are read, that each is
-embedded once per process, and that only neural embedders count."""
+embedded once per process, that only neural embedders count, and that the model-free
+answer finds a sentence in another script through it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from index.embedders import BuiltinEmbedder, Embedder
+from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder
+from rag.extractive import answer_first
 from rag.schema import Passage
-from rag.sentences import MIN_CHARS, TOP_PASSAGES, SentenceSimilarity, sentences
+from rag.sentences import (
+    MIN_CHARS,
+    TOP_PASSAGES,
+    RetrievalSentences,
+    SentenceSimilarity,
+    sentences,
+)
 
 
 class CountingEmbedder(Embedder):
@@ -67,3 +75,30 @@ def test_the_builtin_hash_embedder_gives_no_sentence_signal() -> None:
     embedder = BuiltinEmbedder()
     query = embedder.embed_queries(["what"])[0]
     assert SentenceSimilarity().signals(embedder, query, [passage(1, "What is said here.")]) == {}
+
+
+ZH = (
+    "在AI领域争夺人才的战斗从未如此激烈,每家公司都在争夺极少数的研究员和工程师。"
+    "拥有所需专长的人可以要求高达百万美元以上的薪酬包。"
+    "像扎克伯格这样的CEO经常被拉进来,试图说服关键的新人加入。"
+)
+
+
+@pytest.mark.skipif(
+    BundledEmbedder.available(load=False) is not None,
+    reason=str(BundledEmbedder.available(load=False)),
+)
+def test_an_english_question_over_chinese_text_is_answered_through_meaning() -> None:
+    # no word in common with any sentence: without the model there is no candidate at all
+    # (the answer would be an abstention); with it the pay sentence leads
+    question = "How much pay can people with the right expertise demand?"
+    passages = [passage(1, ZH)]
+    assert answer_first(question, passages).quotes == []
+    embedder = BundledEmbedder()
+    sentences = RetrievalSentences(
+        SentenceSimilarity(), embedder, question, embedder.embed_queries([question])[0]
+    )
+    result = answer_first(question, passages, embedder=sentences)
+    assert result.quotes and "百万美元" in result.quotes[0].text, result.text
+    q = result.quotes[0]
+    assert ZH[q.start : q.end] == q.text
