@@ -36,6 +36,7 @@ class Case:
     question: str
     hit: Callable[[Any], bool] | None  # passage -> holds the answer; None: unanswerable
     rewrites: tuple[str, ...] = ()  # the same question in the pool's other languages
+    answers: tuple[str, ...] = ()  # XQuAD: the answer as its document writes it
 
 
 @dataclass
@@ -107,7 +108,7 @@ def xquad_sets(base: Path) -> list[DevSet]:
                 def hit(p: Any, file: str = q.file) -> bool:
                     return Path(p.source).name == file
 
-                cases.append(Case(q.id, q.question, hit, rewrites))
+                cases.append(Case(q.id, q.question, hit, rewrites, q.answers))
         out.append(DevSet(f"xquad {xs.name}", base / xs.pool, cases, "dev"))
     return out
 

@@ -35,6 +35,7 @@ class Question:
     question: str
     lang: str
     file: str | None  # the paragraph's document; None when it is not in the pool
+    answers: tuple[str, ...] = ()  # the answer as written in that document's language
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,28 @@ def write_pool(pool: str, out: Path) -> Path:
     return folder
 
 
+def _answers() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(question id, language) -> the answer texts in that language's paragraph."""
+    out = {}
+    for lang in ("en", "zh", "vi"):
+        for article in _articles(lang):
+            for para in article["paragraphs"]:
+                for qa in para["qas"]:
+                    out[(qa["id"], lang)] = tuple(a["text"].strip() for a in qa["answers"])
+    return out
+
+
 def _questions(qlang: str, pool: str) -> list[Question]:
     langs = pool_languages(pool)
+    answers = _answers()
     out = []
     for i, article in enumerate(_articles(qlang)):
         lang = langs[i]
         for n, para in enumerate(article["paragraphs"]):
             file = _file(article["title"], n, lang) if lang else None
             for qa in para["qas"]:
-                out.append(Question(qa["id"], qa["question"].strip(), qlang, file))
+                got = answers.get((qa["id"], lang), ()) if lang else ()
+                out.append(Question(qa["id"], qa["question"].strip(), qlang, file, got))
     return out
 
 
