@@ -60,7 +60,7 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tup
             got = retriever.search([case.question])
             if not got.passages:
                 continue
-            rows.append((dict(got.signals), case.hit is not None))
+            rows.append((dict(got.sentence_signals()), case.hit is not None))
         retriever.close()
         print(f"  {ds.name}: {len(rows)} questions in {time.perf_counter() - t:.1f} s")
         out[ds.name] = rows

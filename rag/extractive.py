@@ -391,6 +391,7 @@ class Candidate:
     pair: bool = False  # two sentences: the question's words, then the value
     unasked_year: bool = False  # it dates what it says to a time the question leaves open
     score: float = 0.0
+    words: float = 0.0  # the score from the words alone (no dense similarity)
 
     def quote(self, value: str | None = None) -> Quote:
         p = self.passage
@@ -452,6 +453,7 @@ def candidates(
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
     kind = answer_type(question)
     out: list[Candidate] = []
+    wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
         units = _units(p.text)
@@ -470,9 +472,8 @@ def candidates(
             have = set(tokenize(text))
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             pair = (a, b) not in units
-            if not any(credits.values()) and (embedder is None or pair):
-                # no word in common: only similarity in meaning can still speak for it
-                # (an English question over Chinese text shares no word with its answer)
+            silent = not any(credits.values())
+            if silent and (embedder is None or pair):
                 continue
             cand = Candidate(p, a, b, text, rank, 0.0)
             cand.credits = credits
@@ -496,8 +497,19 @@ def candidates(
             if cand.pair and not _pair_helps(cand, p.text, units):
                 continue
             seen.add(key)
-            out.append(cand)
+            (wordless if silent else out).append(cand)
     _add_coverage(out, w)
+    # meaning counts as much as the words leave open: nothing once a sentence holds
+    # WORDS_DECIDE of the question's terms (the words are the better evidence there;
+    # measured on the gold dev half), fully when none does (a question over text in
+    # another script: XQuAD en->zh answers found 0.30 -> 0.58 on dev questions). Only
+    # then are sentences sharing no word with the question candidates at all.
+    dense_weight = 0.0
+    if embedder is not None:
+        top_coverage = max((c.coverage for c in out), default=0.0)
+        dense_weight = DENSE_WEIGHT * max(0.0, 1.0 - top_coverage / WORDS_DECIDE)
+        if dense_weight > 0:
+            out += wordless
     if kind == "name":
         _drop_topic_names(out)
     speaker = asks_speaker(question)
@@ -511,15 +523,12 @@ def candidates(
             c.score -= YEAR_PENALTY
         if c.pair:
             c.score -= PAIR_PENALTY
-    if embedder is not None and out:
-        # meaning counts as much as the words leave open: nothing once a sentence holds
-        # WORDS_DECIDE of the question's terms (the words are the better evidence there;
-        # measured on the gold dev half), fully when none does (a question over text in
-        # another script: XQuAD en->zh answers found 0.30 -> 0.58 on dev questions)
+    for c in out:
+        c.words = c.score  # before meaning is added: what supporting quotes are held to
+    if embedder is not None and dense_weight > 0 and out:
         _add_dense(question, out, embedder)
-        weight = DENSE_WEIGHT * max(0.0, 1.0 - max(c.coverage for c in out) / WORDS_DECIDE)
         for c in out:
-            c.score += weight * c.dense
+            c.score += dense_weight * c.dense
     if kind != "other":
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
@@ -602,6 +611,7 @@ def _add_agreement(cands: list[Candidate], kind: AnswerType) -> None:
         }
         c.agreement = min(1.0, float(len(others)))
         c.score += AGREE_BONUS * c.agreement
+        c.words += AGREE_BONUS * c.agreement
 
 
 # the answer -----------------------------------------------------------------------------
@@ -647,13 +657,20 @@ def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], 
     best = cands[0]
     value = _best_value(best, cands, kind) if kind != "other" else None
     chosen = [best]
-    floor = best.score * (SUPPORT_FLOOR if value else OTHER_SUPPORT_FLOOR)
+    ratio = SUPPORT_FLOOR if value else OTHER_SUPPORT_FLOOR
+    # where the best sentence shares words with the question, supporting ones are held to
+    # the words' score: meaning picks the best sentence but is too loose to add quotes
+    by_words = best.coverage > 0
+    floor = (best.words if by_words else best.score) * ratio
     support = [
         c
         for c in cands[1:]
-        if c.score >= floor
+        if (c.words if by_words else c.score) >= floor
         and (value is None or _agrees(value, c.values, kind))
         and (value is not None or kind == "other")
+        # a sentence sharing no word with the question supports only a best one that
+        # shares none either (across scripts); else meaning alone is too weak a reason
+        and (c.coverage > 0 or best.coverage == 0)
     ]
     support.sort(key=lambda c: (c.passage.doc_id == best.passage.doc_id, -c.score))
     for c in support:

@@ -90,8 +90,16 @@ class Retrieval:
     notes: list[str] = field(default_factory=list)  # e.g. dense search unavailable
     signals: dict[str, float] = field(default_factory=dict)  # for abstention
     dense_kind: str | None = None  # embedder kind of the dense lists (None: lexical only)
-    # question-sentence similarity for the model-free answer (neural embedders only)
+    # question-sentence similarity (neural embedders only): for abstention and the
+    # model-free answer
     sentences: RetrievalSentences | None = None
+
+    def sentence_signals(self) -> dict[str, float]:
+        """`signals` with the sentence-level ones added (`rag.sentences`): computed on the
+        first call, since it embeds the top passages' sentences."""
+        if self.sentences is not None and "sent_top" not in self.signals:
+            self.signals.update(self.sentences.signals(self.passages))
+        return self.signals
 
 
 @dataclass
@@ -270,14 +278,14 @@ class Retriever:
         cover = coverage(terms, passages, lexical, near)
         signals = dict(ranking.signals, coverage=cover)
         sentences = None
-        if ranking.embedder is not None and ranking.query_vector is not None:
-            signals.update(
-                self._sentences.signals(ranking.embedder, ranking.query_vector, passages)
+        if (
+            ranking.embedder is not None
+            and ranking.query_vector is not None
+            and ranking.embedder.kind in NEURAL
+        ):
+            sentences = RetrievalSentences(
+                self._sentences, ranking.embedder, variants[0], ranking.query_vector
             )
-            if ranking.embedder.kind in NEURAL:
-                sentences = RetrievalSentences(
-                    self._sentences, ranking.embedder, variants[0], ranking.query_vector
-                )
         return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind, sentences)
 
     def _cross(self, question: str, chunk_id: str) -> tuple[float, float]:

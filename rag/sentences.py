@@ -12,8 +12,10 @@ query vector, which dense search already made. `rag.abstain` uses the result:
 On the development sets (bench/tune_abstain.py) these lift abstention on unanswerable
 XQuAD questions at the same false-abstention rate; see bench/RESULTS.md.
 
-Cost: ~20 ms a sentence with the bundled model on one core, so the vectors are cached by
-sentence text for the process's life (a chat asks about the same passages again), and
+Cost: ~20 ms a sentence with the bundled model on an idle core, ~100 ms on a busy one, so
+the signals are computed only when asked for (`Retrieval.sentence_signals`: abstention
+asks only when the chunk-level signals leave the question open), the vectors are cached
+by sentence text for the process's life (a chat asks about the same passages again), and
 only the first `TOP_PASSAGES` passages are read. Only neural embedders are used: the
 builtin hash embedder's similarities carry no meaning at sentence level.
 """
@@ -124,3 +126,7 @@ class RetrievalSentences:
 
     def passage(self, texts: list[str]) -> list[list[float]]:
         return self._cache._vectors(self._embedder, [" ".join(t.split()) for t in texts])
+
+    def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
+        """`sent_top` and `sent_gap` of the question over `passages`."""
+        return self._cache.signals(self._embedder, self._vector, passages)

@@ -76,7 +76,8 @@ def test_sentence_similarity_signals_come_with_the_bundled_model(bundled_index: 
 
     retriever = Retriever(bundled_index)
     got = retriever.search(["how many H100s does Meta plan to have?"])
-    s = got.signals
+    assert "sent_top" not in got.signals  # computed only when asked for
+    s = got.sentence_signals()
     assert 0.5 < s["sent_top"] <= 1.0 and 0.0 <= s["sent_gap"] < s["sent_top"]
     assert s["cross"] == 1.0 and s["cross_script"] in (0.0, 1.0)
     # the sentence that states the plan is closer than the best chunk as a whole
@@ -131,3 +132,19 @@ def test_answerable_questions_do_not_abstain_in_three_languages(
 ) -> None:
     answer = Answerer(bundled_index).ask(question, no_llm=True)
     assert answer.mode == "extractive", answer.answer
+
+
+def test_sentences_are_read_only_when_the_chunk_signals_leave_the_question_open(
+    bundled_index: Settings,
+) -> None:
+    from rag.abstain import decide
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(bundled_index)
+    sure = retriever.search(["Berapa banyak GPU H100 yang akan dimiliki Meta pada akhir tahun?"])
+    assert not decide(sure).abstain
+    assert "sent_top" not in sure.signals  # the chunk-level screen was sure: no sentence embedded
+    open_ = retriever.search(["What is the capital city of Peru?"])
+    assert decide(open_).abstain
+    assert "sent_top" in open_.signals  # decided with the sentence-level signals
+    retriever.close()
