@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -150,7 +151,12 @@ def render(
     if streamed:
         out.write("\n")
     if answer.mode == "extractive":
-        note(model_free_note(answer, model))
+        if shown and answer.notice and answer.notice in shown:
+            # why no model was used is in the note above (Ollama down): not said twice
+            answer_seen = replace(answer, notice="see the note above")
+            note(model_free_note(answer_seen, model))
+        else:
+            note(model_free_note(answer, model))
     elif answer.notice and answer.notice != shown:  # the same note is not printed twice
         extra = answer.notice
         if shown and extra.startswith(shown):

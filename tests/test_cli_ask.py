@@ -48,6 +48,18 @@ def test_ask_no_llm_quotes_both_articles(
     assert "zuckerberg-agi-interview.id.txt" in out and "zuckerberg-agi-interview.zh.txt" in out
 
 
+def test_ask_with_ollama_down_says_why_once(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # OLLAMA_HOST points where nothing listens: the reason is said in one note, and the
+    # model-free note refers to it instead of repeating it
+    assert main(["ask", H100_QUESTION]) == 0
+    out, err = capsys.readouterr()
+    assert re.match(r"\*\*340[.,]000\*\* — “", out), out
+    assert err.count("Failed to connect to Ollama") == 1, err
+    assert err.count("No language model was used (see the note above)") == 1, err
+
+
 def test_ask_json_follows_the_documented_format(
     corpus_index: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
