@@ -87,9 +87,9 @@ MODELS: dict[str, AbstainModel] = {
 
 # The chunk-level model fitted before sentence similarity (same dev data). A question it
 # finds answerable with at least SURE probability, far above its thresholds, is answered
-# without embedding sentences: on the dev sets (bench/out/exp) this screen changes no
-# decision of the full model and spares ~45% of the questions the sentence step (~1 s on a
-# busy machine).
+# without embedding sentences: on the dev signals of bench/tune_abstain.py this screen
+# changes no decision of the full model and spares ~45% of the questions the sentence step
+# (~1 s on a busy machine).
 SCREENS: dict[str, AbstainModel] = {
     "bundled": AbstainModel(
         bias=-32.6648,

@@ -479,9 +479,8 @@ def candidates(
             cand.credits = credits
             cand.pair = pair
             if kind != "other":
-                held = [t for t in terms if t in have]
-                positions = _term_positions(text, held)
-                per_term = [_term_positions(text, [t]) for t in held]
+                per_term = [_term_positions(text, [t]) for t in terms if t in have]
+                positions = [at for found in per_term for at in found]
                 near_first = sorted(
                     (
                         (_flanked(v, per_term), _proximity(v, positions), v)

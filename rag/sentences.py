@@ -61,7 +61,7 @@ class SentenceSimilarity:
         self._size = size
         self._lock = threading.Lock()
 
-    def _vectors(self, embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+    def vectors(self, embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
         key = embedder.collection_name
         with self._lock:
             missing = [t for t in texts if (key, t) not in self._cache]
@@ -95,7 +95,7 @@ class SentenceSimilarity:
             return {}
         import numpy as np
 
-        matrix = np.asarray(self._vectors(embedder, texts), dtype=np.float32)
+        matrix = np.asarray(self.vectors(embedder, texts), dtype=np.float32)
         q = np.asarray(query, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(q)) or 1.0)
         sims = np.sort((matrix @ q) / np.where(norms > 0, norms, 1.0))[::-1]
@@ -125,7 +125,7 @@ class RetrievalSentences:
         return self._embedder.embed_queries([text])[0]
 
     def passage(self, texts: list[str]) -> list[list[float]]:
-        return self._cache._vectors(self._embedder, [" ".join(t.split()) for t in texts])
+        return self._cache.vectors(self._embedder, [" ".join(t.split()) for t in texts])
 
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
         """`sent_top` and `sent_gap` of the question over `passages`."""

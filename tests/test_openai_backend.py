@@ -31,14 +31,19 @@ def _ask(settings: Settings, question: str = H100) -> tuple[list[str], Answer]:
     return [e.text for e in events if isinstance(e, TokenEvent)], done.answer
 
 
+def _use(server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the OpenAI-compatible backend at `server`, which answers with cited text."""
+    server.default_reply = router(CITED)
+    monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
+    monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
+    monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+
+
 @pytest.fixture
 def openai_env(
     corpus_index: Settings, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeOpenAI]:
-    monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-    monkeypatch.setenv("RAG_LLM_BASE_URL", fake_openai.url)
-    monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
-    fake_openai.default_reply = router(CITED)
+    _use(fake_openai, monkeypatch)
     yield fake_openai
 
 
@@ -74,10 +79,7 @@ def test_the_servers_window_shrinks_the_context_and_says_so(
     corpus_index: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeOpenAI(n_ctx=2048) as server:
-        server.default_reply = router(CITED)
-        monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+        _use(server, monkeypatch)
         _, answer = _ask(load_settings())
         assert answer.mode == "llm", answer.notice
         assert answer.notice is not None and "2048 tokens" in answer.notice
@@ -92,10 +94,7 @@ def test_without_tokenize_the_window_is_filled_with_a_margin(
     from index.tokens import count_tokens
 
     with FakeOpenAI(n_ctx=2048, props=False) as server:
-        server.default_reply = router(CITED)
-        monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+        _use(server, monkeypatch)
         monkeypatch.setenv("RAG_LLM_CONTEXT_WINDOW", "2048")
         _, answer = _ask(load_settings())
         assert answer.mode == "llm", answer.notice
@@ -108,10 +107,7 @@ def test_without_props_the_models_entry_or_a_setting_gives_the_window(
     corpus_index: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeOpenAI(n_ctx=1536, props=False) as server:
-        server.default_reply = router(CITED)
-        monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+        _use(server, monkeypatch)
         monkeypatch.setenv("RAG_LLM_CONTEXT_WINDOW", "1536")
         _, answer = _ask(load_settings())
         assert answer.mode == "llm", answer.notice
@@ -120,10 +116,7 @@ def test_without_props_the_models_entry_or_a_setting_gives_the_window(
 
 def test_api_key_is_sent(corpus_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAI(api_key="s3cret") as server:
-        server.default_reply = router(CITED)
-        monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+        _use(server, monkeypatch)
         _, refused = _ask(load_settings())
         assert refused.mode == "extractive"
         assert refused.notice is not None and "RAG_LLM_API_KEY" in refused.notice
@@ -192,10 +185,7 @@ def test_a_prompt_the_server_refuses_as_too_long(
 ) -> None:
     # the window told (RAG_LLM_CONTEXT_WINDOW) is larger than the server's real one
     with FakeOpenAI(n_ctx=600, props=False) as server:
-        server.default_reply = router(CITED)
-        monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
-        monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
-        monkeypatch.setenv("RAG_LLM_MODEL", DEFAULT_MODEL)
+        _use(server, monkeypatch)
         monkeypatch.setenv("RAG_LLM_CONTEXT_WINDOW", "8192")
         notice = _fault_notice(load_settings())
         assert "does not fit the context window" in notice
