@@ -134,6 +134,8 @@ _WHO_SAID = re.compile(
 )
 # "Kevin Scott, Microsoft: ..." (a speaker label) and "..., kata Huang." (an attribution)
 _LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
+# lower-case words a person's name may hold ("Ursula von der Leyen", "Anwar bin Ibrahim")
+_PARTICLES = frozenset("al bin binti da de del der di du la le van von".split())
 _ATTRIBUTION = re.compile(
     r"(?:\b(?:kata|ujar|jawab|tutur|ucap|said|says|asked|replied)\s+|[，,]\s*)"
     r"(?P<who>[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]+)?)\s*(?:[.。]|$|[，,]?\s*(?:kata|said))"
@@ -271,7 +273,10 @@ def _name_values(sentence: str, question: str) -> list[Value]:
         if label:
             who = label.group("label").split(",")[0].strip()
             a = label.start("label")
-            speakers.append(Value(who, a, a + len(who), fold(who)))
+            # "Ali Ghodsi, Databricks: ..." names a speaker; "Kita harus ingat: ..."
+            # ("we must remember: ...") is a sentence that has a colon
+            if all(w[0].isupper() or w.lower() in _PARTICLES for w in who.split()):
+                speakers.append(Value(who, a, a + len(who), fold(who)))
         for m in _ATTRIBUTION.finditer(sentence):
             a, who = m.start("who"), m.group("who").rstrip(".")
             speakers.append(Value(who, a, a + len(who), fold(who)))

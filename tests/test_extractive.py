@@ -94,6 +94,14 @@ def test_the_value_asked_for_is_pulled_out(
         assert sentence[v.start : v.end] == v.text
 
 
+def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
+    question = "Who said that the model is not the product?"
+    # "we must remember: the model is not the product" names nobody
+    assert values_in("Kita harus ingat: model bukanlah produknya.", "name", question) == []
+    got = values_in("Ursula von der Leyen, EU: Model bukanlah produk.", "name", question)
+    assert [v.text for v in got] == ["Ursula von der Leyen"]
+
+
 def test_supporting_quotes_agree_with_the_value() -> None:
     question = "how many H100s does Meta plan to have?"
     passages = [
