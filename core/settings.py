@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     context_tokens: int = Field(
         3000, ge=100, description="Token budget (tiktoken) for the passages given to the model."
     )
+    rerank_depth: int = Field(
+        5,
+        ge=0,
+        le=50,
+        description="The first N passages are re-ordered by their best sentence's similarity "
+        "to the question (neural embedders; 0 or 1 = off).",
+    )
     ui_auth: str | None = Field(
         None,
         description="`user:password` that `rag serve` asks for; required for a non-loopback host.",

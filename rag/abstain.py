@@ -89,7 +89,8 @@ MODELS: dict[str, AbstainModel] = {
 # finds answerable with at least SURE probability, far above its thresholds, is answered
 # without embedding sentences: on the dev signals of bench/tune_abstain.py this screen
 # changes no decision of the full model and spares ~45% of the questions the sentence step
-# (~1 s on a busy machine).
+# (~1 s on a busy machine) where the sentence rerank is off (RAG_RERANK_DEPTH=0); with it
+# on, the vectors are there already and the screen only saves the arithmetic.
 SCREENS: dict[str, AbstainModel] = {
     "bundled": AbstainModel(
         bias=-32.6648,

@@ -36,6 +36,7 @@ from rag.coverage import coverage, idf
 from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
+from rag.rerank import sentence_rerank
 from rag.schema import Passage
 from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
 
@@ -255,9 +256,12 @@ class Retriever:
         budget: int | None = None,
         dense: bool = True,
         expand: bool = True,
+        rerank: bool = True,
     ) -> Retrieval:
         """Retrieve for every query variant, fuse, and return up to `k` passages whose
-        text fits in `budget` tokens (settings by default), numbered from 1."""
+        text fits in `budget` tokens (settings by default), numbered from 1. With a neural
+        embedder the first `settings.rerank_depth` are re-ordered by their best sentence
+        (`rag.rerank`; `rerank=False`: fusion's order)."""
         k = self.settings.top_k if k is None else k
         budget = self.settings.context_tokens if budget is None else budget
         variants = [q for q in dict.fromkeys(normalize_query(q) for q in queries) if q]
@@ -273,6 +277,14 @@ class Retriever:
             views = self.catalog().chunk_views([cid for cid, _ in fused[: n * 2]])
         ranked = [(views[cid], score) for cid, score in fused if cid in views]
         passages = self._select(ranked, k, budget)
+        if rerank and ranking.embedder is not None and ranking.query_vector is not None:
+            passages = sentence_rerank(
+                passages,
+                self._sentences,
+                ranking.embedder,
+                ranking.query_vector,
+                self.settings.rerank_depth,
+            )
         terms = [query_terms(q) for q in variants]
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
         cover = coverage(terms, passages, lexical, near)

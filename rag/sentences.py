@@ -12,11 +12,13 @@ query vector, which dense search already made. `rag.abstain` uses the result:
 On the development sets (bench/tune_abstain.py) these lift abstention on unanswerable
 XQuAD questions at the same false-abstention rate; see bench/RESULTS.md.
 
-Cost: ~20 ms a sentence with the bundled model on an idle core, ~100 ms on a busy one, so
-the signals are computed only when asked for (`Retrieval.sentence_signals`: abstention
-asks only when the chunk-level signals leave the question open), the vectors are cached
-by sentence text for the process's life (a chat asks about the same passages again), and
-only the first `TOP_PASSAGES` passages are read. Only neural embedders are used: the
+Cost: ~30 ms a sentence with the bundled model on an idle core, ~100 ms on a busy one.
+The sentence rerank (`rag.rerank`) embeds the first passages' sentences on every search
+(unless RAG_RERANK_DEPTH=0); the signals here are computed only when asked for
+(`Retrieval.sentence_signals`: abstention asks only when the chunk-level signals leave the
+question open) and reuse those vectors. Vectors are cached by sentence text for the
+process's life (a chat asks about the same passages again), and only the first
+`TOP_PASSAGES` passages are read. Only neural embedders are used: the
 builtin hash embedder's similarities carry no meaning at sentence level.
 """
 
@@ -83,6 +85,23 @@ class SentenceSimilarity:
                 out.append(cached)
             return out
 
+    def best_per_passage(
+        self, embedder: Embedder, query: Sequence[float], passages: Sequence[Passage]
+    ) -> list[float | None]:
+        """Each passage's best question-sentence cosine similarity (None: no sentence of
+        MIN_CHARS); all sentences embedded in one batch, through the cache."""
+        import numpy as np
+
+        per = [sentences([p])[:MAX_SENTENCES] for p in passages]
+        texts = list(dict.fromkeys(t for ts in per for t in ts))
+        if not texts:
+            return [None] * len(passages)
+        matrix = np.asarray(self.vectors(embedder, texts), dtype=np.float32)
+        q = np.asarray(query, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(q)) or 1.0)
+        sims = dict(zip(texts, (matrix @ q) / np.where(norms > 0, norms, 1.0), strict=True))
+        return [max((float(sims[t]) for t in ts), default=None) for ts in per]
+
     def signals(
         self, embedder: Embedder, query: Sequence[float], passages: Sequence[Passage]
     ) -> dict[str, float]:
@@ -126,6 +145,10 @@ class RetrievalSentences:
 
     def passage(self, texts: list[str]) -> list[list[float]]:
         return self._cache.vectors(self._embedder, [" ".join(t.split()) for t in texts])
+
+    def best_per_passage(self, passages: Sequence[Passage]) -> list[float | None]:
+        """Each passage's best question-sentence similarity (`rag.rerank` reads it)."""
+        return self._cache.best_per_passage(self._embedder, self._vector, passages)
 
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
         """`sent_top` and `sent_gap` of the question over `passages`."""
