@@ -79,15 +79,11 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> np
     return w
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--embedder", default="bundled")
-    ap.add_argument("--limit", type=int, default=None)
-    args = ap.parse_args()
-    data = collect(devsets.prepare("tune", args.embedder), args.limit)
+def report(data: dict[str, list[tuple[dict, bool]]], features: tuple[str, ...], name: str) -> None:
+    """Fit one model on `features` and print it with its dev figures."""
     all_rows = [r for v in data.values() for r in v]
     rows = [r for r in all_rows if not r[0].get("cross")]  # fitted on same-language cases
-    x = np.array([[s.get(f, 0.0) for f in FEATURES] for s, _ in rows])
+    x = np.array([[s.get(f, 0.0) for f in features] for s, _ in rows])
     y = np.array([1.0 if a else 0.0 for _, a in rows])
     mean, std = x.mean(0), x.std(0) + 1e-9
     w = fit((x - mean) / std, y)
@@ -96,7 +92,7 @@ def main() -> int:
     bias = float(w[0] - (raw_w * mean).sum())
 
     def prob(s: dict) -> float:
-        z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(FEATURES))
+        z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(features))
         return float(1 / (1 + np.exp(-z)))
 
     def pick(kind: str) -> float:
@@ -116,18 +112,18 @@ def main() -> int:
 
     thresholds = {g: pick(g) for g in GROUPS}
     print(
-        "model:",
+        f"model {name}:",
         json.dumps(
             {
                 "bias": round(bias, 4),
-                "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(FEATURES)},
+                "weights": {f: round(float(raw_w[i]), 4) for i, f in enumerate(features)},
                 "threshold": thresholds["same"],
                 "threshold_cross": thresholds["cross"],
                 "threshold_script": thresholds["script"],
             }
         ),
     )
-    for name, rows_ in data.items():
+    for set_name, rows_ in data.items():
 
         def th(s: dict) -> float:
             return thresholds[group(s)]
@@ -137,13 +133,29 @@ def main() -> int:
         fa = sum(ans) / max(1, len(ans))
         ab = sum(una) / len(una) if una else float("nan")
         print(
-            f"  {name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
+            f"  {set_name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
             f"{fa:.3f} of {len(ans)} answerable"
         )
-    for f in FEATURES:
+    for f in features:
         a = [s.get(f, 0.0) for s, ok in rows if ok]
         u = [s.get(f, 0.0) for s, ok in rows if not ok]
         print(f"  {f}: answerable mean {np.mean(a):.3f}, unanswerable mean {np.mean(u):.3f}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--embedder", default="bundled")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--save", type=Path, help="keep the collected signals (JSON) here")
+    ap.add_argument("--load", type=Path, help="fit on signals saved by --save")
+    args = ap.parse_args()
+    if args.load:
+        data = {k: [(s, a) for s, a in v] for k, v in json.loads(args.load.read_text()).items()}
+    else:
+        data = collect(devsets.prepare("tune", args.embedder), args.limit)
+    if args.save:
+        args.save.write_text(json.dumps(data))
+    report(data, FEATURES, "(MODELS)")
     return 0
 
 
