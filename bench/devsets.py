@@ -37,6 +37,7 @@ class Case:
     hit: Callable[[Any], bool] | None  # passage -> holds the answer; None: unanswerable
     rewrites: tuple[str, ...] = ()  # the same question in the pool's other languages
     answers: tuple[str, ...] = ()  # XQuAD: the answer as its document writes it
+    article: str = ""  # XQuAD: the Wikipedia article (to split dev data by article)
 
 
 @dataclass
@@ -108,7 +109,8 @@ def xquad_sets(base: Path) -> list[DevSet]:
                 def hit(p: Any, file: str = q.file) -> bool:
                     return Path(p.source).name == file
 
-                cases.append(Case(q.id, q.question, hit, rewrites, q.answers))
+                article = q.file.rsplit("-", 1)[0]
+                cases.append(Case(q.id, q.question, hit, rewrites, q.answers, article))
         out.append(DevSet(f"xquad {xs.name}", base / xs.pool, cases, "dev"))
     return out
 

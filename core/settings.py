@@ -90,9 +90,9 @@ class Settings(BaseSettings):
     rerank_depth: int = Field(
         5,
         ge=0,
-        le=50,
-        description="The first N passages are re-ordered by their best sentence's similarity "
-        "to the question (neural embedders; 0 or 1 = off).",
+        le=5,
+        description="The first N passages (5 at most) are re-ordered by their best sentence's "
+        "similarity to the question (bundled embedder); 0 turns it off.",
     )
     ui_auth: str | None = Field(
         None,

@@ -5,18 +5,22 @@ A chunk's vector averages ~300 tokens, so a passage on the question's topic scor
 high as the one whose one sentence states the answer, and an English question leans
 toward English chunks over the Indonesian or Chinese one that answers. The best sentence
 is a sharper signal (the "MaxP" of passage ranking). It only re-orders the first `depth`
-passages (recall@5 is unchanged by construction), and a small prior per rank keeps fusion's
-order where sentences tie:
+passages (at most TOP_PASSAGES, the passages abstention's sentence signals read, so those
+stay what the abstention model was fitted on; recall@depth is unchanged by construction),
+and a small prior per rank keeps fusion's order where sentences tie:
 
-    score(i) = best sentence cosine of passage i - RANK_PRIOR * i
+    score(i) = best sentence cosine of passage i (over the query variants) - RANK_PRIOR * i
 
-On the dev sets (`python bench/tune_rerank.py`, held-out halves never read) recall@1 rises
-on every cross-lingual set and stays level on Chinese over Chinese; see bench/RESULTS.md.
+Chosen on the dev sets (`python bench/tune_rerank.py`): recall@1 rises on every
+cross-lingual set and stays level on Chinese over Chinese; the script also chooses on half
+of the XQuAD articles and reports the other half, and bench/RESULTS.md gives the gold test
+half, which was never read while choosing.
 
-Cost: the sentences of the first `depth` passages are embedded (passage role) once per
-process and cached (`rag.sentences.SentenceSimilarity`), the same vectors abstention and the
-model-free answer read, so a question pays for them once. Only neural embedders: the
-builtin hash embedder's sentence similarities mean nothing.
+Cost: the sentences of the first `depth` passages (12 each at most) are embedded (passage
+role) and cached by text for the process's life (`rag.sentences.SentenceSimilarity`); they
+are the sentences abstention and the model-free answer read, so a question pays for them
+once: about 1.2 s for a cold `rag ask` on an idle 2-core machine (bench/RESULTS.md).
+RAG_RERANK_DEPTH=0 turns it off. Only the bundled embedder (see KINDS).
 """
 
 from __future__ import annotations
@@ -26,33 +30,43 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rag.schema import Passage
-from rag.sentences import NEURAL, SentenceSimilarity
+from rag.sentences import TOP_PASSAGES, SentenceSimilarity
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
 
 RANK_PRIOR = 0.005  # cosine given up per rank (bench/tune_rerank.py, dev sets)
+# the prior is on this embedder's cosine scale and was measured with it alone; an Ollama
+# embedding model's scale differs and cannot be measured here, so it keeps fusion's order
+KINDS = ("bundled",)
+
+
+def order(best: Sequence[float | None], prior: float = RANK_PRIOR) -> list[int]:
+    """Positions re-ordered by best sentence similarity minus `prior` per rank (no
+    sentence: last; ties keep fusion's order). bench/tune_rerank.py uses it too."""
+
+    def key(i: int) -> float:
+        b = best[i]
+        return float("inf") if b is None else -(b - prior * i)
+
+    return sorted(range(len(best)), key=key)
 
 
 def sentence_rerank(
     passages: Sequence[Passage],
     cache: SentenceSimilarity,
     embedder: Embedder,
-    query: Sequence[float],
+    queries: Sequence[Sequence[float]],
     depth: int,
     prior: float = RANK_PRIOR,
 ) -> list[Passage]:
-    """`passages` with the first `depth` re-ordered by best sentence similarity (minus
-    `prior` per rank) and all renumbered from 1; unchanged for a non-neural embedder."""
-    if depth < 2 or len(passages) < 2 or embedder.kind not in NEURAL:
+    """`passages` with the first `depth` (TOP_PASSAGES at most) re-ordered by `order`
+    and all renumbered from 1; unchanged for another embedder kind than KINDS. A failing
+    embedder raises (RagError): the caller keeps fusion's order."""
+    depth = min(depth, TOP_PASSAGES)
+    if depth < 2 or len(passages) < 2 or embedder.kind not in KINDS:
         return list(passages)
     head = list(passages[:depth])
-    best = cache.best_per_passage(embedder, query, head)
-
-    def key(i: int) -> float:
-        b = best[i]
-        return float("inf") if b is None else -(b - prior * i)  # no sentence: last
-
-    order = sorted(range(len(head)), key=key)
-    ranked = [head[i] for i in order] + list(passages[depth:])
+    ranked = [head[i] for i in order(cache.best_per_passage(embedder, queries, head), prior)]
+    ranked += passages[depth:]
     return [dataclasses.replace(p, n=n) for n, p in enumerate(ranked, start=1)]

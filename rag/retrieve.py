@@ -12,6 +12,8 @@ deduplicated, cut to top-k and a context budget in tiktoken tokens.
   half-written by a concurrent ingest never shows. When the catalog's generation changes,
   BM25 is reloaded (or rebuilt in memory if the saved index lags behind the catalog).
 - A query term the index lacks gets its near misses added (`rag.nearmiss`).
+- With the bundled embedder the first fused passages are re-ordered by their best
+  sentence's similarity to the question (`rag.rerank`), then renumbered.
 - `Retrieval.signals` carries what abstention needs (`rag.abstain`): lexical coverage of
   the question, the best dense similarity of a chunk and of a sentence (`rag.sentences`),
   whether the rankers agree, and whether the nearest chunk is in another language or
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from core.errors import StoreError
+from core.errors import RagError, StoreError
 from core.settings import Settings
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
@@ -114,6 +116,7 @@ class Ranking:
     depth: int
     embedder: Embedder | None = None  # the dense side's embedder and the question's vector
     query_vector: list[float] | None = None
+    query_vectors: list[list[float]] = field(default_factory=list)  # every variant's
 
 
 class Retriever:
@@ -277,14 +280,18 @@ class Retriever:
             views = self.catalog().chunk_views([cid for cid, _ in fused[: n * 2]])
         ranked = [(views[cid], score) for cid, score in fused if cid in views]
         passages = self._select(ranked, k, budget)
-        if rerank and ranking.embedder is not None and ranking.query_vector is not None:
-            passages = sentence_rerank(
-                passages,
-                self._sentences,
-                ranking.embedder,
-                ranking.query_vector,
-                self.settings.rerank_depth,
-            )
+        notes = list(ranking.notes)
+        if rerank and ranking.embedder is not None and ranking.query_vectors:
+            try:
+                passages = sentence_rerank(
+                    passages,
+                    self._sentences,
+                    ranking.embedder,
+                    ranking.query_vectors,
+                    self.settings.rerank_depth,
+                )
+            except RagError as exc:  # the embedder failed now: fusion's order stands
+                notes.append(f"passages in fusion's order (sentence rerank failed: {exc})")
         terms = [query_terms(q) for q in variants]
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
         cover = coverage(terms, passages, lexical, near)
@@ -296,9 +303,13 @@ class Retriever:
             and ranking.embedder.kind in NEURAL
         ):
             sentences = RetrievalSentences(
-                self._sentences, ranking.embedder, variants[0], ranking.query_vector
+                self._sentences,
+                ranking.embedder,
+                variants[0],
+                ranking.query_vector,
+                ranking.query_vectors,
             )
-        return Retrieval(passages, cover, ranking.notes, signals, ranking.dense_kind, sentences)
+        return Retrieval(passages, cover, notes, signals, ranking.dense_kind, sentences)
 
     def _cross(self, question: str, chunk_id: str) -> tuple[float, float]:
         """(cross, cross_script): 1.0 when the nearest chunk is in another language than
@@ -376,6 +387,7 @@ class Retriever:
         signals: dict[str, float] = {}
         embedder: Embedder | None = None
         query_vector: list[float] | None = None
+        query_vectors: list[list[float]] = []
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
             result = self.dense.search(variants, generation, n, per_lang=per_lang)
@@ -383,6 +395,7 @@ class Retriever:
                 notes.append(result.note)
             kind = result.kind
             embedder, query_vector = result.embedder, result.query_vector
+            query_vectors = result.query_vectors
             for i, dh in enumerate(result.hits):
                 lists.append(RankedList("dense", dh.all, variant=i))
                 for lang, hits in dh.by_lang.items():
@@ -401,7 +414,7 @@ class Retriever:
                 signals["agree"] = float(
                     bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
                 )
-        return Ranking(lists, kind, notes, signals, n, embedder, query_vector)
+        return Ranking(lists, kind, notes, signals, n, embedder, query_vector, query_vectors)
 
     def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
         """Drop near-duplicates, trim partial overlaps, fill up to k passages and the

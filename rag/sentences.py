@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from index.chunker import sentence_spans
 from rag.schema import Passage
@@ -36,22 +36,33 @@ if TYPE_CHECKING:
     from index.embedders import Embedder
 
 TOP_PASSAGES = 5  # sentences come from these passages (as in bench/tune_abstain.py)
-MAX_SENTENCES = 60  # ... at most this many (one very long passage must not cost seconds)
+PER_PASSAGE = 12  # ... at most this many of each (one very long passage must not cost seconds)
 MIN_CHARS = 12  # a shorter "sentence" (a heading, a list marker) says nothing
 GAP_RANK = 10  # sent_gap: best minus this-th best
 CACHE_SIZE = 20_000
 NEURAL = ("bundled", "ollama")
 
 
+def _of(p: Passage) -> list[str]:
+    """A passage's sentences, whitespace-collapsed, at most PER_PASSAGE of them."""
+    out = []
+    for a, b in sentence_spans(p.text):
+        text = " ".join(p.text[a:b].split())
+        if len(text) >= MIN_CHARS:
+            out.append(text)
+    return out[:PER_PASSAGE]
+
+
+def _unit(m: Any) -> Any:
+    import numpy as np
+
+    norms = np.linalg.norm(m, axis=-1, keepdims=True)
+    return m / np.where(norms > 0, norms, 1.0)
+
+
 def sentences(passages: Sequence[Passage]) -> list[str]:
-    """The sentences of the top passages, whitespace-collapsed, distinct, in order."""
-    out: dict[str, None] = {}
-    for p in passages[:TOP_PASSAGES]:
-        for a, b in sentence_spans(p.text):
-            text = " ".join(p.text[a:b].split())
-            if len(text) >= MIN_CHARS:
-                out[text] = None
-    return list(out)[:MAX_SENTENCES]
+    """The sentences of the top passages (PER_PASSAGE each at most), distinct, in order."""
+    return list(dict.fromkeys(t for p in passages[:TOP_PASSAGES] for t in _of(p)))
 
 
 class SentenceSimilarity:
@@ -86,21 +97,27 @@ class SentenceSimilarity:
             return out
 
     def best_per_passage(
-        self, embedder: Embedder, query: Sequence[float], passages: Sequence[Passage]
+        self,
+        embedder: Embedder,
+        queries: Sequence[Sequence[float]],
+        passages: Sequence[Passage],
     ) -> list[float | None]:
-        """Each passage's best question-sentence cosine similarity (None: no sentence of
-        MIN_CHARS); all sentences embedded in one batch, through the cache."""
+        """Each passage's best sentence similarity to any of the query vectors (None: no
+        sentence of MIN_CHARS). The sentences are those `sentences()` reads, so abstention's
+        signals embed nothing more; one batch, through the cache."""
         import numpy as np
 
-        per = [sentences([p])[:MAX_SENTENCES] for p in passages]
+        per = [_of(p) for p in passages[:TOP_PASSAGES]]
         texts = list(dict.fromkeys(t for ts in per for t in ts))
-        if not texts:
-            return [None] * len(passages)
-        matrix = np.asarray(self.vectors(embedder, texts), dtype=np.float32)
-        q = np.asarray(query, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(q)) or 1.0)
-        sims = dict(zip(texts, (matrix @ q) / np.where(norms > 0, norms, 1.0), strict=True))
-        return [max((float(sims[t]) for t in ts), default=None) for ts in per]
+        out: list[float | None] = [None] * len(passages)
+        if not texts or not queries:
+            return out
+        matrix = _unit(np.asarray(self.vectors(embedder, texts), dtype=np.float32))
+        q = _unit(np.asarray(queries, dtype=np.float32))
+        sims = dict(zip(texts, (matrix @ q.T).max(axis=1), strict=True))
+        for i, ts in enumerate(per):
+            out[i] = max((float(sims[t]) for t in ts), default=None)
+        return out
 
     def signals(
         self, embedder: Embedder, query: Sequence[float], passages: Sequence[Passage]
@@ -134,9 +151,11 @@ class RetrievalSentences:
         embedder: Embedder,
         question: str,
         vector: Sequence[float],
+        variants: Sequence[Sequence[float]] = (),
     ) -> None:
         self._cache, self._embedder = cache, embedder
         self._question, self._vector = " ".join(question.split()), list(vector)
+        self._variants = [list(v) for v in variants] or [self._vector]
 
     def query(self, text: str) -> list[float]:
         if " ".join(text.split()) == self._question:
@@ -147,8 +166,8 @@ class RetrievalSentences:
         return self._cache.vectors(self._embedder, [" ".join(t.split()) for t in texts])
 
     def best_per_passage(self, passages: Sequence[Passage]) -> list[float | None]:
-        """Each passage's best question-sentence similarity (`rag.rerank` reads it)."""
-        return self._cache.best_per_passage(self._embedder, self._vector, passages)
+        """Each passage's best sentence similarity to any query variant (`rag.rerank`)."""
+        return self._cache.best_per_passage(self._embedder, self._variants, passages)
 
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
         """`sent_top` and `sent_gap` of the question over `passages`."""
