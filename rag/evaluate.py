@@ -480,7 +480,8 @@ def format_report(m: dict[str, Any]) -> str:
         f"abstention accuracy {_fmt(m['abstention_accuracy'])} (unanswerable)  "
         f"false abstentions {_fmt(m['false_abstention_rate'])} (answerable)",
         f"latency    ask p50 {m['latency_ms']['p50']} ms  p95 {m['latency_ms']['p95']} ms  "
-        f"(retrieval p50 {m['retrieve_ms']['p50']} ms  p95 {m['retrieve_ms']['p95']} ms)",
+        f"(retrieval again, caches warm: p50 {m['retrieve_ms']['p50']} ms  "
+        f"p95 {m['retrieve_ms']['p95']} ms)",
         "by lang    "
         + "  ".join(
             f"{lang} ({v['questions']}): recall@5 {_fmt(v['recall@5'])} "
@@ -543,13 +544,15 @@ def evaluate(
     results = []
     for item in gold:
         spans = locate_evidence(item.evidence, documents)
+        # the answer first: a user asks with cold caches (the sentence vectors of the rerank
+        # and abstention), so it is timed before the recall@10 retrieval warms them
         t0 = time.perf_counter()
-        retrieved = answerer.retrieve(item.question, max(KS[-1], k))
-        t1 = time.perf_counter()
         answer = answerer.ask(item.question, no_llm=no_llm, top_k=k, id=item.id)
+        t1 = time.perf_counter()
+        retrieved = answerer.retrieve(item.question, max(KS[-1], k))
         t2 = time.perf_counter()
         res = score_question(
-            item, spans, retrieved, answer, ask_ms=(t2 - t1) * 1000, retrieve_ms=(t1 - t0) * 1000
+            item, spans, retrieved, answer, ask_ms=(t1 - t0) * 1000, retrieve_ms=(t2 - t1) * 1000
         )
         results.append(res)
         if progress:

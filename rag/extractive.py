@@ -271,7 +271,8 @@ def _name_values(sentence: str, question: str) -> list[Value]:
     if asks_speaker(question):
         speakers: list[Value] = []
         if label:
-            who = label.group("label").split(",")[0].strip()
+            # "Name, Org", "Name (Org)", "Name dari/of/from Org": the name
+            who = re.split(r",|\(|\s(?:dari|of|from|at)\s", label.group("label"))[0].strip()
             a = label.start("label")
             # "Ali Ghodsi, Databricks: ..." names a speaker; "Kita harus ingat: ..."
             # ("we must remember: ...") is a sentence that has a colon

@@ -100,6 +100,9 @@ def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
     assert values_in("Kita harus ingat: model bukanlah produknya.", "name", question) == []
     got = values_in("Ursula von der Leyen, EU: Model bukanlah produk.", "name", question)
     assert [v.text for v in got] == ["Ursula von der Leyen"]
+    for label in ("Satya Nadella dari Microsoft", "Satya Nadella (Microsoft)"):
+        got = values_in(f"{label}: Model bukanlah produk.", "name", question)
+        assert [v.text for v in got] == ["Satya Nadella"], label
 
 
 def test_supporting_quotes_agree_with_the_value() -> None:
