@@ -51,7 +51,6 @@ class DenseResult:
     note: str | None = None
     embedder: Embedder | None = None  # the embedder that answered
     query_vector: list[float] | None = None  # the first query's vector (query role)
-    query_vectors: list[list[float]] = field(default_factory=list)  # every query's
 
 
 @dataclass
@@ -164,7 +163,6 @@ class DenseSearch:
                     "; ".join(notes) or None,
                     dense.embedder,
                     list(vectors[0]) if vectors else None,
-                    [list(v) for v in vectors],
                 )
         return DenseResult([], None, "; ".join(notes) or None)
 

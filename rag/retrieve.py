@@ -12,8 +12,8 @@ deduplicated, cut to top-k and a context budget in tiktoken tokens.
   half-written by a concurrent ingest never shows. When the catalog's generation changes,
   BM25 is reloaded (or rebuilt in memory if the saved index lags behind the catalog).
 - A query term the index lacks gets its near misses added (`rag.nearmiss`).
-- With the bundled embedder the first fused passages are re-ordered by their best
-  sentence's similarity to the question (`rag.rerank`), then renumbered.
+- With the bundled embedder and a single query, the first fused passages are re-ordered
+  by their best sentence's similarity to the question (`rag.rerank`), then renumbered.
 - `Retrieval.signals` carries what abstention needs (`rag.abstain`): lexical coverage of
   the question, the best dense similarity of a chunk and of a sentence (`rag.sentences`),
   whether the rankers agree, and whether the nearest chunk is in another language or
@@ -116,7 +116,6 @@ class Ranking:
     depth: int
     embedder: Embedder | None = None  # the dense side's embedder and the question's vector
     query_vector: list[float] | None = None
-    query_vectors: list[list[float]] = field(default_factory=list)  # every variant's
 
 
 class Retriever:
@@ -281,13 +280,17 @@ class Retriever:
         ranked = [(views[cid], score) for cid, score in fused if cid in views]
         passages = self._select(ranked, k, budget)
         notes = list(ranking.notes)
-        if rerank and ranking.embedder is not None and ranking.query_vectors:
+        # one question only: with rewrites into the corpus languages fusion is already
+        # strong, and the rerank measured lower there (XQuAD en-mixed with rewrites
+        # recall@1 0.911 -> 0.892, bench/RESULTS.md); a follow-up's bare words are no
+        # question to rank by
+        if rerank and len(variants) == 1 and ranking.embedder is not None and ranking.query_vector:
             try:
                 passages = sentence_rerank(
                     passages,
                     self._sentences,
                     ranking.embedder,
-                    ranking.query_vectors,
+                    [ranking.query_vector],
                     self.settings.rerank_depth,
                 )
             except RagError as exc:  # the embedder failed now: fusion's order stands
@@ -307,7 +310,6 @@ class Retriever:
                 ranking.embedder,
                 variants[0],
                 ranking.query_vector,
-                ranking.query_vectors,
             )
         return Retrieval(passages, cover, notes, signals, ranking.dense_kind, sentences)
 
@@ -387,7 +389,6 @@ class Retriever:
         signals: dict[str, float] = {}
         embedder: Embedder | None = None
         query_vector: list[float] | None = None
-        query_vectors: list[list[float]] = []
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
             result = self.dense.search(variants, generation, n, per_lang=per_lang)
@@ -395,7 +396,6 @@ class Retriever:
                 notes.append(result.note)
             kind = result.kind
             embedder, query_vector = result.embedder, result.query_vector
-            query_vectors = result.query_vectors
             for i, dh in enumerate(result.hits):
                 lists.append(RankedList("dense", dh.all, variant=i))
                 for lang, hits in dh.by_lang.items():
@@ -414,7 +414,7 @@ class Retriever:
                 signals["agree"] = float(
                     bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
                 )
-        return Ranking(lists, kind, notes, signals, n, embedder, query_vector, query_vectors)
+        return Ranking(lists, kind, notes, signals, n, embedder, query_vector)
 
     def _select(self, ranked: list[tuple[ChunkView, float]], k: int, budget: int) -> list[Passage]:
         """Drop near-duplicates, trim partial overlaps, fill up to k passages and the

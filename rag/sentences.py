@@ -151,11 +151,9 @@ class RetrievalSentences:
         embedder: Embedder,
         question: str,
         vector: Sequence[float],
-        variants: Sequence[Sequence[float]] = (),
     ) -> None:
         self._cache, self._embedder = cache, embedder
         self._question, self._vector = " ".join(question.split()), list(vector)
-        self._variants = [list(v) for v in variants] or [self._vector]
 
     def query(self, text: str) -> list[float]:
         if " ".join(text.split()) == self._question:
@@ -166,8 +164,8 @@ class RetrievalSentences:
         return self._cache.vectors(self._embedder, [" ".join(t.split()) for t in texts])
 
     def best_per_passage(self, passages: Sequence[Passage]) -> list[float | None]:
-        """Each passage's best sentence similarity to any query variant (`rag.rerank`)."""
-        return self._cache.best_per_passage(self._embedder, self._variants, passages)
+        """Each passage's best sentence similarity to the question (`rag.rerank`)."""
+        return self._cache.best_per_passage(self._embedder, [self._vector], passages)
 
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
         """`sent_top` and `sent_gap` of the question over `passages`."""

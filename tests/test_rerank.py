@@ -108,6 +108,11 @@ def test_retrieval_reranks_with_the_bundled_model_and_can_be_turned_off(
     assert [p.n for p in got] == list(range(1, len(got) + 1))
     assert "bukanlah produk" not in fused[0].text
     assert "bukanlah produk" in got[0].text, got[0].text[:200]
+    # several variants (rewrites, a follow-up's context): fusion's order stands
+    both = [question, "Siapa yang mengatakan bahwa model bukanlah produknya?"]
+    assert _ids(retriever.search(both).passages) == _ids(
+        retriever.search(both, rerank=False).passages
+    )
     off = Retriever(bundled_index.model_copy(update={"rerank_depth": 0}))
     assert _ids(off.search([question]).passages) == _ids(fused)
     retriever.close()
