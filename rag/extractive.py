@@ -127,6 +127,7 @@ class SentenceEmbedder(Protocol):
     def passage(self, texts: list[str]) -> Any: ...
 
 
+_WHO = re.compile(r"\bwho\b|\bsiapa\b|谁", re.IGNORECASE)  # a person is asked for
 _WHO_SAID = re.compile(
     r"\bwho (?:said|says|say|wrote|claimed|argued|told)\b|\bsiapa yang (?:mengatakan|berkata|"
     r"menyatakan|bilang|menulis)\b|谁说|谁认为|谁表示",
@@ -282,6 +283,7 @@ def _name_values(sentence: str, question: str) -> list[Value]:
             a, who = m.start("who"), m.group("who").rstrip(".")
             speakers.append(Value(who, a, a + len(who), fold(who)))
         return speakers
+    person = bool(_WHO.search(question))
     words = re.findall(r"[^\W\d_]+", sentence[body:])
     if len(words) >= 8 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
         return []  # a headline in title case: every word is capitalised
@@ -289,16 +291,21 @@ def _name_values(sentence: str, question: str) -> list[Value]:
     for m in _NAME_RUN.finditer(sentence, body):
         words = list(re.finditer(r"\S+", m.group(0)))
         groups: list[list[re.Match[str]]] = [[]]
+        after_asked = [False]  # per group: it follows a word the question holds
         for i, w in enumerate(words):
             if _generic(w.group(0), asked):
-                if i > 0 and fold(w.group(0).strip(".,'’")) in asked and groups[-1]:
+                held = fold(w.group(0).strip(".,'’")) in asked
+                if i > 0 and held and groups[-1]:
                     groups[-1].pop()  # "Mark" before "Zuckerberg": the asked person
                 groups.append([])
+                after_asked.append(held)
             else:
                 groups[-1].append(w)
-        for group in groups:
+        for group, follows in zip(groups, after_asked, strict=True):
             if not group or (len(group) == 1 and group[0].group(0)[0].isdigit()):
                 continue
+            if person and follows and len(group) == 1:
+                continue  # asked who leads Apple: "Apple Intelligence" is its product
             a = m.start() + group[0].start()
             text = sentence[a : m.start() + group[-1].end()].rstrip(".,'’")
             before = sentence[body:a].rstrip(" •*-–—\"'“‘(\n")

@@ -94,6 +94,18 @@ def test_the_value_asked_for_is_pulled_out(
         assert sentence[v.start : v.end] == v.text
 
 
+def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
+    sentence = "Perselisihan dengan Meta dan dikeluarkan dari Apple Intelligence bisa berbahaya."
+    assert "Intelligence" not in [
+        v.text for v in values_in(sentence, "name", "Who is the CEO of Apple?")
+    ]
+    # a person after the asked company is kept, and a product when a product is asked for
+    ceo = values_in("CEO NVIDIA Jensen Huang berbicara.", "name", "Who is the CEO of Nvidia?")
+    assert [v.text for v in ceo] == ["Jensen Huang"]
+    product = values_in(sentence, "name", "Apa produk AI Apple?")
+    assert "Intelligence" in [v.text for v in product]
+
+
 def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
     question = "Who said that the model is not the product?"
     # "we must remember: the model is not the product" names nobody
