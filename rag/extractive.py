@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from index.chunker import sentence_spans
@@ -52,6 +52,7 @@ AGREE_BONUS = 0.15  # ... and another document's good sentence states the same v
 TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences is the topic
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
+SPEAKER_REACH = 300  # characters after a quoted sentence where its attribution may stand
 FLANK_MARGIN = 0.1  # values this much less surrounded by the question's terms are not chosen
 DENSE_WEIGHT = 1.0  # question-sentence similarity, rescaled within the candidates, ...
 WORDS_DECIDE = 0.35  # ... fading to nothing as the best sentence's coverage reaches this
@@ -716,6 +717,36 @@ def compose(quotes: Sequence[Quote], value: str | None) -> str:
     return "\n".join(lines)
 
 
+def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Quote] | None:
+    """Asked who said a sentence that names nobody: the attribution that closes its
+    quotation ("..., kata Huang.") within SPEAKER_REACH characters after it, in a
+    retrieved passage of the same document (a chunk often ends mid-quotation), with the
+    sentence that holds it as the quote that shows it."""
+    doc, end = best.passage.doc_id, best.passage.start + best.end
+    found: list[tuple[int, str, Quote]] = []
+    for p in passages:
+        if p.doc_id != best.passage.doc_id:
+            continue
+        for a, b in _units(p.text):
+            at = p.start + a
+            if p.start + b <= end or at > end + SPEAKER_REACH:
+                continue
+            text = p.text[a:b]
+            for m in _ATTRIBUTION.finditer(text):
+                where = at + m.start("who")
+                before = text[: m.start()]
+                # the attribution must close this quotation, not open another
+                if end <= where <= end + SPEAKER_REACH and "“" not in before:
+                    who = m.group("who").rstrip(".")
+                    quote = Quote(p.n, doc, at, p.start + b, text, p.page)
+                    found.append((where - end, who, quote))
+                    break
+    if not found:
+        return None
+    _, who, quote = min(found, key=lambda f: f[0])
+    return who, quote
+
+
 def answer_first(
     question: str,
     passages: Sequence[Passage],
@@ -728,6 +759,12 @@ def answer_first(
     chosen, value = choose(question, candidates(question, passages, weights, near, embedder))
     shown_value = value.text if value else None
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
+    if chosen and value is None and asks_speaker(question):
+        speaker = _speaker_after(chosen[0], passages)
+        if speaker is not None:
+            shown_value, said = speaker
+            quotes = [replace(quotes[0], value=shown_value), said, *quotes[1:]]
+            quotes = quotes[:MAX_QUOTES]
     return Extraction(compose(quotes, shown_value), quotes, shown_value)
 
 

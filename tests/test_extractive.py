@@ -195,3 +195,27 @@ def test_an_overlapping_chunk_does_not_quote_the_best_sentence_twice() -> None:
     result = answer_first("When did OpenAI emerge?", [first, again])
     assert result.value == "2022"
     assert len(result.quotes) == 1  # not the same sentence again from passage 2
+
+
+DOC = (
+    "Huang menekankan bagaimana interaksi dengan AI menjadi lebih lancar. "
+    "“AI masa kini berbasis giliran. "
+    "Anda mengatakan sesuatu, ia akan mengatakan sesuatu kembali kepada Anda,” kata Huang. "
+    "Di masa mendatang, AI akan bekerja terus-menerus."
+)
+
+
+def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> None:
+    # the chunk ends mid-quotation; the next retrieved chunk closes it with "kata Huang"
+    cut = DOC.index("Anda mengatakan")
+    first, second = _passage(1, DOC[:cut].rstrip()), _passage(2, DOC[cut:], start=cut)
+    question = "Siapa yang mengatakan bahwa AI masa kini berbasis giliran?"
+    got = answer_first(question, [first, second])
+    assert got.value == "Huang" and got.text.startswith("**Huang**"), got.text
+    said = got.quotes[1]
+    assert said.n == 2 and "kata Huang" in said.text and DOC[said.start : said.end] == said.text
+    # another document's attribution, or one that opens a new quotation, is not taken
+    other = _passage(2, DOC[cut:], doc="d2", start=cut)
+    assert answer_first(question, [first, other]).value is None
+    opens = _passage(2, "“Lain kali,” kata Huang.", start=cut)
+    assert answer_first(question, [first, opens]).value is None
