@@ -22,7 +22,7 @@ half, which was never read while choosing.
 Cost: the sentences of the first `depth` passages (12 each at most) are embedded (passage
 role) and cached by text for the process's life (`rag.sentences.SentenceSimilarity`); they
 are the sentences abstention and the model-free answer read, so a question pays for them
-once: about 1.2 s for a cold `rag ask` on an idle 2-core machine (bench/RESULTS.md).
+once: about 1 s more for a cold `rag ask` on an idle 2-core machine (bench/RESULTS.md).
 RAG_RERANK_DEPTH=0 turns it off. Only the bundled embedder (see KINDS).
 """
 
