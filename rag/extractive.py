@@ -725,7 +725,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
     doc, end = best.passage.doc_id, best.passage.start + best.end
     found: list[tuple[int, str, Quote]] = []
     for p in passages:
-        if p.doc_id != best.passage.doc_id:
+        if p.doc_id != doc:
             continue
         for a, b in _units(p.text):
             at = p.start + a

@@ -96,6 +96,17 @@ class SentenceSimilarity:
                 out.append(cached)
             return out
 
+    def _similarities(
+        self, embedder: Embedder, queries: Sequence[Sequence[float]], texts: Sequence[str]
+    ) -> list[float]:
+        """Each text's best cosine similarity to any of the query vectors (one batch of
+        sentence vectors, through the cache)."""
+        import numpy as np
+
+        matrix = _unit(np.asarray(self.vectors(embedder, texts), dtype=np.float32))
+        q = _unit(np.asarray(queries, dtype=np.float32))
+        return [float(x) for x in (matrix @ q.T).max(axis=1)]
+
     def best_per_passage(
         self,
         embedder: Embedder,
@@ -104,19 +115,15 @@ class SentenceSimilarity:
     ) -> list[float | None]:
         """Each passage's best sentence similarity to any of the query vectors (None: no
         sentence of MIN_CHARS). The sentences are those `sentences()` reads, so abstention's
-        signals embed nothing more; one batch, through the cache."""
-        import numpy as np
-
+        signals embed nothing more."""
         per = [_of(p) for p in passages[:TOP_PASSAGES]]
         texts = list(dict.fromkeys(t for ts in per for t in ts))
         out: list[float | None] = [None] * len(passages)
         if not texts or not queries:
             return out
-        matrix = _unit(np.asarray(self.vectors(embedder, texts), dtype=np.float32))
-        q = _unit(np.asarray(queries, dtype=np.float32))
-        sims = dict(zip(texts, (matrix @ q.T).max(axis=1), strict=True))
+        sims = dict(zip(texts, self._similarities(embedder, queries, texts), strict=True))
         for i, ts in enumerate(per):
-            out[i] = max((float(sims[t]) for t in ts), default=None)
+            out[i] = max((sims[t] for t in ts), default=None)
         return out
 
     def signals(
@@ -129,14 +136,9 @@ class SentenceSimilarity:
         texts = sentences(passages)
         if not texts:
             return {}
-        import numpy as np
-
-        matrix = np.asarray(self.vectors(embedder, texts), dtype=np.float32)
-        q = np.asarray(query, dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1) * (float(np.linalg.norm(q)) or 1.0)
-        sims = np.sort((matrix @ q) / np.where(norms > 0, norms, 1.0))[::-1]
-        top = float(sims[0])
-        return {"sent_top": top, "sent_gap": top - float(sims[min(len(sims), GAP_RANK) - 1])}
+        sims = sorted(self._similarities(embedder, [query], texts), reverse=True)
+        top = sims[0]
+        return {"sent_top": top, "sent_gap": top - sims[min(len(sims), GAP_RANK) - 1]}
 
 
 class RetrievalSentences:
