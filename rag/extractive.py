@@ -763,8 +763,12 @@ def answer_first(
         speaker = _speaker_after(chosen[0], passages)
         if speaker is not None:
             shown_value, said = speaker
-            quotes = [replace(quotes[0], value=shown_value), said, *quotes[1:]]
-            quotes = quotes[:MAX_QUOTES]
+            rest = [  # a supporting quote may be that very sentence
+                q
+                for q in quotes[1:]
+                if q.doc_id != said.doc_id or q.end <= said.start or said.end <= q.start
+            ]
+            quotes = [replace(quotes[0], value=shown_value), said, *rest][:MAX_QUOTES]
     return Extraction(compose(quotes, shown_value), quotes, shown_value)
 
 
