@@ -704,16 +704,24 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a0 < b1 and b0 < a1
 
 
+SAID_BY = "Said by:"  # the attribution of a quoted sentence, under it
+ALSO = "Also stated in:"  # the sentences that agree with the best one
+
+
 def compose(quotes: Sequence[Quote], value: str | None) -> str:
-    """The answer text: the value in bold, the best sentence quoted with its [n], then
-    the sentences that agree with it as a list."""
+    """The answer text: the value in bold, the best sentence quoted with its [n], the
+    sentence naming who said it (if that was asked), then the sentences that agree with
+    it as a list."""
     if not quotes:
         return "No sentence of the retrieved passages matches the question."
     first = f"“{shown(quotes[0].text)}” [{quotes[0].n}]"
     lines = [f"**{value}** — {first}" if value else first]
-    if len(quotes) > 1:
-        lines += ["", "Also stated in:"]
-        lines += [f"- “{shown(q.text)}” [{q.n}]" for q in quotes[1:]]
+    said = [q for q in quotes[1:] if q.role == "attribution"]
+    rest = [q for q in quotes[1:] if q.role != "attribution"]
+    lines += [f"{SAID_BY} “{shown(q.text)}” [{q.n}]" for q in said]
+    if rest:
+        lines += ["", ALSO]
+        lines += [f"- “{shown(q.text)}” [{q.n}]" for q in rest]
     return "\n".join(lines)
 
 
@@ -738,7 +746,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
                 # the attribution must close this quotation, not open another
                 if end <= where <= end + SPEAKER_REACH and "“" not in before:
                     who = m.group("who").rstrip(".")
-                    quote = Quote(p.n, doc, at, p.start + b, text, p.page)
+                    quote = Quote(p.n, doc, at, p.start + b, text, p.page, role="attribution")
                     found.append((where - end, who, quote))
                     break
     if not found:

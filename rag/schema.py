@@ -55,7 +55,8 @@ class Quote:
 
     `page`: the page of the sentence itself in a PDF (`Catalog.page_of` its start), not
     the page its chunk starts on. `value`: the number, name
-    or date the answer pulled out of this sentence, if any."""
+    or date the answer pulled out of this sentence, if any. `role`: "attribution" for
+    the sentence that names who said the quoted one (shown as "Said by:"), else None."""
 
     n: int
     doc_id: str
@@ -64,6 +65,7 @@ class Quote:
     text: str
     page: int | None = None
     value: str | None = None
+    role: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class Quote:
             "text": self.text,
             "page": self.page,
             "value": self.value,
+            "role": self.role,
         }
 
 

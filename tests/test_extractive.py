@@ -214,6 +214,9 @@ def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> Non
     assert got.value == "Huang" and got.text.startswith("**Huang**"), got.text
     said = got.quotes[1]
     assert said.n == 2 and "kata Huang" in said.text and DOC[said.start : said.end] == said.text
+    # shown as who said it, not as another document stating the same
+    assert said.role == "attribution" and "Also stated in" not in got.text, got.text
+    assert got.text.splitlines()[1].startswith("Said by: “") and got.text.endswith("[2]")
     # another document's attribution, or one that opens a new quotation, is not taken
     other = _passage(2, DOC[cut:], doc="d2", start=cut)
     assert answer_first(question, [first, other]).value is None

@@ -175,6 +175,7 @@ def test_model_free_answer_leads_with_the_value_then_the_quotes() -> None:
     first = re.search(r'<div class="answer-first"><div class="value">(.*?)</div>', html)
     assert first and first.group(1) == "340,000"
     assert html.count('class="quote"') == 2 and "Also stated in:" in html
+    assert "Said by:" not in html
     assert "Ollama is not reachable" not in "".join(parse(html).text)  # the banner says it
 
 
@@ -220,3 +221,20 @@ def test_banner_gives_the_commands_when_ollama_is_down() -> None:
     assert render_banner(up, "llama3.1:8b", "bge-m3") == ""
     missing = {"ollama": {"reachable": True, "host": "h"}, "llm": {"available": False}}
     assert "ollama pull llama3.1:8b" in render_banner(missing, "llama3.1:8b", "bge-m3")
+
+
+def test_the_sentence_naming_who_said_it_is_labelled_said_by() -> None:
+    ps = [passage(1), passage(2)]
+    quotes = [
+        Quote(1, ps[0].doc_id, 0, 5, "“AI masa kini berbasis giliran.", value="Huang"),
+        Quote(2, ps[1].doc_id, 0, 5, "“Anda mengatakan sesuatu,” kata Huang.", role="attribution"),
+    ]
+    turn = ChatTurn(
+        question="Siapa yang mengatakan bahwa AI masa kini berbasis giliran?",
+        text="...", passages=ps, mode="extractive", cited={1, 2}, quotes=quotes,
+        value="Huang", done=True,
+    )  # fmt: skip
+    html = render_transcript([turn])
+    said = re.search(r'<div class="said-by">Said by: <q class="quote">(.*?)</q>', html)
+    assert said and "kata Huang" in said.group(1)
+    assert "Also stated in:" not in html

@@ -15,7 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from rag.citations import MARKER, marker_numbers
-from rag.extractive import shown
+from rag.extractive import ALSO, SAID_BY, shown
 from rag.schema import Passage, Quote
 from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView
@@ -151,15 +151,20 @@ def render_quote(q: Quote, turn: int, valid: set[int]) -> str:
 
 def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     """A model-free answer, answer first: the value asked for, the best sentence quoted,
-    then the sentences that agree with it."""
-    best, rest = turn.quotes[0], turn.quotes[1:]
+    the sentence naming who said it (if that was asked), then the sentences that agree
+    with it."""
+    best = turn.quotes[0]
+    said = [q for q in turn.quotes[1:] if q.role == "attribution"]
+    rest = [q for q in turn.quotes[1:] if q.role != "attribution"]
     parts = ['<div class="answer-first">']
     if turn.value:
         parts.append(f'<div class="value">{esc(turn.value)}</div>')
     parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
+    for q in said:
+        parts.append(f'<div class="said-by">{SAID_BY} {render_quote(q, index, valid)}</div>')
     if rest:
         items = "".join(f"<li>{render_quote(q, index, valid)}</li>" for q in rest)
-        parts.append(f'<div class="also">Also stated in:</div><ul class="also-list">{items}</ul>')
+        parts.append(f'<div class="also">{ALSO}</div><ul class="also-list">{items}</ul>')
     parts.append("</div>")
     return "".join(parts)
 
