@@ -68,6 +68,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
     from index.vectors import VectorStore
+    from rag.sentence_store import SENTENCE_DB
 
     if not args.yes:
         if not sys.stdin.isatty():
@@ -82,8 +83,9 @@ def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
     with ingest_lock(settings.data_dir):  # never under a running ingest (the one writer)
         if settings.chroma_url:
             dropped = VectorStore(settings).drop_all()
-        for name in ("catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"):
-            (settings.data_dir / name).unlink(missing_ok=True)
+        for db in ("catalog.sqlite3", SENTENCE_DB):
+            for name in (db, f"{db}-wal", f"{db}-shm"):
+                (settings.data_dir / name).unlink(missing_ok=True)
         for folder in ("chroma", "bm25", "bm25.tmp", "bm25.old", "dense"):
             shutil.rmtree(settings.data_dir / folder, ignore_errors=True)
     where = f" and {len(dropped)} server collection(s)" if dropped else ""

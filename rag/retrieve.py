@@ -40,6 +40,7 @@ from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
 from rag.rerank import sentence_rerank
 from rag.schema import Passage
+from rag.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
 
 if TYPE_CHECKING:
@@ -131,7 +132,9 @@ class Retriever:
         self._generation = -1
         self._texts: dict[str, str] = {}
         self._near: NearMisses | None = None
-        self._sentences = SentenceSimilarity()
+        self._sentences = SentenceSimilarity(
+            store=SentenceVectorStore(settings.data_dir / SENTENCE_DB)
+        )
         self.dense = DenseSearch(settings, self.catalog, self._lock)
 
     # opening -------------------------------------------------------------------------
@@ -168,6 +171,8 @@ class Retriever:
             if self._catalog is not None:
                 self._catalog.close()
                 self._catalog = None
+            if self._sentences.store is not None:
+                self._sentences.store.close()
             self._lexical = None
             self._generation = -1
         self.dense.reset()

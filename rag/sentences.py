@@ -17,7 +17,9 @@ The sentence rerank (`rag.rerank`) embeds the first passages' sentences on every
 (unless RAG_RERANK_DEPTH=0); the signals here are computed only when asked for
 (`Retrieval.sentence_signals`: abstention asks only when the chunk-level signals leave the
 question open) and reuse those vectors. Vectors are cached by sentence text for the
-process's life (a chat asks about the same passages again), and only the first
+process's life (a chat asks about the same passages again) and, given a store
+(`rag.sentence_store`, in the data dir), between processes: a one-shot `rag ask` then
+embeds only the sentences no earlier question brought up. Only the first
 `TOP_PASSAGES` passages are read. Only neural embedders are used: the
 builtin hash embedder's similarities carry no meaning at sentence level.
 """
@@ -34,6 +36,7 @@ from rag.schema import Passage
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
+    from rag.sentence_store import SentenceVectorStore
 
 TOP_PASSAGES = 5  # sentences come from these passages (as in bench/tune_abstain.py)
 PER_PASSAGE = 12  # ... at most this many of each (one very long passage must not cost seconds)
@@ -67,22 +70,29 @@ def sentences(passages: Sequence[Passage]) -> list[str]:
 
 class SentenceSimilarity:
     """Question-sentence similarity with a bounded, thread-safe cache of sentence vectors
-    (keyed by embedder and text)."""
+    (keyed by embedder and text), backed by `store` (kept between processes) if given."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, store: SentenceVectorStore | None = None) -> None:
         self._cache: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self.store = store
 
     def vectors(self, embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
         key = embedder.collection_name
         with self._lock:
-            missing = [t for t in texts if (key, t) not in self._cache]
+            missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._cache))
         if missing:
-            fresh = embedder.embed(missing)
+            got = self.store.get(key, missing) if self.store is not None else {}
+            todo = [t for t in missing if t not in got]
+            if todo:
+                embedded = dict(zip(todo, embedder.embed(todo), strict=True))
+                if self.store is not None:
+                    self.store.put(key, embedded)
+                got.update(embedded)
             with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._cache[(key, text)] = vector
+                for text in missing:
+                    self._cache[(key, text)] = got[text]
                 while len(self._cache) > self._size:
                     self._cache.popitem(last=False)
         with self._lock:
