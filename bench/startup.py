@@ -13,7 +13,7 @@ import statistics
 from harness import BENCH, OUT, PY, RAG, ROOT, child_env, dead_url, ready, run
 from results import Bench, Row
 
-from rag.sentence_store import SENTENCE_DB
+from index.sentence_store import SENTENCE_DB
 
 QUESTION = "how many H100s does Meta plan to have?"
 
@@ -25,7 +25,7 @@ def cold(bench: Bench) -> None:
     ours, base, warm = [], [], []
     for _ in range(runs):
         # a first question: no earlier process left its sentence vectors behind
-        # (rag/sentence_store.py), so the top passages' sentences are embedded
+        # (index/sentence_store.py), so the top passages' sentences are embedded
         for f in data.glob(f"{SENTENCE_DB}*"):
             f.unlink()
         p = run([RAG, "ask", "--no-llm", QUESTION], child_env(RAG_DATA_DIR=str(data)))

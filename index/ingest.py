@@ -35,7 +35,7 @@ from typing import Any
 from core.errors import StoreError
 from core.ollama_api import OllamaAPI
 from core.settings import Settings
-from index import dense_cache
+from index import dense_cache, sentence_store
 from index.catalog import Catalog, DocumentRow
 from index.embedders import BuiltinEmbedder, BundledEmbedder, Embedder, resolve_embedder
 from index.lexical import LexicalIndex, lexical_problem
@@ -87,6 +87,8 @@ class Ingestor(StoreWriter):
                 failed = True
                 raise
             finally:
+                if report.updated or report.removed:  # their old sentences must not linger
+                    sentence_store.clear(self.settings.data_dir)
                 try:  # what was committed before a failure is searchable too
                     if report.changed or self._lexical_problem(catalog):
                         self._rebuild_lexical(catalog)
@@ -121,6 +123,8 @@ class Ingestor(StoreWriter):
                         docs = [d for d in docs if d not in hits]
                 if report.removed or self._lexical_problem(catalog):
                     self._rebuild_lexical(catalog)
+                if report.removed:
+                    sentence_store.clear(self.settings.data_dir)
             finally:
                 catalog.close()
         report.seconds = time.perf_counter() - start

@@ -67,8 +67,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reset(args: argparse.Namespace, settings: Settings) -> int:
+    from index.sentence_store import SENTENCE_DB
     from index.vectors import VectorStore
-    from rag.sentence_store import SENTENCE_DB
 
     if not args.yes:
         if not sys.stdin.isatty():

@@ -34,13 +34,13 @@ from core.errors import RagError, StoreError
 from core.settings import Settings
 from index.catalog import Catalog, ChunkView
 from index.lexical import LexicalIndex, tokenize
+from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
 from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import RankedList, fuse, params_for, rrf
 from rag.nearmiss import NearMisses
 from rag.rerank import sentence_rerank
 from rag.schema import Passage
-from rag.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ The sentence rerank (`rag.rerank`) embeds the first passages' sentences on every
 (`Retrieval.sentence_signals`: abstention asks only when the chunk-level signals leave the
 question open) and reuse those vectors. Vectors are cached by sentence text for the
 process's life (a chat asks about the same passages again) and, given a store
-(`rag.sentence_store`, in the data dir), between processes: a one-shot `rag ask` then
+(`index.sentence_store`, in the data dir), between processes: a one-shot `rag ask` then
 embeds only the sentences no earlier question brought up. Only the first
 `TOP_PASSAGES` passages are read. Only neural embedders are used: the
 builtin hash embedder's similarities carry no meaning at sentence level.
@@ -36,7 +36,7 @@ from rag.schema import Passage
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
-    from rag.sentence_store import SentenceVectorStore
+    from index.sentence_store import SentenceVectorStore
 
 TOP_PASSAGES = 5  # sentences come from these passages (as in bench/tune_abstain.py)
 PER_PASSAGE = 12  # ... at most this many of each (one very long passage must not cost seconds)
@@ -83,7 +83,7 @@ class SentenceSimilarity:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if (key, t) not in self._cache))
         if missing:
-            got = self.store.get(key, missing) if self.store is not None else {}
+            got = self.store.get(key, missing, embedder.dim) if self.store is not None else {}
             todo = [t for t in missing if t not in got]
             if todo:
                 embedded = dict(zip(todo, embedder.embed(todo), strict=True))
