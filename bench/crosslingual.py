@@ -139,7 +139,8 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
                 got = answerer.ask(c.question, no_llm=True)
                 fa.append(got.mode == "abstain")
                 if c.answers:  # XQuAD: does the first quote (or the value) hold the answer?
-                    first = got.answer.split("Also stated in")[0] if got.mode != "abstain" else ""
+                    # the first line: the value and the best sentence (not who said it)
+                    first = got.answer.split("\n")[0] if got.mode != "abstain" else ""
                     found.append(any(a and a in first for a in c.answers))
             ua = [answerer.ask(c.question, no_llm=True).mode == "abstain" for c in unanswerable]
             answerer.close()
