@@ -264,6 +264,8 @@ class _Run:
             extracted = self._answer_first(search_question, passages)
             if not extracted.quotes:
                 mode = "abstain"
+            # a source it cites beyond the retrieved passages (a speaker's label above them)
+            passages = [*passages, *extracted.extra]
         # retrieval's notes (answering without dense search, and why) go with the sources:
         # said once, apart from the reason a model did or did not write the answer
         yield SourcesEvent(
@@ -383,6 +385,7 @@ class _Run:
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
             embedder=self.sentences,
+            context=retriever,
         )
 
     def _extract(

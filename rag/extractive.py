@@ -53,6 +53,7 @@ TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences i
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 SPEAKER_REACH = 300  # characters after a quoted sentence where its attribution may stand
+SPEAKER_BACK = 6000  # ... and before it, where the label of its speaker's section may stand
 FLANK_MARGIN = 0.1  # values this much less surrounded by the question's terms are not chosen
 DENSE_WEIGHT = 1.0  # question-sentence similarity, rescaled within the candidates, ...
 WORDS_DECIDE = 0.35  # ... fading to nothing as the best sentence's coverage reaches this
@@ -142,6 +143,35 @@ _ATTRIBUTION = re.compile(
     r"(?:\b(?:kata|ujar|jawab|tutur|ucap|said|says|asked|replied)\s+|[，,]\s*)"
     r"(?P<who>[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]+)?)\s*(?:[.。]|$|[，,]?\s*(?:kata|said))"
 )
+
+
+# a speaker label closing a line, in a transcript or panel write-up: "Kevin Scott,
+# Microsoft:" on a line of its own, or ending the paragraph before the speaker's
+# ("... dengan cara yang lebih baik. Mira Murati,OpenAI:")
+_LABEL_LINE = re.compile(
+    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z][^:：\n.!?]{1,60}?)\s*[:：][ \t]*$", re.M
+)
+_SECTION = re.compile(r"^#{1,6}\s|#{2,6}\s", re.M)  # a heading starts a new section
+
+
+class DocumentContext(Protocol):
+    """The index around the retrieved passages (`rag.retrieve.Retriever`)."""
+
+    def document_text(self, doc_id: str) -> str | None: ...
+
+    def passage_at(self, doc_id: str, offset: int, n: int) -> Passage | None: ...
+
+
+def speaker_name(label: str) -> str | None:
+    """The person a speaker label names: "Name, Org", "Name (Org)", "Name dari/of Org" ->
+    "Name"; None when it is no name ("Kita harus ingat", we must remember)."""
+    who = re.split(r",|\(|\s(?:dari|of|from|at)\s", label)[0].strip()
+    words = who.split()
+    if not 1 <= len(words) <= 5:
+        return None
+    if all(w[0].isupper() or w.lower() in _PARTICLES for w in words):
+        return who
+    return None
 
 
 def asks_speaker(question: str) -> bool:
@@ -274,11 +304,11 @@ def _name_values(sentence: str, question: str) -> list[Value]:
         speakers: list[Value] = []
         if label:
             # "Name, Org", "Name (Org)", "Name dari/of/from Org": the name
-            who = re.split(r",|\(|\s(?:dari|of|from|at)\s", label.group("label"))[0].strip()
-            a = label.start("label")
             # "Ali Ghodsi, Databricks: ..." names a speaker; "Kita harus ingat: ..."
             # ("we must remember: ...") is a sentence that has a colon
-            if all(w[0].isupper() or w.lower() in _PARTICLES for w in who.split()):
+            who = speaker_name(label.group("label"))
+            a = label.start("label")
+            if who:
                 speakers.append(Value(who, a, a + len(who), fold(who)))
         for m in _ATTRIBUTION.finditer(sentence):
             a, who = m.start("who"), m.group("who").rstrip(".")
@@ -344,11 +374,16 @@ def _agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
 
 def _credit(term: str, have: set[str], near: Sequence[str] = ()) -> float:
     """1 for a term the sentence holds; half for a near miss: a cognate the retriever
-    found (`near`: context ~ konteks) or a longer word that starts with the term (an
-    Indonesian suffix, a typo such as "Metal" for "Meta"); else 0."""
+    found (`near`: context ~ konteks), also with a suffix (product ~ produk ~ produknya),
+    or a longer word that starts with the term (an Indonesian suffix, a typo such as
+    "Metal" for "Meta"); else 0."""
     if term in have:
         return 1.0
-    if any(other in have for other in near):
+    if any(
+        word.startswith(other) and len(word) - len(other) <= NEAR_MISS_EXTRA
+        for other in near
+        for word in have
+    ):
         return 0.5
     if len(term) >= 4 and term.isascii():
         for word in have:
@@ -404,6 +439,7 @@ class Candidate:
     flanked: list[float] = field(default_factory=list)  # per value: `_flanked`
     pair: bool = False  # two sentences: the question's words, then the value
     unasked_year: bool = False  # it dates what it says to a time the question leaves open
+    section: bool = False  # its value is the label of its speaker's section, above it
     score: float = 0.0
     words: float = 0.0  # the score from the words alone (no dense similarity)
 
@@ -457,15 +493,19 @@ def candidates(
     weights: Mapping[str, float] | None = None,
     near: Mapping[str, Sequence[str]] | None = None,
     embedder: SentenceEmbedder | None = None,
+    context: DocumentContext | None = None,
 ) -> list[Candidate]:
     """Every sentence of the top passages that shares something with the question (with an
-    embedder, every sentence), scored, best first. `weights`: idf of the question's terms;
+    embedder, every sentence), scored, best first. `context`: asked who said something, a
+    sentence without a speaker of its own takes its section's (`_section_speaker`), so a
+    labelled sentence is not preferred for its label alone. `weights`: idf of the question's terms;
     `near`: index terms resembling question terms it lacks; `embedder`: adds dense
     question-sentence similarity."""
     near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
     kind = answer_type(question)
+    speaker = asks_speaker(question)
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -507,6 +547,11 @@ def candidates(
                 cand.proximity = max((p for _, p, _ in near_first), default=0.0)
                 if kind == "number":
                     cand.unasked_year = bool(_date_values(text, question))
+                if speaker and not cand.values and context is not None and not pair:
+                    who = _section_speaker(context, p, a)
+                    if who is not None:
+                        cand.values, cand.flanked = [Value(who[0], 0, 0, fold(who[0]))], [0.0]
+                        cand.section = True
             if cand.pair and not _pair_helps(cand, p.text, units):
                 continue
             seen.add(key)
@@ -525,7 +570,6 @@ def candidates(
             out += wordless
     if kind == "name":
         _drop_topic_names(out)
-    speaker = asks_speaker(question)
     for c in out:
         c.score = c.coverage + RANK_PRIOR / (c.rank + 1)
         if c.values:
@@ -637,6 +681,8 @@ class Extraction:
     text: str
     quotes: list[Quote]
     value: str | None = None
+    # sources cited beyond the retrieved passages (the chunk holding a speaker's label)
+    extra: list[Passage] = field(default_factory=list)
 
     @property
     def cited(self) -> set[int]:
@@ -670,6 +716,8 @@ def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], 
     best = cands[0]
     value = _best_value(best, cands, kind) if kind != "other" else None
     chosen = [best]
+    if asks_speaker(question):
+        return chosen, value  # another sentence by the same speaker says something else
     ratio = SUPPORT_FLOOR if value else OTHER_SUPPORT_FLOOR
     # where the best sentence shares words with the question, supporting ones are held to
     # the words' score: meaning picks the best sentence but is too loose to add quotes
@@ -755,6 +803,50 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
     return who, quote
 
 
+def _section_speaker(
+    context: DocumentContext, p: Passage, offset: int
+) -> tuple[str, int, int] | None:
+    """(name, start, end of the label in the document) of the speaker whose section holds
+    passage `p`'s character `offset`: the nearest speaker label above it within
+    SPEAKER_BACK characters with no heading in between ("Kevin Scott, Microsoft:")."""
+    text = context.document_text(p.doc_id)
+    if text is None or text[p.start : p.end] != p.text:
+        return None  # re-ingested since: the offsets do not hold
+    at = p.start + offset
+    lo = max(0, at - SPEAKER_BACK)
+    window = text[lo:at]
+    section = max((m.start() for m in _SECTION.finditer(window)), default=0)
+    for m in reversed(list(_LABEL_LINE.finditer(window, section))):
+        who = speaker_name(m.group("label"))
+        if who is not None:  # "Kita harus ingat:" (we must remember:) ends a line too
+            a = lo + m.start("label")
+            return who, a, a + len(text[a : lo + m.end()].rstrip())
+    return None
+
+
+def _speaker_before(
+    best: Candidate, passages: Sequence[Passage], context: DocumentContext
+) -> tuple[str, Quote, Passage | None] | None:
+    """The speaker of the best sentence's section (`_section_speaker`), with the label
+    quoted from the retrieved passage that holds it, else from the chunk that does,
+    returned as a new source."""
+    found = _section_speaker(context, best.passage, best.start)
+    text = context.document_text(best.passage.doc_id)
+    if found is None or text is None:
+        return None
+    who, a, b = found
+    doc = best.passage.doc_id
+    holder = next((p for p in passages if p.doc_id == doc and p.start <= a and b <= p.end), None)
+    extra = None
+    if holder is None:
+        extra = context.passage_at(doc, a, len(passages) + 1)
+        if extra is None or not extra.start <= a < b <= extra.end:
+            return None
+        holder = extra
+    quote = Quote(holder.n, doc, a, b, text[a:b], holder.page, role="attribution")
+    return who, quote, extra
+
+
 def answer_first(
     question: str,
     passages: Sequence[Passage],
@@ -762,13 +854,27 @@ def answer_first(
     weights: Mapping[str, float] | None = None,
     near: Mapping[str, Sequence[str]] | None = None,
     embedder: SentenceEmbedder | None = None,
+    context: DocumentContext | None = None,
 ) -> Extraction:
-    """The model-free answer to `question` from `passages`."""
-    chosen, value = choose(question, candidates(question, passages, weights, near, embedder))
+    """The model-free answer to `question` from `passages`. `context`: the documents
+    around them, for a speaker's label above a quoted sentence."""
+    cands = candidates(question, passages, weights, near, embedder, context)
+    chosen, value = choose(question, cands)
     shown_value = value.text if value else None
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
-    if chosen and value is None and asks_speaker(question):
+    extra: list[Passage] = []
+    # asked who said it: the attribution closing the quotation, else (the value is none,
+    # or its section's label) that label, quoted
+    if chosen and asks_speaker(question) and (value is None or chosen[0].section):
         speaker = _speaker_after(chosen[0], passages)
+        if speaker is None and context is not None:
+            before = _speaker_before(chosen[0], passages, context)
+            if before is not None:
+                speaker = before[:2]
+                extra = [before[2]] if before[2] is not None else []
+        if speaker is None:
+            shown_value = None
+            quotes = [replace(quotes[0], value=None), *quotes[1:]]
         if speaker is not None:
             shown_value, said = speaker
             rest = [  # a supporting quote may be that very sentence
@@ -777,7 +883,7 @@ def answer_first(
                 if q.doc_id != said.doc_id or q.end <= said.start or said.end <= q.start
             ]
             quotes = [replace(quotes[0], value=shown_value), said, *rest][:MAX_QUOTES]
-    return Extraction(compose(quotes, shown_value), quotes, shown_value)
+    return Extraction(compose(quotes, shown_value), quotes, shown_value, extra)
 
 
 def enable_hint(model: str) -> str:

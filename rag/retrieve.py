@@ -224,6 +224,30 @@ class Retriever:
             )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def document_text(self, doc_id: str) -> str | None:
+        """A document's extracted text (None when it is no longer indexed)."""
+        try:
+            return self._document_text(doc_id)
+        except KeyError:
+            return None
+
+    def passage_at(self, doc_id: str, offset: int, n: int) -> Passage | None:
+        """The chunk of `doc_id` holding character `offset`, as passage [n] (a source the
+        model-free answer cites beyond the retrieved ones: a speaker's label above them)."""
+        with self._lock:
+            catalog = self.catalog()
+            row = next(
+                (c for c in catalog.chunks_of(doc_id) if c.start <= offset < c.end),
+                None,
+            )
+            view = catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
+        if view is None:
+            return None
+        return Passage(
+            n, view.chunk_id, view.doc_id, view.source, view.title, view.lang,
+            view.start, view.end, view.text, 0.0, view.page,
+        )  # fmt: skip
+
     def _document_text(self, doc_id: str) -> str:
         with self._lock:
             text = self._texts.get(doc_id)

@@ -222,3 +222,102 @@ def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> Non
     assert answer_first(question, [first, other]).value is None
     opens = _passage(2, "“Lain kali,” kata Huang.", start=cut)
     assert answer_first(question, [first, opens]).value is None
+
+
+PANEL = (
+    "## 6 Model dan produk\n\n"
+    "Kevin Scott, Microsoft:\n\n"
+    "Kita harus ingat: model bukanlah produknya. Pengguna Anda yang utama. "
+    "Kemudian tentukan apakah AI berguna. Mira Murati,OpenAI:\n\n"
+    "Kami tidak tahu persis seperti apa masa depan. Produk harus diuji pengguna.\n\n"
+    "## 7 Bagian baru\n\n"
+    "Model bukan satu-satunya produk yang penting."
+)
+
+
+class Panel:
+    """The index around the passages (a `DocumentContext`): PANEL as document d1, chunked
+    at every blank line."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[int, int]] = []
+        at = 0
+        for part in PANEL.split("\n\n"):
+            start = PANEL.index(part, at)
+            self.chunks.append((start, start + len(part)))
+            at = start + len(part)
+
+    def document_text(self, doc_id: str) -> str | None:
+        return PANEL if doc_id == "d1" else None
+
+    def passage_at(self, doc_id: str, offset: int, n: int) -> Passage | None:
+        for a, b in self.chunks:
+            if a <= offset < b:
+                return _passage(n, PANEL[a:b], start=a)
+        return None
+
+
+def _panel_passage(n: int, opening: str) -> Passage:
+    start = PANEL.index(opening)
+    return _passage(n, PANEL[start : PANEL.index("\n\n", start)], start=start)
+
+
+def test_asked_who_said_it_the_label_of_the_speakers_section_answers() -> None:
+    said = _panel_passage(1, "Kita harus ingat")  # the label is above it, not retrieved
+    other = _panel_passage(2, "Kami tidak tahu")
+    question = "Who said that the model is not the product?"
+    got = answer_first(question, [said, other], context=Panel())
+    assert got.value == "Kevin Scott", got.text
+    assert "bukanlah produknya" in got.quotes[0].text
+    label = got.quotes[1]
+    assert label.role == "attribution" and label.text == "Kevin Scott, Microsoft:"
+    assert PANEL[label.start : label.end] == label.text
+    # the chunk holding the label is cited as a new source, numbered after the retrieved
+    assert [p.n for p in got.extra] == [3] and label.n == 3
+    assert got.extra[0].start <= label.start < label.end <= got.extra[0].end
+    assert got.text.splitlines()[1] == "Said by: “Kevin Scott, Microsoft:” [3]"
+    assert len(got.quotes) == 2  # no "also stated": another sentence of his says another thing
+
+
+def test_a_label_closing_the_paragraph_before_names_the_next_speaker() -> None:
+    got = answer_first(
+        "Siapa yang mengatakan bahwa produk harus diuji pengguna?",
+        [_panel_passage(1, "Kami tidak tahu")],
+        context=Panel(),
+    )
+    assert got.value == "Mira Murati", got.text
+    # the label ends Kevin Scott's paragraph (chunk 2 here), which is cited for it
+    assert got.quotes[1].text == "Mira Murati,OpenAI:" and got.quotes[1].n == 2
+    assert "Kita harus ingat" in got.extra[0].text
+
+
+def test_a_heading_ends_the_speakers_section() -> None:
+    start = PANEL.index("Model bukan satu")
+    passage = _passage(1, PANEL[start:], start=start)
+    got = answer_first("Who said the model is not the only product?", [passage], context=Panel())
+    assert got.value is None and "Said by" not in got.text
+    assert got.quotes and "satu-satunya" in got.quotes[0].text
+
+
+def test_a_cognate_with_a_suffix_counts_half() -> None:
+    from rag.extractive import _credit
+
+    assert _credit("product", {"produknya"}, ["produk"]) == 0.5
+    assert _credit("product", {"produk"}, ["produk"]) == 0.5
+    assert _credit("product", {"reproduksi"}, ["produk"]) == 0.0
+
+
+def test_who_said_it_in_the_shipped_corpus_cites_the_sentence_and_its_speaker(
+    bundled_index: Settings,
+) -> None:
+    # the default path (bundled model): the sentence is found by its meaning, its
+    # speaker by the label above its passage
+    with Answerer(bundled_index) as answerer:
+        got = answerer.ask("Who said that the model is not the product?", no_llm=True)
+    assert got.mode == "extractive" and got.answer.startswith("**Kevin Scott**"), got.answer
+    assert "bukanlah produknya" in got.quotes[0].text
+    label = got.quotes[1]
+    assert label.role == "attribution" and label.text.startswith("Kevin Scott, Microsoft")
+    holder = next(p for p in got.passages if p.n == label.n)
+    assert holder.start <= label.start < label.end <= holder.end
+    assert label.n in got.cited
