@@ -374,7 +374,11 @@ class _Run:
             replace(q, page=page_of(q.doc_id, q.start) or q.page) if q.page else q for q in quotes
         ]
 
-    def _answer_first(self, question: str, passages: list[Passage]) -> Extraction:
+    def _answer_first(
+        self, question: str, passages: list[Passage], *, new_sources: bool = True
+    ) -> Extraction:
+        """The model-free answer. `new_sources=False` once the sources went out (a model's
+        reply failed and quotes stand in): it may cite only those passages."""
         from rag.extractive import answer_first
 
         retriever = self.owner.retriever
@@ -385,7 +389,7 @@ class _Run:
             weights=weights,
             near={t: retriever.near_misses(t) for t in weights},
             embedder=self.sentences,
-            context=retriever,
+            context=retriever if new_sources else _SentSources(retriever),
         )
 
     def _extract(
@@ -397,7 +401,7 @@ class _Run:
         separator: bool,
         ready: Extraction | None = None,
     ) -> Iterator[Event]:
-        result = ready or self._answer_first(question, passages)
+        result = ready or self._answer_first(question, passages, new_sources=False)
         text = result.text
         if separator:
             yield TokenEvent(f"\n\n[{self.notice}]\n\n")
@@ -409,3 +413,17 @@ class _Run:
         answer.quotes = self._paged(result.quotes)
         answer.value = result.value
         answer.notice = self.notice
+
+
+class _SentSources:
+    """The index around the passages (`rag.extractive.DocumentContext`) once the sources
+    went out: documents can be read, but no new source can be cited."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self._retriever = retriever
+
+    def document_text(self, doc_id: str) -> str | None:
+        return self._retriever.document_text(doc_id)
+
+    def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
+        return None

@@ -141,7 +141,8 @@ _LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
 _PARTICLES = frozenset("al bin binti da de del der di du la le van von".split())
 _ATTRIBUTION = re.compile(
     r"(?:\b(?:kata|ujar|jawab|tutur|ucap|said|says|asked|replied)\s+|[，,]\s*)"
-    r"(?P<who>[A-Z][\w'’.-]+(?:\s[A-Z][\w'’.-]+)?)\s*(?:[.。]|$|[，,]?\s*(?:kata|said))"
+    r"(?P<who>[A-Z][\w'’.-]*[\w'’-](?:\s[A-Z][\w'’.-]*[\w'’-])?)"
+    r"\s*(?:\.(?=\s|$)|。|$|[，,]?\s*(?:kata|said))"
 )
 
 
@@ -149,7 +150,8 @@ _ATTRIBUTION = re.compile(
 # Microsoft:" on a line of its own, or ending the paragraph before the speaker's
 # ("... dengan cara yang lebih baik. Mira Murati,OpenAI:")
 _LABEL_LINE = re.compile(
-    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z][^:：\n.!?]{1,60}?)\s*[:：][ \t]*$", re.M
+    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z](?:[^:：\n.!?]|\.(?=\S)){1,60}?)\s*[:：][ \t]*$",
+    re.M,
 )
 _SECTION = re.compile(r"^#{1,6}\s|#{2,6}\s", re.M)  # a heading starts a new section
 
@@ -159,15 +161,20 @@ class DocumentContext(Protocol):
 
     def document_text(self, doc_id: str) -> str | None: ...
 
-    def passage_at(self, doc_id: str, offset: int, n: int) -> Passage | None: ...
+    def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None: ...
 
 
-def speaker_name(label: str) -> str | None:
+def speaker_name(label: str, *, section: bool = False) -> str | None:
     """The person a speaker label names: "Name, Org", "Name (Org)", "Name dari/of Org" ->
-    "Name"; None when it is no name ("Kita harus ingat", we must remember)."""
-    who = re.split(r",|\(|\s(?:dari|of|from|at)\s", label)[0].strip()
+    "Name"; None when it is no name ("Kita harus ingat", we must remember). `section`: a
+    label standing for everything below it needs two words or an organisation ("Catatan:",
+    note:, or "Sumber:", source:, is no speaker)."""
+    parts = re.split(r",|\(|\s(?:dari|of|from|at)\s", label)
+    who = parts[0].strip()
     words = who.split()
     if not 1 <= len(words) <= 5:
+        return None
+    if section and len(words) < 2 and len(parts) < 2:
         return None
     if all(w[0].isupper() or w.lower() in _PARTICLES for w in words):
         return who
@@ -180,7 +187,10 @@ def asks_speaker(question: str) -> bool:
 
 
 def answer_type(question: str) -> AnswerType:
-    """What the question asks for, from its question words (English, Indonesian, Chinese)."""
+    """What the question asks for, from its question words (English, Indonesian, Chinese).
+    Who said something asks for a person, whatever else it quotes ("... jumlah token")."""
+    if asks_speaker(question):
+        return "name"
     for kind, pattern in _TYPE_PATTERNS:
         if pattern.search(question):
             return kind
@@ -547,7 +557,13 @@ def candidates(
                 cand.proximity = max((p for _, p, _ in near_first), default=0.0)
                 if kind == "number":
                     cand.unasked_year = bool(_date_values(text, question))
-                if speaker and not cand.values and context is not None and not pair:
+                if (
+                    speaker
+                    and not cand.values
+                    and context is not None
+                    and not pair
+                    and not text.lstrip().startswith("#")  # a heading says nothing
+                ):
                     who = _section_speaker(context, p, a)
                     if who is not None:
                         cand.values, cand.flanked = [Value(who[0], 0, 0, fold(who[0]))], [0.0]
@@ -568,7 +584,7 @@ def candidates(
         dense_weight = DENSE_WEIGHT * max(0.0, 1.0 - top_coverage / WORDS_DECIDE)
         if dense_weight > 0:
             out += wordless
-    if kind == "name":
+    if kind == "name" and not speaker:  # a speaker is expected to speak more than once
         _drop_topic_names(out)
     for c in out:
         c.score = c.coverage + RANK_PRIOR / (c.rank + 1)
@@ -779,6 +795,15 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
     retrieved passage of the same document (a chunk often ends mid-quotation), with the
     sentence that holds it as the quote that shows it."""
     doc, end = best.passage.doc_id, best.passage.start + best.end
+    # the next speaker's label ends the search ("..., kata X" after it is about another)
+    labels = [
+        p.start + m.start("label")
+        for p in passages
+        if p.doc_id == doc
+        for m in _LABEL_LINE.finditer(p.text)
+        if speaker_name(m.group("label"), section=True)
+    ]
+    stop = min((at for at in labels if at >= end), default=end + SPEAKER_REACH + 1)
     found: list[tuple[int, str, Quote]] = []
     for p in passages:
         if p.doc_id != doc:
@@ -792,7 +817,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
                 where = at + m.start("who")
                 before = text[: m.start()]
                 # the attribution must close this quotation, not open another
-                if end <= where <= end + SPEAKER_REACH and "“" not in before:
+                if end <= where <= min(end + SPEAKER_REACH, stop) and "“" not in before:
                     who = m.group("who").rstrip(".")
                     quote = Quote(p.n, doc, at, p.start + b, text, p.page, role="attribution")
                     found.append((where - end, who, quote))
@@ -817,7 +842,7 @@ def _section_speaker(
     window = text[lo:at]
     section = max((m.start() for m in _SECTION.finditer(window)), default=0)
     for m in reversed(list(_LABEL_LINE.finditer(window, section))):
-        who = speaker_name(m.group("label"))
+        who = speaker_name(m.group("label"), section=True)
         if who is not None:  # "Kita harus ingat:" (we must remember:) ends a line too
             a = lo + m.start("label")
             return who, a, a + len(text[a : lo + m.end()].rstrip())
@@ -828,8 +853,8 @@ def _speaker_before(
     best: Candidate, passages: Sequence[Passage], context: DocumentContext
 ) -> tuple[str, Quote, Passage | None] | None:
     """The speaker of the best sentence's section (`_section_speaker`), with the label
-    quoted from the retrieved passage that holds it, else from the chunk that does,
-    returned as a new source."""
+    quoted from the retrieved passage that holds it, else as a new source: the label's
+    own span of the chunk that holds it (no overlap with the retrieved passages)."""
     found = _section_speaker(context, best.passage, best.start)
     text = context.document_text(best.passage.doc_id)
     if found is None or text is None:
@@ -838,9 +863,9 @@ def _speaker_before(
     doc = best.passage.doc_id
     holder = next((p for p in passages if p.doc_id == doc and p.start <= a and b <= p.end), None)
     extra = None
-    if holder is None:
-        extra = context.passage_at(doc, a, len(passages) + 1)
-        if extra is None or not extra.start <= a < b <= extra.end:
+    if holder is None:  # a source of its own: the label's span, numbered after the others
+        extra = context.span_passage(doc, a, b, len(passages) + 1)
+        if extra is None or (extra.start, extra.end) != (a, b):
             return None
         holder = extra
     quote = Quote(holder.n, doc, a, b, text[a:b], holder.page, role="attribution")

@@ -231,21 +231,24 @@ class Retriever:
         except KeyError:
             return None
 
-    def passage_at(self, doc_id: str, offset: int, n: int) -> Passage | None:
-        """The chunk of `doc_id` holding character `offset`, as passage [n] (a source the
-        model-free answer cites beyond the retrieved ones: a speaker's label above them)."""
+    def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
+        """Characters `start:end` of `doc_id` as passage [n], from the chunk that holds
+        them whole (a source the model-free answer cites beyond the retrieved ones: a
+        speaker's label above them); None when no chunk does."""
         with self._lock:
             catalog = self.catalog()
             row = next(
-                (c for c in catalog.chunks_of(doc_id) if c.start <= offset < c.end),
+                (c for c in catalog.chunks_of(doc_id) if c.start <= start and end <= c.end),
                 None,
             )
             view = catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
-        if view is None:
+        if view is None or not start < end:
             return None
+        text = view.text[start - view.start : end - view.start]
+        page = self.page_of(doc_id, start) if view.page is not None else None
         return Passage(
             n, view.chunk_id, view.doc_id, view.source, view.title, view.lang,
-            view.start, view.end, view.text, 0.0, view.page,
+            start, end, text, 0.0, page or view.page,
         )  # fmt: skip
 
     def _document_text(self, doc_id: str) -> str:

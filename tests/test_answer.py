@@ -358,3 +358,20 @@ def test_an_empty_model_answer_falls_back(llm_settings: Settings, with_ollama: F
     _, answer = _run(Answerer(llm_settings), H100_QUESTION)
     _assert_extractive(answer)
     assert answer.notice == "model llama3.1:8b returned an empty answer"
+
+
+def test_a_failed_model_falls_back_to_quotes_that_cite_only_the_sources_sent(
+    llm_settings: Settings, with_ollama: FakeOllama
+) -> None:
+    # the sources went out before the model failed: the model-free answer that stands in
+    # must not cite a new one (a speaker's label outside the retrieved passages)
+    question = "Siapa yang mengatakan biologi adalah contoh klasik?"
+    no_model = Answerer(llm_settings).ask(question, no_llm=True)
+    label = [q for q in no_model.quotes if q.role == "attribution"]
+    assert label and label[0].n == len(no_model.passages)  # model-free: a new source
+    with_ollama.fail("/api/chat", "500", message="CUDA out of memory")
+    events, answer = _run(Answerer(llm_settings), question)
+    _assert_extractive(answer)
+    sent = [p.n for p in events[0].passages]
+    assert [p.n for p in answer.passages] == sent
+    assert {q.n for q in answer.quotes} <= set(sent) and answer.cited <= set(sent)
