@@ -7,7 +7,7 @@ The shipped corpus's `a16z-third-era-of-computing.id.txt` is a write-up of a pan
 labels ("Kevin Scott, Microsoft:") head each turn, "## N" headings start each section. For
 every sentence of 60 characters or more (labels and headings aside), the question
 "Siapa yang mengatakan <its first 9 words>?" is asked model-free (`Answerer.ask`, bundled
-embedder, the data dir built as bench/devsets.py does). The speaker a sentence should get
+embedder, the corpus ingested into bench/out/who_said). The speaker a sentence should get
 is read from the file itself: the nearest label above it in its section (none before the
 first label of a section). Counted:
 
@@ -87,14 +87,13 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true", help="one JSON line per question")
     args = ap.parse_args()
-    sets = devsets.prepare("tune", "bundled", log=lambda m: None)
-    gold = next(ds for ds in sets if ds.name == "gold-dev")  # the shipped corpus's pool
-    devsets._env(gold.data_dir, "bundled")
+    data_dir = devsets.OUT / "who_said"  # the shipped corpus alone, bundled embedder
+    devsets.ingest(ROOT / "corpus", data_dir, "bundled")
     text = SOURCE.read_text(encoding="utf-8")
     labels, heads = expected_speakers(text)
     tags: collections.Counter[str] = collections.Counter()
     t0 = time.perf_counter()
-    with Answerer(load_settings(data_dir=gold.data_dir)) as answerer:
+    with Answerer(load_settings(data_dir=data_dir)) as answerer:
         for a, b in sentence_spans(text)[: args.limit]:
             sentence = text[a:b]
             if len(sentence) < 60 or re.search(r"[:：]\s*(?:\n|$)", sentence):
