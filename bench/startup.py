@@ -13,8 +13,6 @@ import statistics
 from harness import BENCH, OUT, PY, RAG, ROOT, child_env, dead_url, ready, run
 from results import Bench, Row
 
-from index.sentence_store import SENTENCE_DB
-
 QUESTION = "how many H100s does Meta plan to have?"
 
 
@@ -22,21 +20,12 @@ def cold(bench: Bench) -> None:
     data = OUT / "quality" / "ours"
     stock_dir = OUT / "quality" / "stock"
     runs = 3
-    ours, base, warm = [], [], []
+    ours, base = [], []
     for _ in range(runs):
-        # a first question: no earlier process left its sentence vectors behind
-        # (index/sentence_store.py), so the top passages' sentences are embedded
-        for f in data.glob(f"{SENTENCE_DB}*"):
-            f.unlink()
         p = run([RAG, "ask", "--no-llm", QUESTION], child_env(RAG_DATA_DIR=str(data)))
         if p.code != 0:
             raise RuntimeError(p.out[-500:])
         ours.append(p)
-        # the same question again in a new process: the stored vectors are read
-        w = run([RAG, "ask", "--no-llm", QUESTION], child_env(RAG_DATA_DIR=str(data)))
-        if w.code != 0:
-            raise RuntimeError(w.out[-500:])
-        warm.append(w)
         b = run([PY, str(BENCH / "stock_ask.py"), str(stock_dir), QUESTION], child_env())
         if b.code != 0:
             raise RuntimeError(b.out[-500:])
@@ -52,18 +41,6 @@ def cold(bench: Bench) -> None:
             " s",
             "<= 1.5 s",
             o_wall <= 1.5,
-        )
-    )
-    w_wall = statistics.median(p.wall for p in warm)
-    bench.add(
-        Row(
-            "cold",
-            f"cold `rag ask --no-llm`, asked before (sentence vectors stored; median of {runs})",
-            w_wall,
-            s_wall,
-            " s",
-            "<= 1.5 s",
-            w_wall <= 1.5,
         )
     )
     bench.add(
