@@ -449,7 +449,9 @@ class Candidate:
     flanked: list[float] = field(default_factory=list)  # per value: `_flanked`
     pair: bool = False  # two sentences: the question's words, then the value
     unasked_year: bool = False  # it dates what it says to a time the question leaves open
-    section: bool = False  # its value is the label of its speaker's section, above it
+    # its value is the label of its speaker's section above it: (name, start, end of the
+    # label in the document)
+    section: tuple[str, int, int] | None = None
     score: float = 0.0
     words: float = 0.0  # the score from the words alone (no dense similarity)
 
@@ -567,7 +569,7 @@ def candidates(
                     who = _section_speaker(context, p, a)
                     if who is not None:
                         cand.values, cand.flanked = [Value(who[0], 0, 0, fold(who[0]))], [0.0]
-                        cand.section = True
+                        cand.section = who
             if cand.pair and not _pair_helps(cand, p.text, units):
                 continue
             seen.add(key)
@@ -855,7 +857,7 @@ def _speaker_before(
     """The speaker of the best sentence's section (`_section_speaker`), with the label
     quoted from the retrieved passage that holds it, else as a new source: the label's
     own span of the chunk that holds it (no overlap with the retrieved passages)."""
-    found = _section_speaker(context, best.passage, best.start)
+    found = best.section or _section_speaker(context, best.passage, best.start)
     text = context.document_text(best.passage.doc_id)
     if found is None or text is None:
         return None
@@ -897,17 +899,13 @@ def answer_first(
             if before is not None:
                 speaker = before[:2]
                 extra = [before[2]] if before[2] is not None else []
+        # (`choose` adds no supporting quotes to a speaker question's best sentence)
         if speaker is None:
             shown_value = None
-            quotes = [replace(quotes[0], value=None), *quotes[1:]]
-        if speaker is not None:
+            quotes = [replace(quotes[0], value=None)]
+        else:
             shown_value, said = speaker
-            rest = [  # a supporting quote may be that very sentence
-                q
-                for q in quotes[1:]
-                if q.doc_id != said.doc_id or q.end <= said.start or said.end <= q.start
-            ]
-            quotes = [replace(quotes[0], value=shown_value), said, *rest][:MAX_QUOTES]
+            quotes = [replace(quotes[0], value=shown_value), said]
     return Extraction(compose(quotes, shown_value), quotes, shown_value, extra)
 
 
