@@ -379,15 +379,16 @@ class _Run:
     ) -> Extraction:
         """The model-free answer. `new_sources=False` once the sources went out (a model's
         reply failed and quotes stand in): it may cite only those passages."""
-        from rag.extractive import answer_first
+        from rag.extractive import answer_first, question_names
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))
+        names = question_names(question)  # their other spellings count even when indexed
         return answer_first(
             question,
             passages,
             weights=weights,
-            near={t: retriever.near_misses(t) for t in weights},
+            near={t: retriever.near_misses(t, held=t in names) for t in weights},
             embedder=self.sentences,
             context=retriever if new_sources else _SentSources(retriever),
         )

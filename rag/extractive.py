@@ -29,8 +29,9 @@ UI can highlight the sentence and `rag ask --json` lists it.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -51,6 +52,7 @@ NAME_BONUS = 0.15  # capitalised words are everywhere in Indonesian: weaker evid
 AGREE_BONUS = 0.15  # ... and another document's good sentence states the same value
 TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences is the topic
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
+TOPIC_COUNT = 3  # ... and in at least this many of them (twice is a name said twice)
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 SPEAKER_REACH = 300  # characters after a quoted sentence where its attribution may stand
 SPEAKER_BACK = 6000  # ... and before it, where the label of its speaker's section may stand
@@ -303,11 +305,13 @@ def _generic(word: str, asked: set[str]) -> bool:
     return bool(parts) and all(t in asked for t in parts)  # "Character.AI" when asked
 
 
-def _name_values(sentence: str, question: str) -> list[Value]:
+def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) -> list[Value]:
     """Runs of capitalised words the question does not hold, split at the words it does
-    hold ("Meta Llama 3.1" -> "Llama 3.1"); a first name right before an asked surname
-    ("Mark" of "Mark Zuckerberg") and generic acronyms ("CEO", "AI") are no answer."""
+    hold ("Meta Llama 3.1" -> "Llama 3.1") or spells otherwise (`aliases`: "CEO Antropis
+    Dario Amodei" -> "Dario Amodei"); a first name right before an asked surname ("Mark"
+    of "Mark Zuckerberg") and generic acronyms ("CEO", "AI") are no answer."""
     asked = set(tokenize(question)) | {fold(w) for w in re.findall(r"\w+", question)}
+    asked |= set(aliases)
     label = _LABEL.match(sentence)
     body = label.end() if label else 0
     if asks_speaker(question):
@@ -360,15 +364,39 @@ def _name_values(sentence: str, question: str) -> list[Value]:
     return out
 
 
-def values_in(sentence: str, kind: AnswerType, question: str) -> list[Value]:
-    """The values of the asked-for kind that `sentence` states and `question` does not."""
+def values_in(
+    sentence: str, kind: AnswerType, question: str, aliases: Collection[str] = ()
+) -> list[Value]:
+    """The values of the asked-for kind that `sentence` states and `question` does not.
+    `aliases`: other spellings of the question's names (Antropis for Anthropic), which
+    are no answer either."""
     if kind == "number":
         return _number_values(sentence, question)
     if kind == "date":
         return _date_values(sentence, question)
     if kind == "name":
-        return _name_values(sentence, question)
+        return _name_values(sentence, question, aliases)
     return []
+
+
+_PROPER = re.compile(
+    r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
+)
+
+
+def question_names(question: str) -> set[str]:
+    """The question's terms written as names (Apple, OpenAI, Character.AI), folded; not
+    its question words or acronyms such as CEO."""
+    out: set[str] = set()
+    for m in _PROPER.finditer(question):
+        word = m.group(0)
+        if fold(word) in STOPWORDS or _generic(word, set()):
+            continue
+        follows = question[m.end() : m.end() + 1]
+        if m.start() == 0 and word[1:].islower() and (not follows or follows.isascii()):
+            continue  # "Seberapa ...": every sentence starts with a capital
+        out.update(t for t in tokenize(word) if t.isascii())
+    return out
 
 
 def _agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
@@ -468,6 +496,12 @@ class Candidate:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def lower_words(text: str) -> frozenset[str]:
+    """The words `text` writes in lower case."""
+    return frozenset(w for w in re.findall(r"[^\W\d_]+", text) if w.islower())
+
+
 def _term_positions(text: str, terms: Sequence[str]) -> list[int]:
     folded = fold(text)
     out = []
@@ -518,6 +552,8 @@ def candidates(
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
     kind = answer_type(question)
     speaker = asks_speaker(question)
+    names = question_names(question)
+    aliases = {o for t in terms if t in names for o in near.get(t, ())}
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -550,10 +586,18 @@ def candidates(
                 near_first = sorted(
                     (
                         (_flanked(v, per_term), _proximity(v, positions), v)
-                        for v in values_in(text, kind, question)
+                        for v in values_in(text, kind, question, aliases)
                     ),
                     key=lambda fpv: (not fpv[2].strong, -fpv[0], -fpv[1]),
                 )
+                if kind == "name" and not speaker:
+                    # one capitalised word the passage also writes in lower case is a
+                    # word, not a name ("• Salah satu Pendiri & CEO ...": pendiri, founder)
+                    near_first = [
+                        fpv
+                        for fpv in near_first
+                        if " " in fpv[2].text or fpv[2].key not in lower_words(p.text)
+                    ]
                 cand.values = [v for _, _, v in near_first]
                 cand.flanked = [f for f, _, _ in near_first]
                 cand.proximity = max((p for _, p, _ in near_first), default=0.0)
@@ -621,16 +665,20 @@ def _pair_helps(cand: Candidate, text: str, units: Sequence[tuple[int, int]]) ->
 def _drop_topic_names(cands: list[Candidate]) -> None:
     """A name that many candidate sentences mention is what the passages are about
     ("Zuckerberg" in an interview with him), not the name the question asks for."""
-    if len(cands) < TOPIC_MIN:
+    # counted over single sentences: a two-sentence candidate repeats one of them, so a
+    # name in one line of a list ("• OpenAI CTO Mira Murati") would count three times
+    folded = [fold(c.text) for c in cands if not c.pair]
+    if len(folded) < TOPIC_MIN:
         return
-    folded = [fold(c.text) for c in cands]
     for c in cands:
+        if len(c.credits) > 1 and min(c.credits.values()) == 1.0:
+            continue  # every word of the question around it: the name asked for
         kept, flanked = [], []
         for i, v in enumerate(c.values):
             # "Mark Zuckerberg" is the topic when "Zuckerberg" is everywhere
             word = max(re.findall(r"[^\W\d_]+", v.key) or [v.key], key=len)
-            share = sum(1 for f in folded if word in f) / len(cands)
-            if share <= TOPIC_SHARE:
+            count = sum(1 for f in folded if word in f)
+            if count / len(folded) <= TOPIC_SHARE or count < TOPIC_COUNT:
                 kept.append(v)
                 flanked.extend(c.flanked[i : i + 1])
         if len(kept) != len(c.values):

@@ -48,7 +48,7 @@ class NearMisses:
                 for g in grams:
                     self._by_gram.setdefault(g, []).append(term)
 
-    def similar(self, term: str) -> list[str]:
+    def similar(self, term: str, limit: int = NEAR_MISS_PER_TERM) -> list[str]:
         if len(term) < 4 or not term.isascii() or not term.isalpha():
             return []
         grams = _grams(term)
@@ -62,4 +62,4 @@ class NearMisses:
             if dice >= NEAR_MISS_DICE:
                 scored.append((-dice, other))
         scored.sort()
-        return [other for _d, other in scored[:NEAR_MISS_PER_TERM]]
+        return [other for _d, other in scored[:limit]]

@@ -38,7 +38,7 @@ from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
 from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import RankedList, fuse, params_for, rrf
-from rag.nearmiss import NearMisses
+from rag.nearmiss import NEAR_MISS_PER_TERM, NearMisses
 from rag.rerank import sentence_rerank
 from rag.schema import Passage
 from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
@@ -117,6 +117,9 @@ class Ranking:
     depth: int
     embedder: Embedder | None = None  # the dense side's embedder and the question's vector
     query_vector: list[float] | None = None
+
+
+HELD_MIN_CHARS = 6  # a shorter indexed name has too many look-alikes (apple ~ aplikasi)
 
 
 class Retriever:
@@ -259,16 +262,21 @@ class Retriever:
                 self._texts[doc_id] = text
             return text
 
-    def near_misses(self, term: str) -> list[str]:
-        """Index terms resembling `term` when the index does not hold it (else none)."""
+    def near_misses(self, term: str, *, held: bool = False) -> list[str]:
+        """Index terms resembling `term` when the index does not hold it (else none);
+        `held`: also when it does (a name spelt otherwise in another language: Anthropic,
+        Antropis), `term` itself left out."""
         lexical, _ = self._refresh()
-        if lexical.doc_freq(term) > 0 or len(term) < 4 or not term.isascii():
+        if lexical.doc_freq(term) > 0 and (not held or len(term) < HELD_MIN_CHARS):
+            return []
+        if len(term) < 4 or not term.isascii():
             return []
         with self._lock:
             if self._near is None:
                 self._near = NearMisses(lexical.vocabulary())
             near = self._near
-        return near.similar(term)
+        found = near.similar(term, NEAR_MISS_PER_TERM + 1)  # it finds the term itself
+        return [other for other in found if other != term][:NEAR_MISS_PER_TERM]
 
     def expand(self, query: str) -> str:
         """The query plus index terms resembling its terms the index does not hold."""

@@ -372,3 +372,72 @@ def test_the_next_speakers_label_ends_the_search_for_an_attribution() -> None:
 def test_who_said_asks_for_a_person_whatever_it_quotes() -> None:
     assert answer_type("Siapa yang mengatakan jumlah token bertambah?") == "name"
     assert answer_type("Berapa jumlah token?") == "number"
+
+
+_PANEL = (
+    "Peserta:\n"
+    "• OpenAI CTO Mira Murati\n"
+    "• Salah satu pendiri & CEO Roblox David Baszucki\n"
+    "• Salah satu Pendiri & CEO Antropis Dario Amodei\n"
+    "• Salah satu pendiri & CEO Figma Dylan Field\n"
+    "• Microsoft CTO & EVP AI Kevin Scott\n\n"
+    "Mira Murati, OpenAI: Model kami makin murah.\n"
+    "Murati menambahkan bahwa biaya turun.\n"
+    "Menurut Mira Murati, itu baru awal.\n"
+)
+
+
+def test_a_name_said_in_a_few_sentences_is_no_topic_when_the_question_surrounds_it() -> None:
+    # one line of a participants list holds every word of the question; the same name
+    # elsewhere in the passage (a speaker) must not make it "the topic" and drop it
+    passages = [_passage(1, _PANEL, "panel")]
+    result = answer_first("Who is the CTO of OpenAI?", passages)
+    assert result.value == "Mira Murati", result.text
+
+
+def test_a_name_spelt_otherwise_in_the_documents_binds_and_is_no_answer() -> None:
+    # Anthropic is written Antropis in the Indonesian text: the line counts as holding it
+    # (half), and the answer is the person after it, not "Antropis Dario Amodei"
+    passages = [_passage(1, _PANEL, "panel")]
+    near = {"anthropic": ["antropis"]}
+    result = answer_first("Who is the CEO of Anthropic?", passages, near=near)
+    assert result.value == "Dario Amodei", result.text
+    assert "Antropis" in result.quotes[0].text
+    found = values_in(
+        "• Salah satu Pendiri & CEO Antropis Dario Amodei",
+        "name",
+        "Who is the CEO of Anthropic?",
+        aliases={"antropis"},
+    )
+    texts = [v.text for v in found]
+    assert "Dario Amodei" in texts and not any("Antropis" in t for t in texts), texts
+
+
+def test_a_capitalised_word_the_passage_writes_in_lower_case_is_no_name() -> None:
+    # "Pendiri" (founder) opens a list line; "pendiri" elsewhere shows it is a word
+    passages = [_passage(1, _PANEL, "panel")]
+    result = answer_first("Who is the CEO of Roblox?", passages)
+    assert result.value == "David Baszucki", result.text
+
+
+def test_question_names_are_its_names_not_its_question_words_or_acronyms() -> None:
+    from rag.extractive import question_names
+
+    assert question_names("Who is the CEO of Apple?") == {"apple"}
+    assert question_names("Anthropic的联合创始人兼CEO是谁?") == {"anthropic"}
+    assert question_names("Siapa pendiri Character.AI?") == {"character", "ai"}
+    assert question_names("Seberapa besar ekonomi menurut a16z?") == set()  # a capital opens
+
+
+def test_near_misses_of_an_indexed_name_leave_the_name_itself_out(
+    bundled_index: Settings,
+) -> None:
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(bundled_index)
+    try:
+        assert retriever.near_misses("anthropic") == []  # indexed: no query expansion
+        held = retriever.near_misses("anthropic", held=True)
+        assert "antropis" in held and "anthropic" not in held
+    finally:
+        retriever.close()
