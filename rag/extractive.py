@@ -384,6 +384,9 @@ _PROPER = re.compile(
 )
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
 def question_names(question: str) -> set[str]:
     """The question's terms written as names (Apple, OpenAI, Character.AI), folded; not
     its question words or acronyms such as CEO."""
@@ -392,8 +395,8 @@ def question_names(question: str) -> set[str]:
         word = m.group(0)
         if fold(word) in STOPWORDS or _generic(word, set()):
             continue
-        follows = question[m.end() : m.end() + 1]
-        if m.start() == 0 and word[1:].islower() and (not follows or follows.isascii()):
+        latin = not _CJK.search(question)
+        if m.start() == 0 and word[1:].islower() and latin:
             continue  # "Seberapa ...": every sentence starts with a capital
         out.update(t for t in tokenize(word) if t.isascii())
     return out
@@ -592,12 +595,14 @@ def candidates(
                 )
                 if kind == "name" and not speaker:
                     # one capitalised word the passage also writes in lower case is a
-                    # word, not a name ("• Salah satu Pendiri & CEO ...": pendiri, founder)
-                    near_first = [
-                        fpv
-                        for fpv in near_first
-                        if " " in fpv[2].text or fpv[2].key not in lower_words(p.text)
+                    # word, not a name ("• Salah satu Pendiri & CEO ...": pendiri,
+                    # founder), where the sentence has a name besides (a company may be
+                    # a word too: Inflection, Runway)
+                    lower = lower_words(p.text)
+                    named = [
+                        fpv for fpv in near_first if " " in fpv[2].text or fpv[2].key not in lower
                     ]
+                    near_first = named or near_first
                 cand.values = [v for _, _, v in near_first]
                 cand.flanked = [f for f, _, _ in near_first]
                 cand.proximity = max((p for _, p, _ in near_first), default=0.0)

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 NEAR_MISS_DICE = 0.55  # trigram Dice for a cognate of a term the index lacks
 NEAR_MISS_PER_TERM = 2
+# another spelling of a name the index holds too must look closer (anthropic ~ antropis
+# 0.75; openai ~ open 0.60, baszucki ~ memasuki 0.57 are other words)
+HELD_DICE = 0.7
 
 _SKELETON_RULES = (
     ("ph", "f"), ("th", "t"), ("ch", "k"), ("ck", "k"), ("qu", "kw"),
@@ -48,7 +51,9 @@ class NearMisses:
                 for g in grams:
                     self._by_gram.setdefault(g, []).append(term)
 
-    def similar(self, term: str, limit: int = NEAR_MISS_PER_TERM) -> list[str]:
+    def similar(
+        self, term: str, limit: int = NEAR_MISS_PER_TERM, min_dice: float = NEAR_MISS_DICE
+    ) -> list[str]:
         if len(term) < 4 or not term.isascii() or not term.isalpha():
             return []
         grams = _grams(term)
@@ -59,7 +64,7 @@ class NearMisses:
         scored = []
         for other, n in shared.items():
             dice = 2 * n / (len(grams) + len(self._grams[other]))
-            if dice >= NEAR_MISS_DICE:
+            if dice >= min_dice:
                 scored.append((-dice, other))
         scored.sort()
         return [other for _d, other in scored[:limit]]

@@ -38,7 +38,7 @@ from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
 from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import RankedList, fuse, params_for, rrf
-from rag.nearmiss import NEAR_MISS_PER_TERM, NearMisses
+from rag.nearmiss import HELD_DICE, NEAR_MISS_PER_TERM, NearMisses
 from rag.rerank import sentence_rerank
 from rag.schema import Passage
 from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity
@@ -275,8 +275,11 @@ class Retriever:
             if self._near is None:
                 self._near = NearMisses(lexical.vocabulary())
             near = self._near
-        found = near.similar(term, NEAR_MISS_PER_TERM + 1)  # it finds the term itself
-        return [other for other in found if other != term][:NEAR_MISS_PER_TERM]
+        if not held or lexical.doc_freq(term) == 0:
+            return near.similar(term)
+        # it finds the term itself; a word the name starts with is another word (open)
+        found = near.similar(term, NEAR_MISS_PER_TERM + 1, HELD_DICE)
+        return [o for o in found if o != term and not term.startswith(o)][:NEAR_MISS_PER_TERM]
 
     def expand(self, query: str) -> str:
         """The query plus index terms resembling its terms the index does not hold."""

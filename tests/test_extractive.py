@@ -389,10 +389,23 @@ _PANEL = (
 
 def test_a_name_said_in_a_few_sentences_is_no_topic_when_the_question_surrounds_it() -> None:
     # one line of a participants list holds every word of the question; the same name
-    # elsewhere in the passage (a speaker) must not make it "the topic" and drop it
-    passages = [_passage(1, _PANEL, "panel")]
+    # in other sentences (a speaker) must not make it "the topic" and drop it
+    more = "".join(f"Murati berbicara tentang model {i} di OpenAI.\n" for i in range(3))
+    more += "".join(f"CTO itu membahas biaya {i}.\n" for i in range(3))
+    passages = [_passage(1, _PANEL + more, "panel")]
     result = answer_first("Who is the CTO of OpenAI?", passages)
     assert result.value == "Mira Murati", result.text
+
+
+def test_a_name_in_two_sentences_of_eight_is_not_the_topic() -> None:
+    from rag.extractive import _drop_topic_names, candidates
+
+    text = "".join(f"Kalimat ke {i} tentang biaya model OpenAI.\n" for i in range(6))
+    text += "Biaya model OpenAI dipimpin Mira Murati.\nMurati bicara soal biaya OpenAI.\n"
+    cands = candidates("Who leads costs at OpenAI?", [_passage(1, text)])
+    assert sum(not c.pair for c in cands) >= 8
+    _drop_topic_names(cands)
+    assert any(v.text == "Mira Murati" for c in cands for v in c.values)
 
 
 def test_a_name_spelt_otherwise_in_the_documents_binds_and_is_no_answer() -> None:
@@ -415,9 +428,14 @@ def test_a_name_spelt_otherwise_in_the_documents_binds_and_is_no_answer() -> Non
 
 def test_a_capitalised_word_the_passage_writes_in_lower_case_is_no_name() -> None:
     # "Pendiri" (founder) opens a list line; "pendiri" elsewhere shows it is a word
-    passages = [_passage(1, _PANEL, "panel")]
-    result = answer_first("Who is the CEO of Roblox?", passages)
-    assert result.value == "David Baszucki", result.text
+    text = "• Pendiri & CEO Antropis Dario Amodei\nPara pendiri berbicara."
+    near = {"anthropic": ["antropis"]}
+    result = answer_first("Who is the CEO of Anthropic?", [_passage(1, text)], near=near)
+    assert result.value == "Dario Amodei", result.text
+    # ... but a company named by a word stays the answer when the sentence has no other
+    text = "Microsoft hired Mustafa Suleyman from Inflection. AI reached an inflection point."
+    got = answer_first("Who did Microsoft hire Mustafa Suleyman from?", [_passage(1, text)])
+    assert got.value == "Inflection", got.text
 
 
 def test_question_names_are_its_names_not_its_question_words_or_acronyms() -> None:
@@ -427,6 +445,7 @@ def test_question_names_are_its_names_not_its_question_words_or_acronyms() -> No
     assert question_names("Anthropic的联合创始人兼CEO是谁?") == {"anthropic"}
     assert question_names("Siapa pendiri Character.AI?") == {"character", "ai"}
     assert question_names("Seberapa besar ekonomi menurut a16z?") == set()  # a capital opens
+    assert question_names("Anthropic 的 CEO 是谁？") == {"anthropic"}
 
 
 def test_near_misses_of_an_indexed_name_leave_the_name_itself_out(
@@ -439,5 +458,6 @@ def test_near_misses_of_an_indexed_name_leave_the_name_itself_out(
         assert retriever.near_misses("anthropic") == []  # indexed: no query expansion
         held = retriever.near_misses("anthropic", held=True)
         assert "antropis" in held and "anthropic" not in held
+        assert retriever.near_misses("openai", held=True) == []  # not "open"
     finally:
         retriever.close()
