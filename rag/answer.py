@@ -379,7 +379,8 @@ class _Run:
     ) -> Extraction:
         """The model-free answer. `new_sources=False` once the sources went out (a model's
         reply failed and quotes stand in): it may cite only those passages."""
-        from rag.extractive import answer_first, question_names
+        from rag.binding import question_names
+        from rag.extractive import answer_first
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))

@@ -38,6 +38,7 @@ from typing import Any, Literal, Protocol
 from index.chunker import sentence_spans
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
+from rag.binding import asked_roles, binding, question_names
 from rag.schema import Passage, Quote
 
 AnswerType = Literal["number", "name", "date", "other"]
@@ -54,6 +55,7 @@ TOPIC_SHARE = 0.2  # a name in more than this share of the candidate sentences i
 TOPIC_MIN = 8  # ... judged only among at least this many candidates
 TOPIC_COUNT = 3  # ... and in at least this many of them (twice is a name said twice)
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
+BOUND_BONUS = 0.2  # asked a role at an organisation, the sentence gives it to that one
 SPEAKER_REACH = 300  # characters after a quoted sentence where its attribution may stand
 SPEAKER_BACK = 6000  # ... and before it, where the label of its speaker's section may stand
 FLANK_MARGIN = 0.1  # values this much less surrounded by the question's terms are not chosen
@@ -379,29 +381,6 @@ def values_in(
     return []
 
 
-_PROPER = re.compile(
-    r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
-)
-
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-
-
-def question_names(question: str) -> set[str]:
-    """The question's terms written as names (Apple, OpenAI, Character.AI), folded; not
-    its question words or acronyms such as CEO."""
-    out: set[str] = set()
-    for m in _PROPER.finditer(question):
-        word = m.group(0)
-        if fold(word) in STOPWORDS or _generic(word, set()):
-            continue
-        latin = not _CJK.search(question)
-        if m.start() == 0 and word[1:].islower() and latin:
-            continue  # "Seberapa ...": every sentence starts with a capital
-        out.update(t for t in tokenize(word) if t.isascii())
-    return out
-
-
 def _agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
     if kind == "name":
         return any(value.key in o.key or o.key in value.key for o in other)
@@ -483,6 +462,7 @@ class Candidate:
     # its value is the label of its speaker's section above it: (name, start, end of the
     # label in the document)
     section: tuple[str, int, int] | None = None
+    bound: bool = False  # it gives the role asked about to the organisation asked about
     score: float = 0.0
     words: float = 0.0  # the score from the words alone (no dense similarity)
 
@@ -557,6 +537,10 @@ def candidates(
     speaker = asks_speaker(question)
     names = question_names(question)
     aliases = {o for t in terms if t in names for o in near.get(t, ())}
+    # asked who holds a role at an organisation: sentences giving the role to another
+    # organisation are left out (`rag.binding`)
+    roles = asked_roles(question) if kind == "name" and not speaker else []
+    bound_here = bound_elsewhere = False
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -574,6 +558,11 @@ def candidates(
             key = " ".join(text.split())
             if key in seen:  # overlapping chunks repeat sentences
                 continue
+            where = binding(text, roles, names | aliases) if roles else None
+            if where == "elsewhere":
+                bound_elsewhere = True
+                continue
+            bound_here = bound_here or where == "here"
             have = set(tokenize(text))
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             pair = (a, b) not in units
@@ -581,6 +570,7 @@ def candidates(
             if silent and (embedder is None or pair):
                 continue
             cand = Candidate(p, a, b, text, rank, 0.0)
+            cand.bound = where == "here"
             cand.credits = credits
             cand.pair = pair
             if kind != "other":
@@ -623,6 +613,10 @@ def candidates(
                 continue
             seen.add(key)
             (wordless if silent else out).append(cand)
+    if bound_elsewhere and not bound_here:
+        # the passages give the role to other organisations only ("Who is the CEO of
+        # Apple?" over a list of other companies' CEOs): no sentence answers
+        return []
     _add_coverage(out, w)
     # meaning counts as much as the words leave open: nothing once a sentence holds
     # WORDS_DECIDE of the question's terms (the words are the better evidence there;
@@ -649,6 +643,9 @@ def candidates(
             c.score -= PAIR_PENALTY
     for c in out:
         c.words = c.score  # before meaning is added: what supporting quotes are held to
+        # ranks the sentence that gives the asked role to the asked organisation first,
+        # without raising the bar for the quotes that support it
+        c.score += BOUND_BONUS if c.bound else 0.0
     if embedder is not None and dense_weight > 0 and out:
         _add_dense(question, out, embedder)
         for c in out:
