@@ -34,13 +34,22 @@ ROLE_GROUPS: tuple[tuple[str, ...], ...] = (
      "lãnh đạo", "người đứng đầu"),
 )  # fmt: skip
 _ALL_ROLES = frozenset(r for group in ROLE_GROUPS for r in group)
+_ROLE_GROUP = {r: group for group in ROLE_GROUPS for r in group}
+NEAR_CHARS = 40  # an asked name this close to the role gives it the role
+# capitalised words before a role that name no organisation
+_NOT_ORGANISATIONS = frozenset(
+    "former ex interim acting deputy vice new then under as mantan wakil baru "
+    "january february march april may june july august september october november "
+    "december januari februari maret mei juni juli agustus oktober desember".split()
+)
+_LIST_LINE = re.compile(r"\s*[•*·–—-]\s")  # "• Salah satu pendiri & CEO Roblox David Baszucki"
 ROLES_LATIN = frozenset(r for r in _ALL_ROLES if r.isascii() and " " not in r)
 
 _CAP = r"[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]"
 # after the role: "CEO of Roblox", "CEO Antropis Dario Amodei" (an organisation, then a
 # name of two words or more: one capitalised word alone may be the person's first name)
 _AFTER = re.compile(
-    rf"\s*(?:(?P<prep>of|at|dari|di|from)\s+(?:the\s+)?)?(?P<x>{_CAP})(?P<rest>(?:\s+{_CAP}){{2,}})?"
+    rf"\s*(?:(?P<prep>of|dari)\s+(?:the\s+)?)?(?P<x>{_CAP})(?P<rest>(?:\s+{_CAP}){{2,}})?"
 )
 # before it: "OpenAI CTO", "Apple's CEO", "Meta的CEO"
 _BEFORE = re.compile(rf"(?P<x>{_CAP})(?:'s|’s|\s*的)?\s*$")
@@ -76,21 +85,22 @@ def question_names(question: str) -> set[str]:
 
 def asked_roles(question: str) -> list[str]:
     """The roles a question asks about, with their other names ("ceo", "首席执行官", ...).
-    Only a question that asks for a person (who, siapa, 谁) asks who holds a role."""
+    Only a question that asks for a person (who, siapa, 谁) asks who holds a role. The
+    longest role named wins its words ("chief executive" is no "chief", "tổng giám đốc" no
+    "giám đốc")."""
     if not _WHO.search(question):
         return []
     folded = fold(question)
     out: list[str] = []
-    for group in ROLE_GROUPS:
-        for role in group:
-            if role.isascii():
-                pattern = rf"(?<![a-z0-9-]){re.escape(role)}(?![a-z0-9-])"
-                found = re.search(pattern, folded) is not None
-            else:
-                found = role in folded
-            if found:
-                out += [r for r in group if r not in out]
-                break
+    for role, group in sorted(_ROLE_GROUP.items(), key=lambda rg: -len(rg[0])):
+        if _CJK.search(role):
+            found = re.search(re.escape(role), folded)
+        else:
+            found = re.search(rf"(?<!{_LATIN}){re.escape(role)}(?!{_LATIN})", folded)
+        if found:
+            a, b = found.span()
+            folded = folded[:a] + " " * (b - a) + folded[b:]  # its words are taken
+            out += [r for r in group if r not in out]
     return out
 
 
@@ -105,30 +115,49 @@ def _role_spans(sentence: str, roles: Collection[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _same(org: str, names: Collection[str]) -> bool:
-    return any(t in names for t in tokenize(org))
+def _organisation(word: str, lower: Collection[str]) -> bool:
+    """Can `word` be an organisation a role belongs to? Not an acronym such as CEO, a
+    role, a word the text also writes in lower case ("Under CEO", "Head of Research"), a
+    title modifier ("Former CEO") or a month."""
+    key = fold(re.sub(r"['’]s$", "", word))
+    return not (generic(word) or key in ROLES_LATIN or key in lower or key in _NOT_ORGANISATIONS)
 
 
-def binding(sentence: str, roles: Collection[str], names: Collection[str]) -> Binding | None:
+def _near(sentence: str, start: int, end: int, names: Collection[str]) -> bool:
+    """An asked name within NEAR_CHARS of the role ("Apple CEO", "CEO of Apple")."""
+    window = sentence[max(0, start - NEAR_CHARS) : end + NEAR_CHARS]
+    return any(t in names for t in tokenize(window))
+
+
+def binding(
+    sentence: str,
+    roles: Collection[str],
+    names: Collection[str],
+    lower: Collection[str] = (),
+) -> Binding | None:
     """ "here" when the sentence gives an asked role to an asked name (`names`: the
-    question's names and their other spellings, folded) or holds both; "elsewhere" when
-    it gives the role only to other organisations; None when it says neither."""
+    question's names and their other spellings, folded; a role within NEAR_CHARS of one);
+    "elsewhere" when it gives the role only to other organisations ("CEO of Roblox",
+    "Roblox CEO", "Meta的CEO", and in a list line "CEO Roblox David Baszucki"); None when
+    it says neither. `lower`: words the text writes in lower case, which name no
+    organisation."""
+    names = {t for t in names if len(t) > 2}  # "ai" of Character.AI names nothing
     if not roles or not names:
         return None
-    spans = _role_spans(sentence, roles)
-    if not spans:
-        return None
-    if any(t in names for t in tokenize(sentence)):
-        return "here"
-    for start, end in spans:
-        after = _AFTER.match(sentence, end)
-        if after and (after.group("prep") or after.group("rest")):
-            org = after.group("x")
-            if not generic(org) and fold(org) not in ROLES_LATIN and not _same(org, names):
-                return "elsewhere"
+    listed = bool(_LIST_LINE.match(sentence))
+    elsewhere = False
+    for start, end in _role_spans(sentence, roles):
+        slots = []  # the words the role is attached to: before it, after it
         before = _BEFORE.search(sentence, 0, start)
         if before:
-            org = before.group("x")
-            if not generic(org) and fold(org) not in ROLES_LATIN and not _same(org, names):
-                return "elsewhere"
-    return None
+            slots.append(before.group("x"))
+        after = _AFTER.match(sentence, end)
+        if after and (after.group("prep") or (after.group("rest") and listed)):
+            slots.append(after.group("x"))
+        if any(t in names for word in slots for t in tokenize(word)):
+            return "here"  # "Apple CEO", "CEO of Apple"
+        if any(_organisation(word, lower) for word in slots):
+            elsewhere = True  # "Microsoft CEO ... Apple": the role is Microsoft's
+        elif _near(sentence, start, end, names):
+            return "here"
+    return "elsewhere" if elsewhere else None

@@ -540,7 +540,8 @@ def candidates(
     # asked who holds a role at an organisation: sentences giving the role to another
     # organisation are left out (`rag.binding`)
     roles = asked_roles(question) if kind == "name" and not speaker else []
-    bound_here = bound_elsewhere = False
+    asked = names | aliases
+    bound_elsewhere = False
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -558,14 +559,15 @@ def candidates(
             key = " ".join(text.split())
             if key in seen:  # overlapping chunks repeat sentences
                 continue
-            where = binding(text, roles, names | aliases) if roles else None
+            pair = (a, b) not in units
+            where = binding(text, roles, asked, lower_words(p.text)) if roles else None
             if where == "elsewhere":
                 bound_elsewhere = True
                 continue
-            bound_here = bound_here or where == "here"
+            if pair and where == "here":
+                where = None  # the name may sit in the other sentence than the value
             have = set(tokenize(text))
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
-            pair = (a, b) not in units
             silent = not any(credits.values())
             if silent and (embedder is None or pair):
                 continue
@@ -613,9 +615,11 @@ def candidates(
                 continue
             seen.add(key)
             (wordless if silent else out).append(cand)
-    if bound_elsewhere and not bound_here:
+    if bound_elsewhere and not any(_may_answer(c, asked) for c in out + wordless):
         # the passages give the role to other organisations only ("Who is the CEO of
-        # Apple?" over a list of other companies' CEOs): no sentence answers
+        # Apple?" over a list of other companies' CEOs), and no sentence names a person
+        # beside the organisation asked about ("Apple has been run by Tim Cook"): none
+        # answers
         return []
     _add_coverage(out, w)
     # meaning counts as much as the words leave open: nothing once a sentence holds
@@ -654,6 +658,16 @@ def candidates(
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
     return out
+
+
+def _may_answer(cand: Candidate, asked: Collection[str]) -> bool:
+    """Asked who holds a role at an organisation: does this sentence give it the role, or
+    name a person (two words or more) beside it?"""
+    if cand.bound:
+        return True
+    if not any(t in asked for t in tokenize(cand.text)):
+        return False
+    return any(" " in v.text for v in cand.values)
 
 
 def _pair_helps(cand: Candidate, text: str, units: Sequence[tuple[int, int]]) -> bool:
