@@ -32,6 +32,7 @@ from core.errors import (
 )
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
+from rag.compound import split_question
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
     Answer,
@@ -244,6 +245,9 @@ class _Run:
             # model-free follow-up: the previous question gives the context
             variants.append(f"{self.history[-1].question} {self.question}")
         search_question = standalone or self.question
+        parts = split_question(search_question)
+        if len(parts) > 1:
+            variants += parts  # each part is searched for too: one may rank low as a whole
         if self.use_llm:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
@@ -378,7 +382,27 @@ class _Run:
         self, question: str, passages: list[Passage], *, new_sources: bool = True
     ) -> Extraction:
         """The model-free answer. `new_sources=False` once the sources went out (a model's
-        reply failed and quotes stand in): it may cite only those passages."""
+        reply failed and quotes stand in): it may cite only those passages. A question
+        asking several things gets an answer per part (`rag.compound`)."""
+        from rag.compound import merge, split_question
+
+        parts = split_question(question)
+        if len(parts) == 1:
+            return self._answer_part(question, passages, new_sources)
+        answers: list[Extraction] = []
+        known = list(passages)
+        for part in parts:
+            # the passages in the part's own order: the whole question's ranks them for
+            # the part it is mostly about
+            order = {
+                p.chunk_id: i for i, p in enumerate(self.owner.retriever.search([part]).passages)
+            }
+            ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
+            answers.append(self._answer_part(part, ranked, new_sources))
+            known += answers[-1].extra  # a later part's new source gets the next number
+        return merge(parts, answers)
+
+    def _answer_part(self, question: str, passages: list[Passage], new_sources: bool) -> Extraction:
         from rag.binding import question_names
         from rag.extractive import answer_first
 

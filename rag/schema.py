@@ -48,6 +48,9 @@ class Passage:
         }
 
 
+PART = "part"  # `Quote.role` of the answer to a later part of a question asking several
+
+
 @dataclass(frozen=True)
 class Quote:
     """One quoted sentence: its exact span in the document (`text == document
@@ -56,7 +59,8 @@ class Quote:
     `page`: the page of the sentence itself in a PDF (`Catalog.page_of` its start), not
     the page its chunk starts on. `value`: the number, name
     or date the answer pulled out of this sentence, if any. `role`: "attribution" for
-    the sentence that names who said the quoted one (shown as "Said by:"), else None."""
+    the sentence that names who said the quoted one (shown as "Said by:"), PART for the
+    best sentence of a question's second or third part (`rag.compound`), else None."""
 
     n: int
     doc_id: str

@@ -238,3 +238,25 @@ def test_the_sentence_naming_who_said_it_is_labelled_said_by() -> None:
     said = re.search(r'<div class="said-by">Said by: <q class="quote">(.*?)</q>', html)
     assert said and "kata Huang" in said.group(1)
     assert "Also stated in:" not in html
+
+
+def test_each_part_of_a_question_asking_two_things_shows_its_value_and_sentence() -> None:
+    from rag.schema import PART
+
+    ps = [passage(1), passage(2)]
+    quotes = [
+        Quote(1, ps[0].doc_id, 0, 5, "Meta akan memiliki 340.000 GPU H100.", value="340.000"),
+        Quote(
+            2, ps[1].doc_id, 0, 5, "Llama dilatih pada 16.000 GPU H100.", value="16.000", role=PART
+        ),
+    ]
+    turn = ChatTurn(
+        question="How many H100s will Meta have, and on how many was Llama trained?",
+        text="...", passages=ps, mode="extractive", cited={1, 2}, quotes=quotes,
+        value="340.000", done=True,
+    )  # fmt: skip
+    html = render_transcript([turn])
+    values = re.findall(r'<div class="value">(.*?)</div>', html)
+    assert values == ["340.000", "16.000"]
+    assert html.index("340.000 GPU") < html.index("16.000</div>") < html.index("16.000 GPU")
+    assert "Also stated in:" not in html  # a part's answer is no supporting quote

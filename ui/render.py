@@ -16,7 +16,7 @@ from typing import Any
 
 from rag.citations import MARKER, marker_numbers
 from rag.extractive import ALSO, SAID_BY, shown
-from rag.schema import Passage, Quote
+from rag.schema import PART, Passage, Quote
 from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView
 
@@ -154,14 +154,19 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     the sentence naming who said it (if that was asked), then the sentences that agree
     with it."""
     best = turn.quotes[0]
-    said = [q for q in turn.quotes[1:] if q.role == "attribution"]
-    rest = [q for q in turn.quotes[1:] if q.role != "attribution"]
+    rest = [q for q in turn.quotes[1:] if q.role not in ("attribution", PART)]
     parts = ['<div class="answer-first">']
     if turn.value:
         parts.append(f'<div class="value">{esc(turn.value)}</div>')
     parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
-    for q in said:
-        parts.append(f'<div class="said-by">{SAID_BY} {render_quote(q, index, valid)}</div>')
+    for q in turn.quotes[1:]:
+        if q.role == "attribution":
+            parts.append(f'<div class="said-by">{SAID_BY} {render_quote(q, index, valid)}</div>')
+        elif q.role == PART:  # the answer to the question's next part
+            if q.value:
+                parts.append(f'<div class="value">{esc(q.value)}</div>')
+            quote = render_quote(q, index, valid)
+            parts.append(f'<blockquote class="best part">{quote}</blockquote>')
     if rest:
         items = "".join(f"<li>{render_quote(q, index, valid)}</li>" for q in rest)
         parts.append(f'<div class="also">{ALSO}</div><ul class="also-list">{items}</ul>')

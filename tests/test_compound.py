@@ -1,0 +1,96 @@
+"""Questions asking several things (`rag.compound`): split into parts, each part
+answered with its own value and sentence, in the model-free answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import Settings
+from rag.answer import Answerer
+from rag.compound import merge, split_question
+from rag.extractive import Extraction
+from rag.schema import PART, Quote
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How many H100 GPUs will Meta have by the end of the year, and on how many "
+            "H100s was the biggest Llama model trained?",
+            [
+                "How many H100 GPUs will Meta have by the end of the year?",
+                "on how many H100s was the biggest Llama model trained?",
+            ],
+        ),
+        (
+            "Berapa banyak GPU H100 yang dimiliki Meta dan siapa CEO Nvidia?",
+            ["Berapa banyak GPU H100 yang dimiliki Meta?", "siapa CEO Nvidia?"],
+        ),
+        (
+            "Meta年底会有多少H100，最大的Llama在多少块H100上训练？",
+            ["Meta年底会有多少H100？", "最大的Llama在多少块H100上训练？"],
+        ),
+        (
+            "Who is the CEO of Nvidia? And who founded Meta?",
+            ["Who is the CEO of Nvidia?", "who founded Meta?"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_question_asking_two_things_is_split(question: str, parts: list[str]) -> None:
+    assert split_question(question) == parts
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many H100s does Meta plan to have?",
+        "What did Zuckerberg and Huang discuss?",  # "and" joins names, not questions
+        "Siapa pendiri dan CEO Character.AI?",  # one person, two roles
+        "What is the difference between Llama and GPT?",
+        "Which framework is mentioned both in the article and by Jensen Huang?",
+        "Anthropic的联合创始人兼CEO是谁?",
+        "Who and when?",  # parts too short to be questions
+    ],
+)
+def test_a_question_asking_one_thing_is_not_split(question: str) -> None:
+    assert split_question(question) == [question]
+
+
+def _quote(n: int, text: str, value: str | None) -> Quote:
+    return Quote(n, f"d{n}", 0, len(text), text, value=value)
+
+
+def test_merge_gives_one_line_per_part_and_says_which_part_is_not_found() -> None:
+    parts = ["How many GPUs?", "Who trained it?", "When was it released?"]
+    answers = [
+        Extraction(
+            "", [_quote(1, "Ada 340.000 GPU.", "340.000"), _quote(2, "Juga 340.000.", None)]
+        ),
+        Extraction("", []),
+        Extraction("", [_quote(3, "Dirilis pada 2024.", "2024")]),
+    ]
+    got = merge(parts, answers)
+    lines = got.text.splitlines()
+    assert lines[0].startswith("**340.000** — “Ada 340.000 GPU.” [1]")
+    assert lines[1].startswith("Who trained it? — no sentence")
+    assert lines[2].startswith("**2024** — “Dirilis pada 2024.” [3]")
+    assert [q.n for q in got.quotes] == [1, 3]  # the first part's supporting quote dropped
+    assert got.quotes[1].role == PART and got.quotes[1].value == "2024"
+    assert got.value == "340.000"
+
+
+def test_both_parts_are_answered_from_the_shipped_corpus(bundled_index: Settings) -> None:
+    question = (
+        "How many H100 GPUs will Meta have by the end of the year, and on how many H100s "
+        "was the biggest Llama model trained?"
+    )
+    with Answerer(bundled_index) as answerer:
+        got = answerer.ask(question, no_llm=True)
+    assert got.mode == "extractive", got.answer
+    values = [q.value for q in got.quotes if q.value]
+    assert len(values) == 2, got.answer
+    assert values[0].replace(",", ".") == "340.000" and values[1].replace(",", ".") == "16.000"
+    for q in got.quotes:  # every quote exact in its passage
+        p = next(p for p in got.passages if p.n == q.n)
+        assert p.text[q.start - p.start : q.end - p.start] == q.text
