@@ -246,8 +246,10 @@ class _Run:
             variants.append(f"{self.history[-1].question} {self.question}")
         search_question = standalone or self.question
         parts = split_question(search_question)
-        if len(parts) > 1:
-            variants += parts  # each part is searched for too: one may rank low as a whole
+        if len(parts) > 1 and not self.use_llm:
+            # model-free, each part is searched for too (one may rank low as a whole); a
+            # model gets the whole question's passages, as for any question
+            variants += parts
         if self.use_llm:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
@@ -393,10 +395,10 @@ class _Run:
         known = list(passages)
         for part in parts:
             # the passages in the part's own order: the whole question's ranks them for
-            # the part it is mostly about
-            order = {
-                p.chunk_id: i for i, p in enumerate(self.owner.retriever.search([part]).passages)
-            }
+            # the part it is mostly about (a follow-up's part with the question before)
+            query = f"{self.history[-1].question} {part}" if self.history else part
+            found = self.owner.retriever.search([query], self.top_k).passages
+            order = {p.chunk_id: i for i, p in enumerate(found)}
             ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
             answers.append(self._answer_part(part, ranked, new_sources))
             known += answers[-1].extra  # a later part's new source gets the next number

@@ -17,33 +17,74 @@ from rag.schema import PART, Passage, Quote
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
 
+_AUX = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
+# a second question, in question word order: "how many ...", "what did ...", "who is
+# ...", "berapa ...", "siapa ..."; not a clause inside one question ("... and what Meta
+# builds", "... dan apa yang dibangun Meta")
 _ASKS = (
-    r"(?:how|what|who|whom|whose|when|which|where|why|berapa|apa|siapa|kapan|mana|"
-    r"bagaimana|mengapa)\b"
+    rf"(?:how\s+(?:many|much|long|often|far|old|big|{_AUX})"
+    rf"|(?:what|who|whom|whose|when|which|where|why)\s+(?:\w+\s+)?{_AUX}"
+    r"|berapa|siapa|kapan|mengapa|bagaimana)\b"
 )
 _PREPOSITION = r"(?:on|in|at|for|by|to|from|with|of|pada|di|dalam|untuk|dengan|dari|sejak)\s+"
 # "..., and on how many ...", "... dan berapa ...": a second question joined by "and"
 _JOIN = re.compile(
-    rf"(?:\s*[,;]\s*|\s+)(?:and|dan|serta)\s+(?=(?:{_PREPOSITION})?{_ASKS})", re.IGNORECASE
+    rf"(?:\s*[,;]\s*|\s)(?:and|dan|serta)\s(?=(?:{_PREPOSITION})?{_ASKS})", re.IGNORECASE
 )
 _NEXT_QUESTION = re.compile(r"[?？]\s*")  # "How many ...? And who ...?"
-_HAN_ASKS = re.compile(r"多少|什么|谁|哪|几|何时|怎么|为什么|是否")
+_HAN_ASKS = re.compile(
+    r"多少|什么|谁|哪里|哪个|哪些|哪家|哪位|哪一|哪年|几[个年次位家]|何时|怎么|为什么|是否"
+)
 _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
+# a later part whose subject is only a pronoun ("when was it founded?") cannot be
+# searched for on its own
+_PRONOUN = re.compile(
+    r"\b(?:it|its|they|them|their|he|she|his|her|itu|ia|dia|mereka)\b|[它他她]", re.I
+)
 MAX_PARTS = 3
-MIN_PART_CHARS = 12  # a part shorter than this is no question of its own
+MIN_PART_CHARS = 12  # a Latin-script part shorter than this is no question of its own
+MIN_WORDS = 3  # ... or of fewer words
+MIN_HAN_CHARS = 6  # ... a Chinese one shorter than this
+MAX_CHARS = 1000  # a longer text is not split (nor scanned)
 
 
 def _asks(text: str) -> bool:
-    return bool(re.search(rf"\b{_ASKS}", text, re.IGNORECASE) or _HAN_ASKS.search(text))
+    return bool(
+        re.match(rf"(?:{_PREPOSITION})?{_ASKS}", text, re.IGNORECASE)
+        or re.search(r"\b(?:how|what|who|whom|whose|when|which|where|why|berapa|apa|siapa|kapan|"
+                     r"mana|bagaimana|mengapa)\b", text, re.IGNORECASE)
+        or _HAN_ASKS.search(text)
+    )  # fmt: skip
+
+
+def _short(part: str) -> bool:
+    """Too short to be a question of its own ("Which companies")."""
+    if re.search(r"[\u3400-\u9fff]", part):
+        return len(part) < MIN_HAN_CHARS
+    return len(part) < MIN_PART_CHARS or len(part.split()) < MIN_WORDS
+
+
+def _question_marks(text: str) -> list[str]:
+    """`text` split after each "?" outside quotation marks ("the talk "What is AI?" ...")."""
+    pieces, start, quoted = [], 0, False
+    for i, ch in enumerate(text):
+        if ch in '"“”「」':
+            quoted = ch in "“「" or (ch == '"' and not quoted)
+        elif ch in "?？" and not quoted:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]
 
 
 def split_question(question: str) -> list[str]:
     """The parts of a question that asks several things, each ending in "?"; a question
     asking one thing is its only part."""
-    text = question.strip()
-    pieces = [p for p in _NEXT_QUESTION.split(text) if p.strip()]
+    text = " ".join(question.split())
+    if len(text) > MAX_CHARS:
+        return [question]
     parts: list[str] = []
-    for piece in pieces:
+    for piece in _question_marks(text):
         sub = _JOIN.split(piece)
         if len(sub) == 1 and _HAN_ASKS.search(piece):
             han = _HAN_JOIN.split(piece)
@@ -54,7 +95,8 @@ def split_question(question: str) -> list[str]:
     if (
         len(parts) < 2
         or len(parts) > MAX_PARTS
-        or any(len(p) < MIN_PART_CHARS or not _asks(p) for p in parts)
+        or any(_short(p) or not _asks(p) for p in parts)
+        or any(_PRONOUN.search(p) for p in parts[1:])
     ):
         return [question]
     mark = "？" if "？" in question else "?"
@@ -75,6 +117,8 @@ def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
             continue
         # the first answered part leads (value and best sentence); later ones follow
         head = replace(got.quotes[0], role=PART) if quotes else got.quotes[0]
+        if any(_same(head, q) for q in quotes):
+            continue  # the same sentence and value answer an earlier part
         said = [q for q in got.quotes[1:] if q.role == "attribution"]
         value = head.value
         quoted = f"“{shown(head.text)}” [{head.n}]"
@@ -82,4 +126,15 @@ def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
         lines += [f"{SAID_BY} “{shown(q.text)}” [{q.n}]" for q in said]
         quotes += [head, *said]
         extra += [p for p in got.extra if all(p.n != e.n for e in extra)]
-    return Extraction("\n".join(lines), quotes, quotes[0].value if quotes else None, extra)
+    # the answer's value is the first part's: none when no sentence answers it
+    first = answers[0].quotes[0].value if answers and answers[0].quotes else None
+    return Extraction("\n".join(lines), quotes, first, extra)
+
+
+def _same(a: Quote, b: Quote) -> bool:
+    return (a.doc_id, a.start, a.end, a.value) == (b.doc_id, b.start, b.end, b.value)
+
+
+def missing_parts(text: str) -> list[str]:
+    """The lines of a merged answer that name a part no sentence answers."""
+    return [line for line in text.splitlines() if line.endswith(NOT_FOUND)]

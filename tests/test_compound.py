@@ -35,6 +35,7 @@ from rag.schema import PART, Quote
             "Who is the CEO of Nvidia? And who founded Meta?",
             ["Who is the CEO of Nvidia?", "who founded Meta?"],
         ),
+        ("谁是Nvidia的CEO，Meta有多少H100？", ["谁是Nvidia的CEO？", "Meta有多少H100？"]),
     ],
 )  # fmt: skip
 def test_a_question_asking_two_things_is_split(question: str, parts: list[str]) -> None:
@@ -51,6 +52,15 @@ def test_a_question_asking_two_things_is_split(question: str, parts: list[str]) 
         "Which framework is mentioned both in the article and by Jensen Huang?",
         "Anthropic的联合创始人兼CEO是谁?",
         "Who and when?",  # parts too short to be questions
+        # a clause inside one question, not a second question
+        "What did Huang say about Zuckerberg and how Meta leads in AI?",
+        "What is the relationship between Nvidia and what Meta builds?",
+        "Apa hubungan antara Nvidia dan apa yang dibangun Meta?",
+        "Which companies and which people are mentioned?",
+        'In the talk titled "What is AI? A primer", who was the speaker?',
+        "哪怕只算美国境内的数据中心，Meta一共有多少块H100？",  # 哪怕: "even if"
+        "Who is the CEO of Apple? And when was it founded?",  # "it": no question alone
+        "x " * 5000 + "and how is it?",  # long: not scanned
     ],
 )
 def test_a_question_asking_one_thing_is_not_split(question: str) -> None:
@@ -94,3 +104,18 @@ def test_both_parts_are_answered_from_the_shipped_corpus(bundled_index: Settings
     for q in got.quotes:  # every quote exact in its passage
         p = next(p for p in got.passages if p.n == q.n)
         assert p.text[q.start - p.start : q.end - p.start] == q.text
+
+
+def test_merge_names_no_value_for_the_question_when_its_first_part_is_not_found() -> None:
+    got = merge(
+        ["Who trained it?", "When was it released?"],
+        [Extraction("", []), Extraction("", [_quote(3, "Dirilis pada 2024.", "2024")])],
+    )
+    assert got.value is None and got.quotes[0].value == "2024"
+    assert got.quotes[0].role is None  # it leads the answer
+
+
+def test_merge_shows_a_sentence_answering_two_parts_once() -> None:
+    same = _quote(1, "Ada 600.000 GPU.", "600.000")
+    got = merge(["How many?", "How many again?"], [Extraction("", [same]), Extraction("", [same])])
+    assert len(got.quotes) == 1 and got.text.count("600.000 GPU") == 1

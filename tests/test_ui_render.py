@@ -260,3 +260,18 @@ def test_each_part_of_a_question_asking_two_things_shows_its_value_and_sentence(
     assert values == ["340.000", "16.000"]
     assert html.index("340.000 GPU") < html.index("16.000</div>") < html.index("16.000 GPU")
     assert "Also stated in:" not in html  # a part's answer is no supporting quote
+
+
+def test_a_part_of_the_question_nothing_answers_stays_visible() -> None:
+    from rag.compound import NOT_FOUND
+
+    ps = [passage(1)]
+    quotes = [Quote(1, ps[0].doc_id, 0, 5, "Dirilis pada 2024.", value="2024")]
+    text = f"Who trained it? — {NOT_FOUND}\n**2024** — “Dirilis pada 2024.” [1]"
+    turn = ChatTurn(
+        question="Who trained it, and when was Llama released?", text=text, passages=ps,
+        mode="extractive", cited={1}, quotes=quotes, value=None, done=True,
+    )  # fmt: skip
+    html = render_transcript([turn])
+    assert '<div class="part-missing">Who trained it? — no sentence' in html
+    assert '<div class="value">2024</div>' in html

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from typing import Any
 
 from rag.citations import MARKER, marker_numbers
+from rag.compound import missing_parts
 from rag.extractive import ALSO, SAID_BY, shown
 from rag.schema import PART, Passage, Quote
 from rag.terminal import safe_text
@@ -156,8 +157,9 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     best = turn.quotes[0]
     rest = [q for q in turn.quotes[1:] if q.role not in ("attribution", PART)]
     parts = ['<div class="answer-first">']
-    if turn.value:
-        parts.append(f'<div class="value">{esc(turn.value)}</div>')
+    value = turn.value or best.value  # (a later part's, when the first found nothing)
+    if value:
+        parts.append(f'<div class="value">{esc(value)}</div>')
     parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
     for q in turn.quotes[1:]:
         if q.role == "attribution":
@@ -167,6 +169,8 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
                 parts.append(f'<div class="value">{esc(q.value)}</div>')
             quote = render_quote(q, index, valid)
             parts.append(f'<blockquote class="best part">{quote}</blockquote>')
+    for line in missing_parts(turn.text):  # a part of the question nothing answers
+        parts.append(f'<div class="part-missing">{esc(line)}</div>')
     if rest:
         items = "".join(f"<li>{render_quote(q, index, valid)}</li>" for q in rest)
         parts.append(f'<div class="also">{ALSO}</div><ul class="also-list">{items}</ul>')
