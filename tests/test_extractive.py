@@ -461,3 +461,31 @@ def test_near_misses_of_an_indexed_name_leave_the_name_itself_out(
         assert retriever.near_misses("openai", held=True) == []  # not "open"
     finally:
         retriever.close()
+
+
+def test_asked_how_many_of_a_thing_the_number_counting_it_is_the_value() -> None:
+    # the sentence holds two numbers; another document repeats the other one, so
+    # agreement alone would pick it
+    passages = [
+        _passage(
+            1,
+            "Versi Llama yang terbesar memiliki 405 miliar parameter dan dilatih pada lebih "
+            "dari 16.000 GPU NVIDIA H100.",
+            "siggraph",
+        ),
+        _passage(2, "Llama punya 405 miliar parameter.", "llama"),
+    ]
+    got = answer_first("On how many H100s was the biggest Llama model trained?", passages)
+    assert got.value == "16.000", got.text
+    params = answer_first("How many parameters does the biggest Llama have?", passages)
+    assert params.value == "405 miliar", params.text
+
+
+def test_the_thing_a_question_counts() -> None:
+    from rag.extractive import counted
+
+    assert counted("how many H100s does Meta plan to have?") == "h100"
+    assert counted("Berapa banyak GPU H100 yang akan dimiliki Meta?") == "gpu"
+    assert counted("Meta将拥有多少个H100?") == "h100"
+    assert counted("How much does Meta spend?") is None
+    assert counted("Who is the CEO of Nvidia?") is None
