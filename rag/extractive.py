@@ -774,7 +774,7 @@ class Extraction:
 # "how many H100s", "berapa banyak GPU", "多少个H100": the thing counted
 _COUNTED = re.compile(
     r"\bhow\s+(?:many|much)\s+(?P<en>[^\W\d_][\w-]*|[\w-]*\d[\w-]*)"
-    r"|\bberapa\s+(?:banyak\s+|jumlah\s+)?(?P<id>[\w-]+)"
+    r"|\bberapa\s+(?:banyak|jumlah)\s+(?P<id>[\w-]+)"  # (bare "berapa": how much, what)
     r"|多少(?:个|块|台|张|名|位|家|件|种|次)?(?P<zh>[A-Za-z0-9][\w-]*)",
     re.IGNORECASE,
 )

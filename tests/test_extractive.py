@@ -488,4 +488,6 @@ def test_the_thing_a_question_counts() -> None:
     assert counted("Berapa banyak GPU H100 yang akan dimiliki Meta?") == "gpu"
     assert counted("Meta将拥有多少个H100?") == "h100"
     assert counted("How much does Meta spend?") is None
+    assert counted("Tahun berapa Facebook didirikan?") is None  # "what year", no count
+    assert counted("Berapa tarif per jam seniman grafis?") is None  # "what rate"
     assert counted("Who is the CEO of Nvidia?") is None
