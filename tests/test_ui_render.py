@@ -223,18 +223,30 @@ def test_banner_gives_the_commands_when_ollama_is_down() -> None:
     assert "ollama pull llama3.1:8b" in render_banner(missing, "llama3.1:8b", "bge-m3")
 
 
+def _model_free(
+    question: str,
+    passages: list[Passage],
+    quotes: list[Quote],
+    value: str | None,
+    text: str = "...",
+) -> str:
+    """The page of one finished model-free answer citing every quote's passage."""
+    turn = ChatTurn(
+        question=question, text=text, passages=passages, mode="extractive",
+        cited={q.n for q in quotes}, quotes=quotes, value=value, done=True,
+    )  # fmt: skip
+    return render_transcript([turn])
+
+
 def test_the_sentence_naming_who_said_it_is_labelled_said_by() -> None:
     ps = [passage(1), passage(2)]
     quotes = [
         Quote(1, ps[0].doc_id, 0, 5, "“AI masa kini berbasis giliran.", value="Huang"),
         Quote(2, ps[1].doc_id, 0, 5, "“Anda mengatakan sesuatu,” kata Huang.", role="attribution"),
     ]
-    turn = ChatTurn(
-        question="Siapa yang mengatakan bahwa AI masa kini berbasis giliran?",
-        text="...", passages=ps, mode="extractive", cited={1, 2}, quotes=quotes,
-        value="Huang", done=True,
-    )  # fmt: skip
-    html = render_transcript([turn])
+    html = _model_free(
+        "Siapa yang mengatakan bahwa AI masa kini berbasis giliran?", ps, quotes, "Huang"
+    )
     said = re.search(r'<div class="said-by">Said by: <q class="quote">(.*?)</q>', html)
     assert said and "kata Huang" in said.group(1)
     assert "Also stated in:" not in html
@@ -250,12 +262,8 @@ def test_each_part_of_a_question_asking_two_things_shows_its_value_and_sentence(
             2, ps[1].doc_id, 0, 5, "Llama dilatih pada 16.000 GPU H100.", value="16.000", role=PART
         ),
     ]
-    turn = ChatTurn(
-        question="How many H100s will Meta have, and on how many was Llama trained?",
-        text="...", passages=ps, mode="extractive", cited={1, 2}, quotes=quotes,
-        value="340.000", done=True,
-    )  # fmt: skip
-    html = render_transcript([turn])
+    question = "How many H100s will Meta have, and on how many was Llama trained?"
+    html = _model_free(question, ps, quotes, "340.000")
     values = re.findall(r'<div class="value">(.*?)</div>', html)
     assert values == ["340.000", "16.000"]
     assert html.index("340.000 GPU") < html.index("16.000</div>") < html.index("16.000 GPU")
@@ -268,10 +276,6 @@ def test_a_part_of_the_question_nothing_answers_stays_visible() -> None:
     ps = [passage(1)]
     quotes = [Quote(1, ps[0].doc_id, 0, 5, "Dirilis pada 2024.", value="2024")]
     text = f"Who trained it? — {NOT_FOUND}\n**2024** — “Dirilis pada 2024.” [1]"
-    turn = ChatTurn(
-        question="Who trained it, and when was Llama released?", text=text, passages=ps,
-        mode="extractive", cited={1}, quotes=quotes, value=None, done=True,
-    )  # fmt: skip
-    html = render_transcript([turn])
+    html = _model_free("Who trained it, and when was Llama released?", ps, quotes, None, text)
     assert '<div class="part-missing">Who trained it? — no sentence' in html
     assert '<div class="value">2024</div>' in html
