@@ -6,6 +6,12 @@ gives the role to another organisation does not answer, however many of the ques
 words it holds; and when the documents give the role only to other organisations, they
 do not hold the answer. This is the model-free answer's check of the one relation its
 word and meaning scores cannot see: which organisation a role belongs to.
+
+Limits: organisations are matched by their Latin spelling (and the index's other
+spellings of it, Antropis for Anthropic), not across scripts: an English question about
+Apple over Chinese text naming it 苹果 finds no "here", and abstains if another
+company's role holder is in the passages. Only person questions (who, siapa, 谁, ai là)
+are checked, and only the model-free answer: a model reads the passages itself.
 """
 
 from __future__ import annotations
