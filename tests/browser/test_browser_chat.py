@@ -1,7 +1,8 @@
 """The chat in a real headless Chromium: streamed answers from the (fake) model, a
 citation click that shows the highlighted span in its document, the model-free banner,
-upload-then-ask, a hostile document shown as inert text, and (in every test, through the
-`page` fixture) no request leaving this machine."""
+upload-then-ask, a hostile document shown as inert text, a question asking two things
+answered part by part, and (in every test, through the `page` fixture) no request leaving
+this machine."""
 
 from __future__ import annotations
 
@@ -329,4 +330,26 @@ def test_a_document_with_script_and_markdown_is_shown_as_inert_text(
         assert page.locator(f"{where} script, {where} img, {where} b, {where} strong").count() == 0
         assert page.locator(f"{where} a[href^='http']").count() == 0
     shot(page, "browser-inert-script")
+    assert page.js_errors == []
+
+
+def test_a_question_asking_two_things_shows_a_value_and_sentence_for_each(
+    bundled_index: Settings, serve_app: Any, page: Any
+) -> None:
+    # the default path (bundled model, no Ollama): each part its own value, quote and
+    # citation, the second part's citation highlighting its own sentence
+    open_app(page, serve_app())
+    turn = ask(
+        page,
+        "How many H100 GPUs will Meta have by the end of the year, and on how many H100s "
+        "was the biggest Llama model trained?",
+    )
+    values = turn.locator(".answer-first .value").all_inner_texts()
+    assert len(values) == 2, turn.inner_text()
+    assert re.fullmatch(r"340[.,]000", values[0]) and re.fullmatch(r"16[.,]000", values[1])
+    second = turn.locator(".answer-first blockquote.part")
+    n = int(second.locator("a.cite").first.get_attribute("data-n") or 0)
+    marked = words(open_citation(page, turn, n))
+    assert re.search(r"16[.,]000", marked) and marked in words(second.inner_text())
+    shot(page, "browser-two-part-question")
     assert page.js_errors == []
