@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from rag.extractive import SAID_BY, Extraction, shown
-from rag.schema import PART, Passage, Quote
+from rag.schema import ATTRIBUTION, PART, Passage, Quote
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
 
@@ -119,7 +119,7 @@ def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
         head = replace(got.quotes[0], role=PART) if quotes else got.quotes[0]
         if any(_same(head, q) for q in quotes):
             continue  # the same sentence and value answer an earlier part
-        said = [q for q in got.quotes[1:] if q.role == "attribution"]
+        said = [q for q in got.quotes[1:] if q.role == ATTRIBUTION]
         value = head.value
         quoted = f"“{shown(head.text)}” [{head.n}]"
         lines.append(f"**{value}** — {quoted}" if value else f"{part} — {quoted}")

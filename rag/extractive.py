@@ -38,8 +38,8 @@ from typing import Any, Literal, Protocol
 from index.chunker import sentence_spans
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
-from rag.binding import asked_roles, binding, question_names
-from rag.schema import Passage, Quote
+from rag.binding import asked_roles, binding, generic, question_names
+from rag.schema import ATTRIBUTION, Passage, Quote
 
 AnswerType = Literal["number", "name", "date", "other"]
 
@@ -301,7 +301,7 @@ def _date_values(sentence: str, question: str) -> list[Value]:
 
 def _generic(word: str, asked: set[str]) -> bool:
     w = fold(word.strip(".,'’"))
-    if w in asked or w in STOPWORDS or (word.isupper() and len(word) <= 3 and word.isalpha()):
+    if w in asked or w in STOPWORDS or generic(word):
         return True
     parts = tokenize(word)
     return bool(parts) and all(t in asked for t in parts)  # "Character.AI" when asked
@@ -889,8 +889,8 @@ def compose(quotes: Sequence[Quote], value: str | None) -> str:
         return "No sentence of the retrieved passages matches the question."
     first = f"“{shown(quotes[0].text)}” [{quotes[0].n}]"
     lines = [f"**{value}** — {first}" if value else first]
-    said = [q for q in quotes[1:] if q.role == "attribution"]
-    rest = [q for q in quotes[1:] if q.role != "attribution"]
+    said = [q for q in quotes[1:] if q.role == ATTRIBUTION]
+    rest = [q for q in quotes[1:] if q.role != ATTRIBUTION]
     lines += [f"{SAID_BY} “{shown(q.text)}” [{q.n}]" for q in said]
     if rest:
         lines += ["", ALSO]
@@ -928,7 +928,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
                 # the attribution must close this quotation, not open another
                 if end <= where <= min(end + SPEAKER_REACH, stop) and "“" not in before:
                     who = m.group("who").rstrip(".")
-                    quote = Quote(p.n, doc, at, p.start + b, text, p.page, role="attribution")
+                    quote = Quote(p.n, doc, at, p.start + b, text, p.page, role=ATTRIBUTION)
                     found.append((where - end, who, quote))
                     break
     if not found:
@@ -977,7 +977,7 @@ def _speaker_before(
         if extra is None or (extra.start, extra.end) != (a, b):
             return None
         holder = extra
-    quote = Quote(holder.n, doc, a, b, text[a:b], holder.page, role="attribution")
+    quote = Quote(holder.n, doc, a, b, text[a:b], holder.page, role=ATTRIBUTION)
     return who, quote, extra
 
 

@@ -267,7 +267,8 @@ class Retriever:
         `held`: also when it does (a name spelt otherwise in another language: Anthropic,
         Antropis), `term` itself left out."""
         lexical, _ = self._refresh()
-        if lexical.doc_freq(term) > 0 and (not held or len(term) < HELD_MIN_CHARS):
+        indexed = lexical.doc_freq(term) > 0
+        if indexed and (not held or len(term) < HELD_MIN_CHARS):
             return []
         if len(term) < 4 or not term.isascii():
             return []
@@ -275,7 +276,7 @@ class Retriever:
             if self._near is None:
                 self._near = NearMisses(lexical.vocabulary())
             near = self._near
-        if not held or lexical.doc_freq(term) == 0:
+        if not indexed:
             return near.similar(term)
         # it finds the term itself; a word the name starts with is another word (open)
         found = near.similar(term, NEAR_MISS_PER_TERM + 1, HELD_DICE)

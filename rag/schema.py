@@ -48,6 +48,7 @@ class Passage:
         }
 
 
+ATTRIBUTION = "attribution"  # `Quote.role` of the sentence naming who said the quoted one
 PART = "part"  # `Quote.role` of the answer to a later part of a question asking several
 
 
@@ -58,7 +59,7 @@ class Quote:
 
     `page`: the page of the sentence itself in a PDF (`Catalog.page_of` its start), not
     the page its chunk starts on. `value`: the number, name
-    or date the answer pulled out of this sentence, if any. `role`: "attribution" for
+    or date the answer pulled out of this sentence, if any. `role`: ATTRIBUTION for
     the sentence that names who said the quoted one (shown as "Said by:"), PART for the
     best sentence of a question's second or third part (`rag.compound`), else None."""
 

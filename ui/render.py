@@ -17,7 +17,7 @@ from typing import Any
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
 from rag.extractive import ALSO, SAID_BY, shown
-from rag.schema import PART, Passage, Quote
+from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView
 
@@ -155,14 +155,14 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     the sentence naming who said it (if that was asked), then the sentences that agree
     with it."""
     best = turn.quotes[0]
-    rest = [q for q in turn.quotes[1:] if q.role not in ("attribution", PART)]
+    rest = [q for q in turn.quotes[1:] if q.role not in (ATTRIBUTION, PART)]
     parts = ['<div class="answer-first">']
     value = turn.value or best.value  # (a later part's, when the first found nothing)
     if value:
         parts.append(f'<div class="value">{esc(value)}</div>')
     parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
     for q in turn.quotes[1:]:
-        if q.role == "attribution":
+        if q.role == ATTRIBUTION:
             parts.append(f'<div class="said-by">{SAID_BY} {render_quote(q, index, valid)}</div>')
         elif q.role == PART:  # the answer to the question's next part
             if q.value:
