@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import StoreError
-from index.lexical import tokenize
+from index.lexical import TOKENIZER_VERSION, tokenize
 from index.storage import storage_problem
 
 SCHEMA_VERSION = 1
@@ -140,6 +140,9 @@ class Catalog:
                 row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                    self.db.execute(
+                        "INSERT INTO meta VALUES ('tokenizer', ?)", (str(TOKENIZER_VERSION),)
+                    )
                 elif int(row[0]) != SCHEMA_VERSION:
                     raise StoreError(
                         f"{path}: catalog schema {row[0]} is not {SCHEMA_VERSION}; "
@@ -205,6 +208,36 @@ class Catalog:
             "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
             "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
         )
+
+    # lexical tokens ---------------------------------------------------------------------
+    def retokenize(self) -> int:
+        """Make every chunk's stored tokens again when an older `tokenize` made them
+        (`TOKENIZER_VERSION`; a catalog from before the version was kept is version 1).
+        The writer calls it under the ingest lock; the generation bump makes the BM25
+        index rebuild. Returns how many chunks' tokens changed."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='tokenizer'").fetchone()
+        if row is not None and int(row[0]) == TOKENIZER_VERSION:
+            return 0
+        changed = 0
+        with self.transaction() as db:
+            for (doc_id,) in db.execute("SELECT doc_id FROM documents").fetchall():
+                text = self.document_text(doc_id)  # one document's text in memory at a time
+                rows = db.execute(
+                    "SELECT chunk_id, start_char, end_char, lex FROM chunks WHERE doc_id = ?",
+                    (doc_id,),
+                ).fetchall()
+                for chunk_id, start, end, lex in rows:
+                    new = " ".join(tokenize(text[start:end]))
+                    if new != lex:
+                        db.execute("UPDATE chunks SET lex = ? WHERE chunk_id = ?", (new, chunk_id))
+                        changed += 1
+            db.execute(
+                "INSERT INTO meta VALUES ('tokenizer', ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                (str(TOKENIZER_VERSION), str(TOKENIZER_VERSION)),
+            )
+            if changed:
+                self._bump(db)
+        return changed
 
     # documents ------------------------------------------------------------------------
     def get_by_path(self, path: str) -> DocumentRow | None:

@@ -81,6 +81,7 @@ class Ingestor(StoreWriter):
             catalog = Catalog(self.settings.catalog_path)
             failed = False
             try:
+                catalog.retokenize()  # stored by an older tokenizer: the next ingest mends it
                 with self._writing(catalog):
                     self._run(paths, catalog, report)
             except BaseException:

@@ -27,7 +27,15 @@ from index.textnorm import canonical_numbers
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _KANA = "\u3040-\u30ff"
-_TOKEN = re.compile(rf"[{_HAN}]+|[{_KANA}]+|\d+(?:\.\d+)+(?!\w)|[^\W{_HAN}{_KANA}]+")
+# a dotted number ends where a Latin word would go on ("3.1x" is no number) but not where
+# Han text does: Chinese writes "Llama 3.1最大的版本" without a space
+_TOKEN = re.compile(
+    rf"[{_HAN}]+|[{_KANA}]+|\d+(?:\.\d+)+(?![^\W{_HAN}{_KANA}])|[^\W{_HAN}{_KANA}]+"
+)
+# bumped whenever `tokenize` changes what it returns for some text: a catalog's stored
+# chunk tokens from an older version are made again on the next ingest (`Catalog`)
+TOKENIZER_VERSION = 2
+
 # "GPUs", "LLMs", "H100s", "1990s" -> drop the plural s (before case folding)
 _ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,}|[A-Za-z]*\d+[A-Za-z]*?)s\b")
 

@@ -436,3 +436,44 @@ def test_a_corrupt_lexical_index_is_rebuilt_not_fatal(corpus_index: Settings) ->
     assert LexicalIndex.load(corpus_index.lexical_dir) is None
     passages = Answerer(corpus_index).retrieve("340.000 GPU Nvidia H100")
     assert any("340.000" in p.text for p in passages)
+
+
+def test_a_dotted_number_before_han_text_is_one_token() -> None:
+    from index.lexical import tokenize
+
+    assert tokenize("Llama 3.1最大的版本有多少参数?")[:3] == ["llama", "3.1", "最大"]
+    assert tokenize("Llama 3.1 405B") == ["llama", "3.1", "405b"]
+    assert tokenize("3.1x") == ["3", "1x"]  # a Latin word going on is no number
+
+
+def test_tokens_stored_by_an_older_tokenizer_are_made_again_on_the_next_ingest(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "llama.zh.txt").write_text(
+        "Meta发布了Llama 3.1最大的版本,它有4050亿个参数。这是一个开源模型。", encoding="utf-8"
+    )
+    settings = load_settings()
+    ingest([folder], settings)
+    catalog = Catalog(settings.catalog_path)
+    try:  # as an index from before the dotted-number fix holds it
+        with catalog.transaction() as db:
+            db.execute("UPDATE chunks SET lex = REPLACE(lex, '3.1', '3 1')")
+            db.execute("DELETE FROM meta WHERE key = 'tokenizer'")
+            catalog._bump(db)
+        generation = catalog.generation
+    finally:
+        catalog.close()
+    assert not ingest([folder], settings).changed  # no file changed: only the tokens
+    catalog = Catalog(settings.catalog_path)
+    try:
+        (lex,) = [row[1] for row in catalog.lexical_rows()]
+        assert catalog.generation > generation
+        assert catalog.retokenize() == 0  # done once
+    finally:
+        catalog.close()
+    assert "3.1" in lex.split()
+    index = LexicalIndex.load(settings.lexical_dir)
+    assert index is not None and index.generation > generation
+    assert index.search("3.1", 1)
