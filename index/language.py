@@ -11,6 +11,12 @@ from typing import Any
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
+_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
+
+
+def language_key(lang: str) -> str:
+    """A language code as questions and documents are compared (Malay is Indonesian)."""
+    return _ALIASES.get(lang, lang)
 
 
 @functools.cache

@@ -33,6 +33,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from index.language import language_key
 from rag.retrieve import Retrieval
 
 
@@ -154,8 +155,8 @@ ABSTAIN_TEXT = {
 
 
 def abstain_text(lang: str) -> str:
-    lang = {"ms": "id"}.get(lang, lang)  # a short Indonesian question often reads as Malay
-    return ABSTAIN_TEXT.get(lang, ABSTAIN_TEXT["en"])
+    # a short Indonesian question often reads as Malay
+    return ABSTAIN_TEXT.get(language_key(lang), ABSTAIN_TEXT["en"])
 
 
 _DECLINES = re.compile(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.extractive import SAID_BY, Extraction, shown
+from rag.extractive import SAID_BY, Extraction, counted_word, shown
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
@@ -41,6 +41,9 @@ _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
 _PRONOUN = re.compile(
     r"\b(?:it|its|they|them|their|he|she|his|her|itu|ia|dia|mereka)\b|[它他她]", re.I
 )
+# "how many" right before its verb counts what an earlier part counted: "How many H100s
+# will Meta have, and on how many was the biggest Llama trained?" (H100s)
+_BARE_COUNT = re.compile(rf"\bhow\s+many(?=\s+{_AUX}\b)", re.IGNORECASE)
 MAX_PARTS = 3
 MIN_PART_CHARS = 12  # a Latin-script part shorter than this is no question of its own
 MIN_WORDS = 3  # ... or of fewer words
@@ -100,7 +103,21 @@ def split_question(question: str) -> list[str]:
     ):
         return [question]
     mark = "？" if "？" in question else "?"
-    return [p if p.endswith(("?", "？")) else p + mark for p in parts]
+    return _carry_counted([p if p.endswith(("?", "？")) else p + mark for p in parts])
+
+
+def _carry_counted(parts: list[str]) -> list[str]:
+    """A later part's bare "how many" given the thing an earlier part counts, so the part
+    searched for and answered alone still says what it counts."""
+    out: list[str] = []
+    noun: str | None = None
+    for part in parts:
+        bare = _BARE_COUNT.search(part)
+        if noun and bare:
+            part = f"{part[: bare.end()]} {noun}{part[bare.end() :]}"
+        noun = counted_word(part) or noun
+        out.append(part)
+    return out
 
 
 def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:

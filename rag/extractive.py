@@ -784,13 +784,20 @@ COUNTED_REACH = 40  # characters after a number where the thing it counts may st
 def counted(question: str) -> str | None:
     """The term a how-many question counts ("h100" of "how many H100s"), folded; None
     when it asks for no count or counts a word too common to tell ("how many times")."""
+    word = counted_word(question)
+    return tokenize(word)[0] if word else None
+
+
+def counted_word(question: str) -> str | None:
+    """`counted`, as the question writes it ("H100s")."""
     m = _COUNTED.search(question)
     if not m:
         return None
     # (a Chinese noun is not looked for: 多少次瘟疫 ~ 次 was measured to lose as much
     # as it found on XQuAD zh-zh)
-    terms = tokenize(m.group("en") or m.group("id") or m.group("zh") or "")
-    return terms[0] if terms and terms[0] not in STOPWORDS and len(terms[0]) > 2 else None
+    word = m.group("en") or m.group("id") or m.group("zh") or ""
+    terms = tokenize(word)
+    return word if terms and terms[0] not in STOPWORDS and len(terms[0]) > 2 else None
 
 
 def _counts(value: Value, sentence: str, noun: str) -> bool:

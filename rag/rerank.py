@@ -7,9 +7,11 @@ toward English chunks over the Indonesian or Chinese one that answers. The best 
 is a sharper signal (the "MaxP" of passage ranking). It only re-orders the first `depth`
 passages (at most TOP_PASSAGES, the passages abstention's sentence signals read, so those
 stay what the abstention model was fitted on; recall@depth is unchanged by construction),
-and a small prior per rank keeps fusion's order where sentences tie:
+a small prior per rank keeps fusion's order where sentences tie, and a passage in the
+question's own language gives up what the model adds for that alone:
 
     score(i) = best sentence cosine of passage i - RANK_PRIOR * i
+               - SAME_LANGUAGE_PENALTY if passage i is in the question's language
 
 Only a single question is reranked: with rewrites into the corpus languages (the model
 path) fusion of the many lists is already strong and measured lower with the rerank.
@@ -32,6 +34,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from index.language import language_key
 from rag.schema import Passage
 from rag.sentences import TOP_PASSAGES, SentenceSimilarity
 
@@ -42,15 +45,28 @@ RANK_PRIOR = 0.005  # cosine given up per rank (bench/tune_rerank.py, dev sets)
 # the prior is on this embedder's cosine scale and was measured with it alone; an Ollama
 # embedding model's scale differs and cannot be measured here, so it keeps fusion's order
 KINDS = ("bundled",)
+# The model scores a sentence in the question's own language higher than an equally
+# relevant one in another: an English question's best English sentence beat the Chinese
+# or Vietnamese sentence that answered (XQuAD en-mixed). Taken off before comparing
+# (bench/tune_rerank.py, dev sets; on this embedder's cosine scale).
+SAME_LANGUAGE_PENALTY = 0.04
 
 
-def order(best: Sequence[float | None], prior: float = RANK_PRIOR) -> list[int]:
-    """Positions re-ordered by best sentence similarity minus `prior` per rank (no
-    sentence: last; ties keep fusion's order). bench/tune_rerank.py uses it too."""
+def order(
+    best: Sequence[float | None],
+    prior: float = RANK_PRIOR,
+    same: Sequence[bool] = (),
+    penalty: float = SAME_LANGUAGE_PENALTY,
+) -> list[int]:
+    """Positions re-ordered by best sentence similarity minus `prior` per rank and minus
+    `penalty` where `same` says the passage is in the question's language (no sentence:
+    last; ties keep fusion's order). bench/tune_rerank.py uses it too."""
 
     def key(i: int) -> float:
         b = best[i]
-        return float("inf") if b is None else -(b - prior * i)
+        if b is None:
+            return float("inf")
+        return -(b - prior * i - (penalty if i < len(same) and same[i] else 0.0))
 
     return sorted(range(len(best)), key=key)
 
@@ -62,14 +78,19 @@ def sentence_rerank(
     queries: Sequence[Sequence[float]],
     depth: int,
     prior: float = RANK_PRIOR,
+    language: str | None = None,
 ) -> list[Passage]:
     """`passages` with the first `depth` (TOP_PASSAGES at most) re-ordered by `order`
-    and all renumbered from 1; unchanged for another embedder kind than KINDS. A failing
-    embedder raises (RagError): the caller keeps fusion's order."""
+    and all renumbered from 1; unchanged for another embedder kind than KINDS. `language`:
+    the question's (`index.language.language_key`); None or "und" takes no penalty. A
+    failing embedder raises (RagError): the caller keeps fusion's order."""
     depth = min(depth, TOP_PASSAGES)
     if depth < 2 or len(passages) < 2 or embedder.kind not in KINDS:
         return list(passages)
     head = list(passages[:depth])
-    ranked = [head[i] for i in order(cache.best_per_passage(embedder, queries, head), prior)]
+    best = cache.best_per_passage(embedder, queries, head)
+    known = language not in (None, "und", "zxx")
+    same = [known and language_key(p.lang) == language for p in head]
+    ranked = [head[i] for i in order(best, prior, same)]
     ranked += passages[depth:]
     return [dataclasses.replace(p, n=n) for n, p in enumerate(ranked, start=1)]

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from core.errors import RagError, StoreError
 from core.settings import Settings
 from index.catalog import Catalog, ChunkView
+from index.language import detect_language, language_key
 from index.lexical import LexicalIndex, tokenize
 from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
@@ -61,7 +62,6 @@ MAX_QUERY_CHARS = 2000  # a longer question is cut for retrieval (BM25 and embed
 DUPLICATE_OVERLAP = 0.5  # a passage more than half covered by a better one is dropped
 
 
-_LANG_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
 # the script a language is written in (any other: Latin)
 _SCRIPTS = {
     **dict.fromkeys(["zh", "ja"], "Han"),
@@ -336,6 +336,7 @@ class Retriever:
                     ranking.embedder,
                     [ranking.query_vector],
                     self.settings.rerank_depth,
+                    language=language_key(detect_language(variants[0])),
                 )
             except RagError as exc:  # the embedder failed now: fusion's order stands
                 notes.append(f"passages in fusion's order (sentence rerank failed: {exc})")
@@ -362,8 +363,6 @@ class Retriever:
         the question, and when it is also written in another script (English over
         Chinese). Similarity across languages runs lower, lowest across scripts, and
         abstention must not read that as irrelevance."""
-        from index.language import detect_language
-
         with self._lock:
             row = (
                 self.catalog()
@@ -376,8 +375,8 @@ class Retriever:
             )
         if not row:
             return 0.0, 0.0
-        asked = _LANG_ALIASES.get(detect_language(question), detect_language(question))
-        found = _LANG_ALIASES.get(str(row[0]), str(row[0]))
+        asked = language_key(detect_language(question))
+        found = language_key(str(row[0]))
         if asked in ("und", "zxx") or asked == found:
             return 0.0, 0.0
         return 1.0, float(_SCRIPTS.get(asked, "Latn") != _SCRIPTS.get(found, "Latn"))

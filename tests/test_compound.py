@@ -36,6 +36,14 @@ from rag.schema import PART, Quote
             ["Who is the CEO of Nvidia?", "who founded Meta?"],
         ),
         ("谁是Nvidia的CEO，Meta有多少H100？", ["谁是Nvidia的CEO？", "Meta有多少H100？"]),
+        (  # a bare "how many" counts what the part before it counted
+            "How many H100s will Meta have, and on how many was the biggest Llama trained?",
+            ["How many H100s will Meta have?", "on how many H100s was the biggest Llama trained?"],
+        ),
+        (  # ... but not where it counts something of its own
+            "How many GPUs will Meta have, and how many parameters does Llama have?",
+            ["How many GPUs will Meta have?", "how many parameters does Llama have?"],
+        ),
     ],
 )  # fmt: skip
 def test_a_question_asking_two_things_is_split(question: str, parts: list[str]) -> None:
@@ -90,11 +98,18 @@ def test_merge_gives_one_line_per_part_and_says_which_part_is_not_found() -> Non
     assert got.value == "340.000"
 
 
-def test_both_parts_are_answered_from_the_shipped_corpus(bundled_index: Settings) -> None:
-    question = (
+@pytest.mark.parametrize(
+    "question",
+    [
         "How many H100 GPUs will Meta have by the end of the year, and on how many H100s "
-        "was the biggest Llama model trained?"
-    )
+        "was the biggest Llama model trained?",
+        # the README's example: the second part's "how many" counts H100s too
+        "How many H100s will Meta have, and on how many was the biggest Llama trained?",
+    ],
+)
+def test_both_parts_are_answered_from_the_shipped_corpus(
+    bundled_index: Settings, question: str
+) -> None:
     with Answerer(bundled_index) as answerer:
         got = answerer.ask(question, no_llm=True)
     assert got.mode == "extractive", got.answer

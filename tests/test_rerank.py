@@ -47,6 +47,41 @@ def test_the_rank_prior_keeps_fusions_order_unless_a_sentence_is_clearly_better(
     assert _ids(sentence_rerank(tie, sim, embedder, [query], depth=5, prior=0.0)) == ["c1", "c2"]
 
 
+def test_a_passage_in_the_questions_language_gives_up_the_models_bias_for_it() -> None:
+    import dataclasses
+
+    from rag.rerank import SAME_LANGUAGE_PENALTY
+
+    embedder = CountingEmbedder()
+    query = embedder.embed(["aaaa"])[0]
+    # the English sentence is closer by ~0.03 (0.98 against 0.95), less than the model
+    # adds for a question's own language: the Chinese passage's sentence answers as well
+    english = passage(1, "aaaa aaaa aaaa aaaa aaaa eeee.")
+    chinese = dataclasses.replace(passage(2, "aaaa aaaa aaaa eeee."), lang="zh")
+    ps, sim = [english, chinese], SentenceSimilarity()
+    assert SAME_LANGUAGE_PENALTY > 0.03
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="zh")) == [
+        "c1",
+        "c2",
+    ]
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="en")) == [
+        "c2",
+        "c1",
+    ]
+    # no question language known: no penalty
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5)) == ["c1", "c2"]
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="und")) == [
+        "c1",
+        "c2",
+    ]
+    # a document read as Malay is in an Indonesian question's language
+    malay = [dataclasses.replace(english, lang="ms"), chinese]
+    assert _ids(sentence_rerank(malay, sim, embedder, [query], depth=5, language="id")) == [
+        "c2",
+        "c1",
+    ]
+
+
 def test_the_best_query_variant_counts() -> None:
     embedder = CountingEmbedder()
     ps = [passage(1, "eeee eeee eeee."), passage(2, "oooo oooo oooo.")]
