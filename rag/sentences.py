@@ -44,6 +44,14 @@ MIN_CHARS = 12  # a shorter "sentence" (a heading, a list marker) says nothing
 GAP_RANK = 10  # sent_gap: best minus this-th best
 CACHE_SIZE = 20_000
 NEURAL = ("bundled", "ollama")
+# An embedder scores a sentence in the question's own language higher than an equally
+# relevant one in another: with the bundled model an English question's best English
+# sentence beat the Chinese or Vietnamese one that answered (XQuAD en-mixed). Taken off
+# wherever passages or sentences of several languages are compared (`rag.rerank`, the
+# model-free answer), on that model's cosine scale; chosen by bench/tune_rerank.py on dev
+# sets as the largest that costs no answer language anything. An Ollama model's bias
+# cannot be measured here: none is assumed.
+SAME_LANGUAGE_BIAS = {"bundled": 0.04}
 
 
 def _of(p: Passage) -> list[str]:
@@ -166,6 +174,7 @@ class RetrievalSentences:
     ) -> None:
         self._cache, self._embedder = cache, embedder
         self._question, self._vector = " ".join(question.split()), list(vector)
+        self.language_bias = SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0)
 
     def query(self, text: str) -> list[float]:
         if " ".join(text.split()) == self._question:

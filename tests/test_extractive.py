@@ -491,3 +491,38 @@ def test_the_thing_a_question_counts() -> None:
     assert counted("Tahun berapa Facebook didirikan?") is None  # "what year", no count
     assert counted("Berapa tarif per jam seniman grafis?") is None  # "what rate"
     assert counted("Who is the CEO of Nvidia?") is None
+
+
+class _FixedVectors:
+    """A SentenceEmbedder whose similarities are given: each text's cosine with the
+    question (unit vectors in 2-d)."""
+
+    def __init__(self, cosines: dict[str, float], language_bias: float) -> None:
+        self.cosines, self.language_bias = cosines, language_bias
+
+    def query(self, text: str) -> list[float]:
+        return [1.0, 0.0]
+
+    def passage(self, texts: list[str]) -> list[list[float]]:
+        import math
+
+        out = []
+        for t in texts:
+            c = self.cosines.get(t, 0.0)
+            out.append([c, math.sqrt(1.0 - c * c)])
+        return out
+
+
+def test_the_embedders_bias_for_the_questions_language_is_taken_off_sentences() -> None:
+    import dataclasses
+
+    from rag.extractive import candidates
+
+    question = "Where is the quux stored?"  # English; its words are in no sentence
+    english = dataclasses.replace(_passage(1, "Nothing here speaks of it at all."), lang="en")
+    chinese = dataclasses.replace(_passage(2, "它存放在北方的一个仓库里。", doc="d2"), lang="zh")
+    cosines = {english.text: 0.84, chinese.text: 0.82}  # English ahead by less than its bias
+    biased = candidates(question, [english, chinese], embedder=_FixedVectors(cosines, 0.04))
+    assert biased[0].passage is chinese
+    plain = candidates(question, [english, chinese], embedder=_FixedVectors(cosines, 0.0))
+    assert plain[0].passage is english

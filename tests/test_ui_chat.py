@@ -132,7 +132,10 @@ def test_model_picker_lists_chat_models_from_api_tags(
     assert selected == "llama3.1:8b" and interactive
     with_ollama.stop()
     choices, selected, interactive = app.model_choices(app.status())
-    assert (choices, selected, interactive) == (["llama3.1:8b"], "llama3.1:8b", False)
+    # nothing to pick: the configured model, said to be unavailable (not a greyed name
+    # that reads as in use)
+    assert choices == [("llama3.1:8b (not available)", "llama3.1:8b")]
+    assert selected == "llama3.1:8b" and not interactive
 
 
 def test_upload_handler_streams_progress_and_lists_the_document(
@@ -149,7 +152,8 @@ def test_upload_handler_streams_progress_and_lists_the_document(
     assert len(steps) >= 3  # received, indexing..., done
     log, table, _picker, status, cleared = steps[-1]
     assert "rejected tool.exe: unsupported file type .exe" in log
-    assert "added: " in log and "zorblax notes.md" in log
+    assert "added: zorblax notes.md (1 chunks)" in log, log  # its name, not its folder
+    assert str(corpus_index.data_dir) not in log
     assert "6 documents" in table and "Zorblax" in table
     assert "6 documents" in status
     assert cleared is None

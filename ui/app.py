@@ -19,8 +19,7 @@ from typing import Any
 from core.errors import RagError
 from core.offline import configure_offline
 from core.settings import Settings
-from index.loaders import SUPPORTED_SUFFIXES
-from ui.chat import ChatBackend, ChatTurn, turns_from_json, turns_to_json
+from ui.chat import ChatBackend, ChatTurn, file_name, turns_from_json, turns_to_json
 from ui.documents import (
     PROGRESS_PREFIX,
     allowed_types,
@@ -34,7 +33,6 @@ from ui.documents import (
 from ui.render import (
     VIEWER_HINT,
     esc,
-    file_name,
     render_banner,
     render_document,
     render_status,
@@ -49,7 +47,6 @@ import gradio as gr  # noqa: E402  (after configure_offline: analytics off befor
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 _USER_GRADIO_TEMP = os.environ.get("GRADIO_TEMP_DIR")  # a user's own choice wins
-UPLOAD_TYPES = sorted(SUPPORTED_SUFFIXES)
 
 SYSTEM_FONTS = [
     "system-ui",
@@ -173,12 +170,18 @@ class App:
         with self._status_lock:
             return collect_status(self.settings)
 
-    def model_choices(self, status: dict[str, Any]) -> tuple[list[str], str | None, bool]:
-        """(choices, selected, interactive) for the model picker, from /api/tags."""
+    def model_choices(
+        self, status: dict[str, Any]
+    ) -> tuple[list[str | tuple[str, str]], str | None, bool]:
+        """(choices, selected, interactive) for the model picker, from /api/tags. With no
+        model to pick, the configured one is shown as not available (the label says why)."""
         ol = status.get("ollama", {})
         wanted = self.settings.llm_model
-        if not ol.get("reachable") or self.settings.llm_backend != "ollama":
-            return [wanted], wanted, False  # (the label says why there is no choice)
+        if self.settings.llm_backend != "ollama":
+            return [wanted], wanted, False  # the server's model (RAG_LLM_MODEL)
+        unavailable: list[str | tuple[str, str]] = [(f"{wanted} (not available)", wanted)]
+        if not ol.get("reachable"):
+            return unavailable, wanted, False
         embed = self.settings.embed_model
         models = [
             m
@@ -186,10 +189,10 @@ class App:
             for m in ol.get("chat_models", ol.get("models", []))
             if "embed" not in m.lower() and m not in (embed, f"{embed}:latest")
         ]
-        selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), None)
-        if selected is None and models:
-            selected = models[0]
-        return models or [wanted], selected or wanted, bool(models)
+        if not models:
+            return unavailable, wanted, False
+        selected = next((m for m in models if m in (wanted, f"{wanted}:latest")), models[0])
+        return list(models), selected, True
 
     def refresh(self) -> tuple[str, str, Any, str, Any, str]:
         """Status line, banner, model picker, documents table, delete picker, and the
@@ -455,7 +458,8 @@ def build_app(settings: Settings) -> gr.Blocks:
                     label=f"Add documents ({allowed_types()}; up to "
                     f"{settings.max_file_mb:g} MB each)",
                     file_count="multiple",
-                    file_types=UPLOAD_TYPES,
+                    # no file_types: Gradio would refuse other files in a toast that
+                    # fades, unnamed in the log; `upload` names each with its reason
                     type="filepath",
                     elem_id="upload",
                 )

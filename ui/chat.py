@@ -12,12 +12,20 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from core.errors import RagError
 from core.settings import Settings
 from index.catalog import Catalog
 from rag.schema import DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
+
+
+def file_name(source: str) -> str:
+    """What the user sees of a source path: its file name, never the folders it sits in
+    (an upload lives in the data directory, an internal path)."""
+    return PurePath(source.replace("\\", "/")).name or source
+
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
@@ -213,7 +221,7 @@ class ChatBackend:
             full = catalog.document_text(passage.doc_id)
         except KeyError:
             raise RagError(
-                f"{passage.source} is no longer in the index (deleted or re-ingested)"
+                f"{file_name(passage.source)} is no longer in the index (deleted or re-ingested)"
             ) from None
         finally:
             catalog.close()
@@ -221,7 +229,7 @@ class ChatBackend:
         if full[start:end] != passage.text:
             found = full.find(passage.text) if passage.text else -1
             if found < 0:
-                raise RagError(f"{passage.source} changed since this answer; ask again")
+                raise RagError(f"{file_name(passage.source)} changed since this answer; ask again")
             start, end = found, found + len(passage.text)
             note = "the document was re-ingested since this answer; the span was found again"
         shift = start - passage.start  # non-zero when the document was re-ingested

@@ -26,6 +26,7 @@ from index.catalog import Catalog, DocumentRow
 from index.ingest import Ingestor
 from index.loaders import SUPPORTED_SUFFIXES
 from index.report import IngestReport
+from ui.chat import file_name
 
 UPLOAD_FOLDER = "uploads"
 MAX_NAME_CHARS = 120
@@ -177,11 +178,20 @@ PROGRESS_PREFIX = "embedded "  # a progress line: the UI updates it in place
 def ingest_paths(
     settings: Settings, paths: Sequence[Path], *, log: Callable[[str], None] | None = None
 ) -> IngestReport:
-    """Ingest uploads; progress (chunks, chunks/s, time left) goes to `log` too."""
-    on_progress = (lambda p: log(p.line())) if log is not None else None
-    return Ingestor(settings, progress=False, log=log, on_progress=on_progress).run(
-        [str(p) for p in paths]
-    )
+    """Ingest uploads; progress (chunks, chunks/s, time left) goes to `log` too, with the
+    upload folder left out of the lines (an internal path: uploads are named by file)."""
+    folders = {f"{uploads_dir(settings)}{os.sep}", f"{uploads_dir(settings).resolve()}{os.sep}"}
+
+    def public(message: str) -> None:
+        for folder in folders:
+            message = message.replace(folder, "")
+        if log is not None:
+            log(message)
+
+    on_progress = (lambda p: public(p.line())) if log is not None else None
+    return Ingestor(
+        settings, progress=False, log=public if log is not None else None, on_progress=on_progress
+    ).run([str(p) for p in paths])
 
 
 def discard_skipped(settings: Settings, saved: Sequence[Path], report: IngestReport) -> list[str]:
@@ -302,11 +312,12 @@ def delete_document(settings: Settings, doc_id: str) -> str:
         raise RagError("that document is no longer in the index")
     report = Ingestor(settings, progress=False).remove([doc.doc_id])
     if not report.removed:
-        raise RagError(f"{doc.source} could not be removed")
+        raise RagError(f"{file_name(doc.source)} could not be removed")
     forget_cached(settings, sha256=doc.sha256)
     upload_root = uploads_dir(settings).resolve()
     path = Path(doc.path)
+    name = file_name(doc.source)
     if path.parent == upload_root:
         path.unlink(missing_ok=True)
-        return f"deleted {doc.title} ({doc.source}) from the index and the upload folder"
-    return f"deleted {doc.title} ({doc.source}) from the index; the file itself was not touched"
+        return f"deleted {doc.title} ({name}) from the index and the upload folder"
+    return f"deleted {doc.title} ({name}) from the index; the file itself was not touched"

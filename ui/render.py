@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from html import escape
-from pathlib import PurePath
 from typing import Any
 
 from rag.citations import MARKER, marker_numbers
@@ -19,7 +18,7 @@ from rag.compound import missing_parts
 from rag.extractive import ALSO, SAID_BY, shown
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.terminal import safe_text
-from ui.chat import ChatTurn, DocumentView
+from ui.chat import ChatTurn, DocumentView, file_name
 
 # [1], [1, 2], [1][2] (two matches), 【1】, 【1，2】
 CITE_RE = MARKER  # the answer checker's own marker grammar, so what it counts is linked
@@ -176,12 +175,6 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
         parts.append(f'<div class="also">{ALSO}</div><ul class="also-list">{items}</ul>')
     parts.append("</div>")
     return "".join(parts)
-
-
-def file_name(source: str) -> str:
-    """What the user sees of a source path: its file name, never the folders it sits in
-    (an upload lives in the data directory, an internal path)."""
-    return PurePath(source.replace("\\", "/")).name or source
 
 
 def render_sources(
@@ -416,8 +409,8 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
             model = f"model {settings_model} via Ollama at {ol.get('host')}"
         else:
             model = f"model {settings_model} not pulled in Ollama at {ol.get('host')}"
-    else:
-        model = "no language model (Ollama not reachable): model-free answers"
+    else:  # the banner says why and what to do: said once
+        model = "model-free answers"
     langs = ", ".join(f"{k} {v}" for k, v in status.get("languages", {}).items()) or "none"
     items = [
         model,
@@ -435,6 +428,8 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
         items.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
     note = status.get("embedder_note")
+    if note and not ol.get("reachable") and note.startswith("Ollama is not reachable"):
+        note = None  # the banner says Ollama is not reachable; the embedder item says which
     extra = f'<div class="status-note">{esc(note)}</div>' if note else ""
     return f'<div class="status"><ul>{lis}</ul>{extra}</div>'
 
