@@ -33,6 +33,7 @@ from core.errors import (
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
 from rag.compound import split_question
+from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
     Answer,
@@ -237,7 +238,16 @@ class _Run:
                 self._failed(down)
         standalone: str | None = None
         variants = [self.question]
-        if self.history and self.use_llm:
+        if asks_who_said_that(self.question):
+            # "who said that?": that is the last answer's quote, model or not (a model's
+            # condensed question can lose the quote's words)
+            if not self.history:
+                raise QuestionError(
+                    '"who said that?" asks about an earlier answer, and there is none: '
+                    'ask who said what, e.g. who said "the model is not the product"?'
+                )
+            standalone = who_said_quote(self.history[-1].answer)
+        if self.history and self.use_llm and not standalone:
             standalone = self._condense()
         if standalone:
             variants = [standalone]

@@ -149,7 +149,8 @@ _LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
 # lower-case words a person's name may hold ("Ursula von der Leyen", "Anwar bin Ibrahim")
 _PARTICLES = frozenset("al bin binti da de del der di du la le van von".split())
 _ATTRIBUTION = re.compile(
-    r"(?:\b(?:kata|ujar|jawab|tutur|ucap|said|says|asked|replied)\s+|[，,]\s*)"
+    r"(?:\b(?:kata|ujar|jawab|tutur|ucap|menurut|said|says|asked|replied|according to)\s+"
+    r"|[，,]\s*)"
     r"(?P<who>[A-Z][\w'’.-]*[\w'’-](?:\s[A-Z][\w'’.-]*[\w'’-])?)"
     r"\s*(?:\.(?=\s|$)|。|$|[，,]?\s*(?:kata|said))"
 )
@@ -193,6 +194,32 @@ def speaker_name(label: str, *, section: bool = False) -> str | None:
 def asks_speaker(question: str) -> bool:
     """Does the question ask who said something?"""
     return bool(_WHO_SAID.search(question))
+
+
+# "who said that?", "siapa yang mengatakan itu?", "这是谁说的？": what was said is what the
+# previous answer quoted
+_SAID_THAT = re.compile(
+    r"(?:and |dan )?(?:who (?:said|says|wrote|claimed) (?:that|this|it|so)"
+    r"|siapa yang (?:mengatakan|berkata|menyatakan|bilang|menulis)(?:nya| itu| ini| hal itu)?"
+    r"|(?:这|那)?(?:句话)?(?:是)?谁说的)",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"“([^”]{12,})”")
+
+
+def asks_who_said_that(question: str) -> bool:
+    """Is the question only "who said that?", pointing back at an earlier answer?"""
+    return bool(_SAID_THAT.fullmatch(question.strip().rstrip("?？!.。 ")))
+
+
+def who_said_quote(answer: str) -> str | None:
+    """ "who said that?" about an earlier answer, as a question that stands alone: who
+    said the first sentence it quoted. None when it quotes nothing."""
+    m = _QUOTED.search(answer)
+    if not m:
+        return None
+    said = m.group(1).removesuffix("…").strip()  # a long sentence is shown cut
+    return f"Who said “{said}”?"
 
 
 def answer_type(question: str) -> AnswerType:

@@ -307,6 +307,20 @@ def test_extractive_prefers_what_the_question_asks_for(
     assert answer.value is not None and answer.value in first.split(" — ")[0]
 
 
+def test_who_said_that_asks_who_said_the_last_answers_quote(bundled_index: Settings) -> None:
+    with Answerer(bundled_index) as answerer:
+        first = answerer.ask("Berapa total GPU yang akan dimiliki Meta termasuk A100?", no_llm=True)
+        assert first.value and first.value.replace(",", ".") == "600.000", first.answer
+        history = [Turn(first.question, first.answer)]
+        got = answerer.ask("who said that?", history=history, no_llm=True)
+        # the quoted sentence ends "..., menurut Zuckerberg." (according to Zuckerberg)
+        assert got.value == "Zuckerberg", got.answer
+        assert got.standalone_question and "600.000 GPU" in got.standalone_question
+        # with nothing before it, "that" points nowhere: said so, not answered at random
+        with pytest.raises(QuestionError, match="earlier answer"):
+            answerer.ask("Siapa yang mengatakan itu?", no_llm=True)
+
+
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
     with pytest.raises(QuestionError, match="empty"):
         Answerer(corpus_index).ask("  \n ")

@@ -526,3 +526,28 @@ def test_the_embedders_bias_for_the_questions_language_is_taken_off_sentences() 
     assert biased[0].passage is chinese
     plain = candidates(question, [english, chinese], embedder=_FixedVectors(cosines, 0.0))
     assert plain[0].passage is english
+
+
+@pytest.mark.parametrize(
+    ("question", "points_back"),
+    [
+        ("who said that?", True),
+        ("And who said it?", True),
+        ("Siapa yang mengatakannya?", True),
+        ("这是谁说的？", True),
+        ("who said that the model is not the product?", False),  # says what was said
+        ("Who said Meta will have 340,000 H100s?", False),
+        ("Who is that?", False),
+    ],
+)
+def test_who_said_that_is_told_from_a_question_saying_what(
+    question: str, points_back: bool
+) -> None:
+    from rag.extractive import asks_who_said_that, who_said_quote
+
+    assert asks_who_said_that(question) is points_back
+    answer = "**600.000** — “Metalla akan memiliki hampir 600.000 GPU, menurut Zuckerberg.” [1]"
+    assert who_said_quote(answer) == (
+        "Who said “Metalla akan memiliki hampir 600.000 GPU, menurut Zuckerberg.”?"
+    )
+    assert who_said_quote("Not in your documents.") is None

@@ -91,6 +91,20 @@ def test_questions_out_of_bounds_end_with_a_message(corpus_index: Settings) -> N
     assert weird.error is None and weird.passages  # control characters: a normal answer
 
 
+def test_a_question_over_the_limit_stays_in_the_box_and_its_error_in_view(
+    corpus_index: Settings,
+) -> None:
+    app = App(corpus_index)
+    pasted = "Zorblax " * 5000  # 40,000 characters
+    transcript, turns, box, viewer, _stored = list(app.ask(pasted, [], None))[-1]
+    assert turns[-1].error and "limit is 4,000" in turns[-1].error
+    assert box is not None and box != ""  # not cleared: the user shortens it
+    assert "(40,000 characters)" in transcript and len(transcript) < 5000
+    assert "got no answer" in viewer and "sources list" not in viewer
+    # a question within the limit clears the box as usual
+    assert next(iter(app.ask("how many H100s?", [], None)))[2] == ""
+
+
 def test_twenty_concurrent_questions_all_get_answers(corpus_index: Settings) -> None:
     backend = ChatBackend(corpus_index)
     questions = [

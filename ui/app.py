@@ -235,6 +235,8 @@ class App:
         for turn in self.backend.ask(question, history, model=model, min_interval=0.05):
             current = [*history, turn]
             if turn.done:
+                if turn.error and clear == "":
+                    clear = skip  # refused at once (too long): kept in the box to edit
                 break
             yield render_transcript(current), current, clear, skip, skip
             clear = skip
@@ -254,6 +256,8 @@ class App:
         index = len(turns) - 1
         turn = turns[index]
         first = turn.quotes[0].n if turn.quotes else min(turn.cited, default=None)
+        if turn.error and not turn.passages:
+            return render_viewer_message("This question got no answer: see the message under it.")
         if first is None or turn.mode == "abstain":
             return render_viewer_message(
                 "This answer quotes no passage: its sources list shows the closest ones."

@@ -267,12 +267,23 @@ def answer_markdown(turn: ChatTurn) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+QUESTION_SHOWN_CHARS = 600  # a longer question (a pasted document) is shown cut
+
+
+def shown_question(question: str) -> str:
+    """The question as the transcript shows it: a pasted page would push its answer (or
+    the error saying it is too long) out of view."""
+    if len(question) <= QUESTION_SHOWN_CHARS:
+        return question
+    return f"{question[:QUESTION_SHOWN_CHARS].rstrip()}… ({len(question):,} characters)"
+
+
 def render_turn(turn: ChatTurn, index: int) -> str:
     valid = {p.n for p in turn.passages}
+    question = esc(shown_question(turn.question))
     parts = [
         f'<div class="turn" id="turn-{index}" data-turn="{index}">',
-        f'<div class="q"><span class="who">You</span><div class="q-text">{esc(turn.question)}</div>'
-        "</div>",
+        f'<div class="q"><span class="who">You</span><div class="q-text">{question}</div></div>',
         f'<div class="a{"" if turn.done else " streaming"} mode-{esc(turn.mode or "pending")}">',
     ]
     if turn.mode:
