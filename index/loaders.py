@@ -55,8 +55,15 @@ def _clean(text: str) -> str:
     return text.lstrip("\ufeff")
 
 
+# a sentence ends inside the line and another follows: "...吗?订阅我们的简报..."
+_INNER_SENTENCE_END = re.compile(r"\w[.!?](?=\s+\S)|[。！？?!](?=\S)")
+PARAGRAPH_CHARS = 80  # a first line this long holding two sentences is a paragraph
+
+
 def _first_line_title(text: str) -> str:
-    """The first line with some letters, passing over banners (lines holding a URL)."""
+    """The first line with some letters, passing over banners (lines holding a URL);
+    none when it is a paragraph (long, several sentences): the file name is a better
+    title than a paragraph cut short."""
     fallback = ""
     for line in text.splitlines()[:50]:
         line = line[:1000].strip().lstrip("#").strip()  # titles are short; a line may be 10 MB
@@ -65,6 +72,8 @@ def _first_line_title(text: str) -> str:
         if re.search(r"https?://|www\.", line):
             fallback = fallback or line
             continue
+        if len(line) > PARAGRAPH_CHARS and _INNER_SENTENCE_END.search(line, 1):
+            return ""
         return _shorten(line)
     return _shorten(fallback)
 

@@ -109,6 +109,8 @@ def test_documents_have_titles_and_languages(corpus_index: Settings) -> None:
         "Tujuan Baru Mark Zuckerberg Adalah Menciptakan AI Secara Umum"
     )
     assert all(d.title for d in docs.values())
+    # its first line is a subscription blurb of several sentences: the file name is the title
+    assert docs["zuckerberg-agi-interview.zh.txt"].title == "zuckerberg-agi-interview.zh"
 
 
 def test_chunk_ids_are_stable_across_fresh_indexes(

@@ -54,6 +54,13 @@ def test_crlf_becomes_lf_and_title_is_first_line() -> None:
     assert doc.title == "Judul Berita"
 
 
+def test_a_first_line_that_is_a_paragraph_is_no_title() -> None:
+    para = "想要探索生成式人工智能的前沿进展吗?订阅我们的简报,深入解析最新的技术突破。" * 3
+    assert load_bytes(f"{para}\n正文。\n".encode(), "n.txt").title == ""  # the file name, then
+    short = "Will AI take over? A short look."  # a short line of two sentences is a title
+    assert load_bytes(f"{short}\nBody text.\n".encode(), "n.txt").title == short
+
+
 def test_binary_posing_as_text_is_refused_with_the_name() -> None:
     with pytest.raises(DocumentError, match=r"^blob\.txt: looks like binary"):
         load_bytes(bytes(range(256)) * 20, "blob.txt")
@@ -217,4 +224,5 @@ def test_title_passes_over_a_banner_line_with_a_url() -> None:
     text = "Langganan buletin kami: https://example.org/x\nJudul Sebenarnya\nIsi.\n"
     assert load_bytes(text.encode(), "b.txt").title == "Judul Sebenarnya"
     zh = load_bytes((CORPUS / "zuckerberg-agi-interview.zh.txt").read_bytes(), "zh.txt")
-    assert zh.title.startswith("近日,科技界") and len(zh.title) <= 61
+    # after the banner comes the article's first paragraph, no title: the file name stands in
+    assert zh.title == "" and zh.text.startswith("?每周跟踪AI热点")

@@ -116,11 +116,21 @@ element.addEventListener('click', (event) => {
 });
 """
 
-# The viewer scrolls the highlighted span into view whenever it shows a new passage.
+# The viewer scrolls the highlighted span into view whenever it shows a new passage:
+# inside its own box (the page stays put, header and tabs in view), and the page only as
+# far as needed to show the box (a narrow window puts the viewer below the chat).
 VIEWER_JS = """
 const show = () => {
   const mark = element.querySelector('mark.cited');
-  if (mark) mark.scrollIntoView({block: 'center', inline: 'nearest'});
+  const box = mark && mark.closest('.doc-text');
+  if (!box) return;
+  const m = mark.getBoundingClientRect();
+  const b = box.getBoundingClientRect();
+  box.scrollTop += m.top - b.top - Math.max(0, (box.clientHeight - m.height) / 2);
+  const r = mark.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > window.innerHeight) {
+    mark.scrollIntoView({block: 'nearest', inline: 'nearest'});
+  }
 };
 watch('value', show);
 show();

@@ -207,6 +207,8 @@ def test_model_free_banner_when_ollama_goes_down(
     page.wait_for_function(
         "() => /340[.,]000/.test(document.querySelector('#viewer mark.cited')?.innerText || '')"
     )
+    page.wait_for_function(MARK_VISIBLE)  # scrolled to inside the viewer's own box ...
+    assert page.evaluate("window.scrollY") == 0  # ... the page stays put, header in view
     shot(page, "browser-model-free-reloaded")
 
     page.click("#new-chat")
