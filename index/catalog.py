@@ -455,6 +455,20 @@ class Catalog:
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return int(docs), int(chunks)
 
+    def chunk_languages(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """The language of each chunk's document (unknown ids left out)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for at in range(0, len(ids), 500):  # under SQLite's limit of bound parameters
+            batch = ids[at : at + 500]
+            rows = self.db.execute(
+                "SELECT c.chunk_id, d.lang FROM chunks c JOIN documents d USING (doc_id) "
+                f"WHERE c.chunk_id IN ({', '.join('?' * len(batch))})",
+                batch,
+            ).fetchall()
+            out.update((str(r[0]), str(r[1])) for r in rows)
+        return out
+
     def languages(self) -> dict[str, int]:
         rows = self.db.execute(
             "SELECT lang, COUNT(*) FROM documents GROUP BY lang ORDER BY COUNT(*) DESC, lang"

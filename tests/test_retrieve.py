@@ -78,6 +78,29 @@ def test_overlapping_chunks_are_deduplicated(corpus_index: Settings) -> None:
             assert _doc_text(p)[p.start : p.end] == p.text
 
 
+def test_dense_hits_give_up_the_models_bias_for_the_questions_language(
+    corpus_index: Settings,
+) -> None:
+    from index.catalog import Catalog
+
+    catalog = Catalog(corpus_index.catalog_path)
+    try:
+        ids = {d.lang: catalog.chunks_of(d.doc_id)[0].chunk_id for d in catalog.documents()}
+        langs = catalog.chunk_languages([ids["id"], ids["zh"], "no-such-chunk"])
+    finally:
+        catalog.close()
+    assert langs == {ids["id"]: "id", ids["zh"]: "zh"}
+    r = Retriever(corpus_index)
+    hits = [(ids["id"], 0.80), (ids["zh"], 0.78)]  # the Indonesian chunk ahead by 0.02
+    question = "Berapa banyak GPU yang akan dimiliki Meta pada akhir tahun?"
+    assert [c for c, _ in r._unbiased(hits, question, 0.04)] == [ids["zh"], ids["id"]]
+    assert r._unbiased(hits, question, 0.0) == hits  # an embedder with no measured bias
+    # a Chinese question: the Chinese chunk gives up the bias, the Indonesian one stays first
+    zh = r._unbiased(hits, "Meta 年底会有多少 GPU？", 0.04)
+    assert [c for c, _ in zh] == [ids["id"], ids["zh"]] and zh[1][1] == pytest.approx(0.74)
+    r.close()
+
+
 def test_relevance_separates_matching_from_unknown_terms(corpus_index: Settings) -> None:
     r = Retriever(corpus_index)
     assert r.search([H100_QUESTION]).relevance > 0.9
