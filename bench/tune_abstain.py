@@ -8,7 +8,9 @@ out: those questions are unanswerable), plus the answerable XQuAD en-zh question
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
 on standardised signals is fitted, and the threshold is the highest that keeps false
 abstentions on each dev set's answerable questions at or under TARGET_FALSE. Prints the
-model to paste into rag/abstain.py and the dev figures. The test half is never read.
+model to paste into rag/abstain.py, the dev figures, and how many questions the shipped
+chunk-level screen would answer against the model's decision (it must be none). The test
+half is never read.
 """
 
 from __future__ import annotations
@@ -33,10 +35,14 @@ MIN_GROUP = 5  # a set with fewer answerable questions of a group does not bind 
 
 
 def group(s: dict) -> str:
-    """Same language; another language in the same script; another script."""
-    if not s.get("cross"):
+    """Same language; another language in the same script; another script (of the best
+    sentence, as `rag.abstain` picks the threshold)."""
+    from rag.abstain import crossing_of
+
+    cross, cross_script = crossing_of(s)
+    if not cross:
         return "same"
-    return "script" if s.get("cross_script") else "cross"
+    return "script" if cross_script else "cross"
 
 
 TARGET_FALSE = 0.05
@@ -82,7 +88,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> np
 def report(data: dict[str, list[tuple[dict, bool]]], features: tuple[str, ...], name: str) -> None:
     """Fit one model on `features` and print it with its dev figures."""
     all_rows = [r for v in data.values() for r in v]
-    rows = [r for r in all_rows if not r[0].get("cross")]  # fitted on same-language cases
+    rows = [r for r in all_rows if group(r[0]) == "same"]  # fitted on same-language cases
     x = np.array([[s.get(f, 0.0) for f in features] for s, _ in rows])
     y = np.array([1.0 if a else 0.0 for _, a in rows])
     mean, std = x.mean(0), x.std(0) + 1e-9
@@ -136,6 +142,19 @@ def report(data: dict[str, list[tuple[dict, bool]]], features: tuple[str, ...], 
             f"  {set_name}: abstains on {ab:.3f} of {len(una)} unanswerable, "
             f"{fa:.3f} of {len(ans)} answerable"
         )
+    # the shipped screen (`rag.abstain.SCREENS`) answers without this model above SURE:
+    # it must not answer a question this model abstains on
+    from rag.abstain import SCREENS, SURE
+
+    screen = SCREENS.get("bundled")
+    if screen is not None:
+        for set_name, rows_ in data.items():
+            sure = [s for s, _ in rows_ if screen.probability(s) >= SURE]
+            changed = sum(prob(s) < thresholds[group(s)] for s in sure)
+            print(
+                f"  screen, {set_name}: {len(sure)} of {len(rows_)} answered without this model, "
+                f"{changed} of them against its decision"
+            )
     for f in features:
         a = [s.get(f, 0.0) for s, ok in rows if ok]
         u = [s.get(f, 0.0) for s, ok in rows if not ok]

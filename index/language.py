@@ -14,9 +14,29 @@ _HANGUL = re.compile(r"[\uac00-\ud7af]")
 _ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
 
 
+# the script a language is written in (any other: Latin)
+_SCRIPTS = {
+    **dict.fromkeys(["zh", "ja"], "Han"),
+    **dict.fromkeys(["ru", "uk", "bg", "sr", "mk", "kk"], "Cyrl"),
+    **dict.fromkeys(["ar", "fa", "ur"], "Arab"),
+    **{"ko": "Hang", "hi": "Deva", "th": "Thai", "el": "Grek", "he": "Hebr"},
+}
+UNKNOWN = ("und", "zxx")
+
+
 def language_key(lang: str) -> str:
     """A language code as questions and documents are compared (Malay is Indonesian)."""
     return _ALIASES.get(lang, lang)
+
+
+def crossing(asked: str, found: str) -> tuple[float, float]:
+    """(cross, cross_script) of a question in language `asked` over text in `found`: 1.0
+    when the languages differ, and when the scripts differ too (English over Chinese);
+    (0, 0) when the question's language is unknown."""
+    asked, found = language_key(asked), language_key(found)
+    if asked in UNKNOWN or asked == found:
+        return 0.0, 0.0
+    return 1.0, float(_SCRIPTS.get(asked, "Latn") != _SCRIPTS.get(found, "Latn"))
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from index.chunker import sentence_spans
+from index.language import UNKNOWN, crossing, detect_language, language_key
 from rag.schema import Passage
 
 if TYPE_CHECKING:
@@ -145,18 +146,42 @@ class SentenceSimilarity:
         return out
 
     def signals(
-        self, embedder: Embedder, query: Sequence[float], passages: Sequence[Passage]
+        self,
+        embedder: Embedder,
+        query: Sequence[float],
+        passages: Sequence[Passage],
+        language: str = "und",
     ) -> dict[str, float]:
-        """`sent_top` and `sent_gap` for a question's query vector over `passages`
+        """`sent_top` and `sent_gap` for a question's query vector over `passages`, with
+        the embedder's bias for the question's `language` taken off the sentences in it
+        (`SAME_LANGUAGE_BIAS`), and `cross`/`cross_script` of the best sentence's language
         (empty for the builtin embedder, or when there are no sentences)."""
         if embedder.kind not in NEURAL:
             return {}
         texts = sentences(passages)
         if not texts:
             return {}
-        sims = sorted(self._similarities(embedder, [query], texts), reverse=True)
-        top = sims[0]
-        return {"sent_top": top, "sent_gap": top - sims[min(len(sims), GAP_RANK) - 1]}
+        lang_of: dict[str, str] = {}
+        for p in passages[:TOP_PASSAGES]:
+            for t in _of(p):
+                lang_of.setdefault(t, p.lang)
+        bias = SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0) if language not in UNKNOWN else 0.0
+        asked = language_key(language)
+        sims = sorted(
+            (
+                (sim - (bias if language_key(lang_of[t]) == asked else 0.0), lang_of[t])
+                for t, sim in zip(texts, self._similarities(embedder, [query], texts), strict=True)
+            ),
+            reverse=True,
+        )
+        top, lang = sims[0]
+        cross, cross_script = crossing(language, lang)
+        return {
+            "sent_top": top,
+            "sent_gap": top - sims[min(len(sims), GAP_RANK) - 1][0],
+            "sent_cross": cross,
+            "sent_cross_script": cross_script,
+        }
 
 
 class RetrievalSentences:
@@ -189,5 +214,7 @@ class RetrievalSentences:
         return self._cache.best_per_passage(self._embedder, [self._vector], passages)
 
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
-        """`sent_top` and `sent_gap` of the question over `passages`."""
-        return self._cache.signals(self._embedder, self._vector, passages)
+        """`sent_top` and `sent_gap` of the question over `passages`, less the bias for
+        its language, and the language crossing of the best sentence."""
+        language = detect_language(self._question)
+        return self._cache.signals(self._embedder, self._vector, passages, language)

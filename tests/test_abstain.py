@@ -95,16 +95,17 @@ def test_abstain_text_speaks_the_question_language() -> None:
 @pytest.mark.parametrize(
     ("question", "lang"),
     [
-        ("What is the capital city of Peru?", "en"),
         pytest.param(
-            "Apa ibu kota negara Peru?",
-            "id",
+            "What is the capital city of Peru?",
+            "en",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap: 'negara' (country) matches a sentence about countries, and "
-                "the calibrated model keeps false abstentions under 5% (bench/RESULTS.md)",
+                reason="known gap: an English question over Indonesian and Chinese text is held "
+                "to the threshold of English over Vietnamese (XQuAD), whose answerable questions "
+                "score low: it keeps false abstentions under 5% there (bench/RESULTS.md)",
             ),
         ),
+        ("Apa ibu kota negara Peru?", "id"),
         ("秘鲁的首都是哪座城市？", "zh"),
         ("qwertzuiop asdfghjkl zxcvbnm?", "en"),
     ],
@@ -144,7 +145,20 @@ def test_sentences_are_read_only_when_the_chunk_signals_leave_the_question_open(
     sure = retriever.search(["Berapa banyak GPU H100 yang akan dimiliki Meta pada akhir tahun?"])
     assert not decide(sure).abstain
     assert "sent_top" not in sure.signals  # the chunk-level screen was sure: no sentence embedded
-    open_ = retriever.search(["What is the capital city of Peru?"])
+    open_ = retriever.search(["Apa ibu kota negara Peru?"])
     assert decide(open_).abstain
     assert "sent_top" in open_.signals  # decided with the sentence-level signals
     retriever.close()
+
+
+def test_the_threshold_follows_the_best_sentences_language_once_sentences_are_read() -> None:
+    from rag.abstain import AbstainModel, crossing_of
+
+    chunk_only = {"cross": 1.0, "cross_script": 0.0}
+    assert crossing_of(chunk_only) == (1.0, 0.0)
+    read = {**chunk_only, "sent_cross": 1.0, "sent_cross_script": 1.0}
+    assert crossing_of(read) == (1.0, 1.0)
+    model = AbstainModel(0.0, {}, threshold=0.3, threshold_cross=0.2, threshold_script=0.1)
+    assert model.threshold_for(chunk_only) == 0.2
+    assert model.threshold_for(read) == 0.1
+    assert model.threshold_for({**read, "sent_cross": 0.0, "sent_cross_script": 0.0}) == 0.3

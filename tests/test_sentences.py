@@ -71,6 +71,29 @@ def test_each_sentence_is_embedded_once_and_the_best_one_leads() -> None:
     assert embedder.seen == []  # cached
 
 
+def test_the_best_sentence_is_read_without_the_bias_for_the_questions_language() -> None:
+    import dataclasses
+
+    from rag.sentences import SAME_LANGUAGE_BIAS
+
+    embedder = CountingEmbedder()
+    bias = SAME_LANGUAGE_BIAS[embedder.kind]
+    english = passage(1, "aaaa aaaa aaaa aaaa aaaa eeee.")  # cosine ~0.98 with the query
+    chinese = dataclasses.replace(passage(2, "aaaa aaaa aaaa eeee."), lang="zh")  # ~0.95
+    query = embedder.embed(["aaaa"])[0]
+    sim = SentenceSimilarity()
+    raw = sim.signals(embedder, query, [english, chinese])  # no language known: as measured
+    assert raw["sent_top"] == pytest.approx(0.98, abs=0.01) and raw["sent_cross"] == 0.0
+    asked_en = sim.signals(embedder, query, [english, chinese], "en")
+    # the English sentence gives up the bias and falls behind the Chinese one
+    assert asked_en["sent_top"] == pytest.approx(0.95, abs=0.01)
+    assert asked_en["sent_top"] > raw["sent_top"] - bias
+    assert (asked_en["sent_cross"], asked_en["sent_cross_script"]) == (1.0, 1.0)
+    asked_zh = sim.signals(embedder, query, [english, chinese], "zh")
+    assert asked_zh["sent_top"] == raw["sent_top"]  # the best is English: nothing taken off
+    assert (asked_zh["sent_cross"], asked_zh["sent_cross_script"]) == (1.0, 1.0)
+
+
 def test_the_builtin_hash_embedder_gives_no_sentence_signal() -> None:
     embedder = BuiltinEmbedder()
     query = embedder.embed_queries(["what"])[0]
