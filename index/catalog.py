@@ -210,13 +210,17 @@ class Catalog:
         )
 
     # lexical tokens ---------------------------------------------------------------------
+    def tokens_outdated(self) -> bool:
+        """Were the stored chunk tokens made by an older `tokenize` (`retokenize` mends)?"""
+        row = self.db.execute("SELECT value FROM meta WHERE key='tokenizer'").fetchone()
+        return row is None or int(row[0]) != TOKENIZER_VERSION
+
     def retokenize(self) -> int:
         """Make every chunk's stored tokens again when an older `tokenize` made them
         (`TOKENIZER_VERSION`; a catalog from before the version was kept is version 1).
         The writer calls it under the ingest lock; the generation bump makes the BM25
         index rebuild. Returns how many chunks' tokens changed."""
-        row = self.db.execute("SELECT value FROM meta WHERE key='tokenizer'").fetchone()
-        if row is not None and int(row[0]) == TOKENIZER_VERSION:
+        if not self.tokens_outdated():
             return 0
         changed = 0
         with self.transaction() as db:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Collection
 from typing import Any
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
-_ALIASES = {"ms": "id"}  # Malay and Indonesian: one language to a short question
+# one language to a short question: Malay and Indonesian; Cantonese, Wu and Mandarin
+# written in Chinese characters ("Meta 有多少 GPU?" reads as Cantonese)
+_ALIASES = {"ms": "id", "yue": "zh", "wuu": "zh"}
 
 
 # the script a language is written in (any other: Latin)
@@ -29,12 +32,18 @@ def language_key(lang: str) -> str:
     return _ALIASES.get(lang, lang)
 
 
+def same_language(asked: str, found: str) -> bool:
+    """Is text in `found` in the language of a question in `asked` (neither unknown)?"""
+    asked, found = language_key(asked), language_key(found)
+    return asked not in UNKNOWN and found not in UNKNOWN and asked == found
+
+
 def crossing(asked: str, found: str) -> tuple[float, float]:
     """(cross, cross_script) of a question in language `asked` over text in `found`: 1.0
     when the languages differ, and when the scripts differ too (English over Chinese);
-    (0, 0) when the question's language is unknown."""
+    (0, 0) when either language is unknown."""
     asked, found = language_key(asked), language_key(found)
-    if asked in UNKNOWN or asked == found:
+    if asked in UNKNOWN or found in UNKNOWN or asked == found:
         return 0.0, 0.0
     return 1.0, float(_SCRIPTS.get(asked, "Latn") != _SCRIPTS.get(found, "Latn"))
 
@@ -61,3 +70,25 @@ def detect_language(text: str, sample_chars: int = 5_000) -> str:
         return "zh"
     lang, _score = _classify()(sample)
     return str(lang)
+
+
+@functools.cache
+def _rank() -> Any:
+    import py3langid
+
+    return py3langid.rank
+
+
+def question_language(text: str, corpus: Collection[str]) -> str:
+    """The language of a question, as `language_key` gives it, among the `corpus`
+    languages and English: a few words fool a general classifier ("H100 total?" reads as
+    Catalan, "Who is Yann LeCun?" as Irish), and a question is asked in a language its
+    reader has documents in, or in English. "und" when there is too little to tell."""
+    found = language_key(detect_language(text))
+    allowed = {language_key(lang) for lang in corpus} | {"en"}
+    if found in UNKNOWN or found in allowed:
+        return found
+    for lang, _score in _rank()(text[:5_000]):
+        if language_key(str(lang)) in allowed:
+            return language_key(str(lang))
+    return found

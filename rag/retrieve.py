@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from core.errors import RagError, StoreError
 from core.settings import Settings
 from index.catalog import Catalog, ChunkView
-from index.language import UNKNOWN, crossing, detect_language, language_key
+from index.language import UNKNOWN, crossing, question_language, same_language
 from index.lexical import LexicalIndex, tokenize
 from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
@@ -181,6 +181,11 @@ class Retriever:
         with self._lock:
             return self.catalog().languages()
 
+    def question_language(self, question: str) -> str:
+        """The question's language among the corpus languages and English
+        (`index.language.question_language`)."""
+        return question_language(question, self.languages())
+
     def _refresh(self) -> tuple[LexicalIndex, int]:
         """The BM25 index for the catalog's current generation."""
         with self._lock:
@@ -327,7 +332,7 @@ class Retriever:
                     ranking.embedder,
                     [ranking.query_vector],
                     self.settings.rerank_depth,
-                    language=language_key(detect_language(variants[0])),
+                    language=self.question_language(variants[0]),
                 )
             except RagError as exc:  # the embedder failed now: fusion's order stands
                 notes.append(f"passages in fusion's order (sentence rerank failed: {exc})")
@@ -346,6 +351,7 @@ class Retriever:
                 ranking.embedder,
                 variants[0],
                 ranking.query_vector,
+                self.question_language(variants[0]),
             )
         return Retrieval(passages, cover, notes, signals, ranking.dense_kind, sentences)
 
@@ -357,7 +363,7 @@ class Retriever:
             langs = self.catalog().chunk_languages([chunk_id])
         if chunk_id not in langs:
             return 0.0, 0.0
-        return crossing(detect_language(question), langs[chunk_id])
+        return crossing(self.question_language(question), langs[chunk_id])
 
     def _held(self, query: str, hits: Sequence[tuple[str, float]], lexical: LexicalIndex) -> float:
         """The idf-weighted share of the query's terms (a near miss counts half) that the
@@ -449,13 +455,13 @@ class Retriever:
         longer crowd out the Chinese or Vietnamese one that answers (XQuAD en-mixed
         recall@5 0.908 -> 0.945, the other dev sets level; bench/RESULTS.md); abstention's
         chunk-level signals are read off the result too."""
-        asked = language_key(detect_language(question)) if bias and hits else "und"
+        asked = self.question_language(question) if bias and hits else "und"
         if asked in UNKNOWN:
             return hits
         with self._lock:
             langs = self.catalog().chunk_languages([cid for cid, _ in hits])
         adjusted = [
-            (cid, score - bias if language_key(langs.get(cid, "")) == asked else score)
+            (cid, score - bias if same_language(asked, langs.get(cid, "und")) else score)
             for cid, score in hits
         ]
         return sorted(adjusted, key=lambda hit: -hit[1])  # stable: ties keep their order

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from index.chunker import sentence_spans
-from index.language import UNKNOWN, crossing, detect_language, language_key
+from index.language import crossing, same_language
 from rag.schema import Passage
 
 if TYPE_CHECKING:
@@ -48,10 +48,11 @@ NEURAL = ("bundled", "ollama")
 # An embedder scores a sentence in the question's own language higher than an equally
 # relevant one in another: with the bundled model an English question's best English
 # sentence beat the Chinese or Vietnamese one that answered (XQuAD en-mixed). Taken off
-# wherever passages or sentences of several languages are compared (`rag.rerank`, the
-# model-free answer), on that model's cosine scale; chosen by bench/tune_rerank.py on dev
-# sets as the largest that costs no answer language anything. An Ollama model's bias
-# cannot be measured here: none is assumed.
+# wherever text of several languages is compared: the dense list before fusion
+# (`rag.retrieve`), the sentence rerank (`rag.rerank`), the model-free answer's sentences
+# and abstention's signals; on that model's cosine scale. Chosen by bench/tune_rerank.py
+# on dev sets: the best mean recall@1 among penalties that cost no answer language
+# anything. An Ollama model's bias cannot be measured here: none is assumed.
 SAME_LANGUAGE_BIAS = {"bundled": 0.04}
 
 
@@ -165,11 +166,10 @@ class SentenceSimilarity:
         for p in passages[:TOP_PASSAGES]:
             for t in _of(p):
                 lang_of.setdefault(t, p.lang)
-        bias = SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0) if language not in UNKNOWN else 0.0
-        asked = language_key(language)
+        bias = SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0)
         sims = sorted(
             (
-                (sim - (bias if language_key(lang_of[t]) == asked else 0.0), lang_of[t])
+                (sim - (bias if same_language(language, lang_of[t]) else 0.0), lang_of[t])
                 for t, sim in zip(texts, self._similarities(embedder, [query], texts), strict=True)
             ),
             reverse=True,
@@ -196,9 +196,11 @@ class RetrievalSentences:
         embedder: Embedder,
         question: str,
         vector: Sequence[float],
+        language: str = "und",
     ) -> None:
         self._cache, self._embedder = cache, embedder
         self._question, self._vector = " ".join(question.split()), list(vector)
+        self.language = language  # the question's (`index.language.question_language`)
         self.language_bias = SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0)
 
     def query(self, text: str) -> list[float]:
@@ -216,5 +218,4 @@ class RetrievalSentences:
     def signals(self, passages: Sequence[Passage]) -> dict[str, float]:
         """`sent_top` and `sent_gap` of the question over `passages`, less the bias for
         its language, and the language crossing of the best sentence."""
-        language = detect_language(self._question)
-        return self._cache.signals(self._embedder, self._vector, passages, language)
+        return self._cache.signals(self._embedder, self._vector, passages, self.language)

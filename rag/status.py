@@ -34,6 +34,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     embedder_info: dict[str, Any]
     note: str | None = None
     generation = 0
+    tokens_outdated = False
     try:
         embedder, note = resolve_embedder(settings, api, ollama)
         embedder_info = embedder.describe()
@@ -71,6 +72,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
                     }
                 )
             generation = catalog.generation
+            tokens_outdated = catalog.tokens_outdated()
             if embedder is not None:
                 covered = catalog.embedded_count(embedder.collection_name)
                 embedder_info["documents"] = covered
@@ -89,11 +91,18 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     lexical_info: dict[str, Any] = {"chunks": len(lexical) if lexical else 0, "problem": None}
     if exists:
         problem = lexical_problem(settings.lexical_dir, generation) if chunks else None
+        problems = []
         if problem:
-            lexical_info["problem"] = (
+            problems.append(
                 f"the saved BM25 index is {problem}: questions rebuild it in memory each "
                 "time (slower) until `rag ingest` repairs it"
             )
+        if tokens_outdated:
+            problems.append(
+                "its words were split by an older version of this tool (a number before "
+                "Chinese text is missed): `rag ingest` splits them again"
+            )
+        lexical_info["problem"] = "; ".join(problems) or None
     dense = _dense_state(settings, embedder, collections, chunks)
     return {
         "documents": documents,

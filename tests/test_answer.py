@@ -319,6 +319,10 @@ def test_who_said_that_asks_who_said_the_last_answers_quote(bundled_index: Setti
         # with nothing before it, "that" points nowhere: said so, not answered at random
         with pytest.raises(QuestionError, match="earlier answer"):
             answerer.ask("Siapa yang mengatakan itu?", no_llm=True)
+        # the last answer quotes nothing (it said "not in your documents"): said so too
+        nothing = [Turn("Who is the CEO of Apple?", "Your documents do not seem to answer.")]
+        with pytest.raises(QuestionError, match="quotes nothing"):
+            answerer.ask("who said that?", history=nothing, no_llm=True)
 
 
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:

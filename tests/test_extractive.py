@@ -499,6 +499,7 @@ class _FixedVectors:
 
     def __init__(self, cosines: dict[str, float], language_bias: float) -> None:
         self.cosines, self.language_bias = cosines, language_bias
+        self.language = "en"  # the question's, as retrieval found it
 
     def query(self, text: str) -> list[float]:
         return [1.0, 0.0]
@@ -551,3 +552,5 @@ def test_who_said_that_is_told_from_a_question_saying_what(
         "Who said “Metalla akan memiliki hampir 600.000 GPU, menurut Zuckerberg.”?"
     )
     assert who_said_quote("Not in your documents.") is None
+    inner = "“He said “the model is not the product” twice.” [2]"  # quotation inside kept
+    assert who_said_quote(inner) == "Who said “He said “the model is not the product” twice.”?"

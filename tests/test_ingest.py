@@ -464,10 +464,14 @@ def test_tokens_stored_by_an_older_tokenizer_are_made_again_on_the_next_ingest(
             db.execute("UPDATE chunks SET lex = REPLACE(lex, '3.1', '3 1')")
             db.execute("DELETE FROM meta WHERE key = 'tokenizer'")
             catalog._bump(db)
-        generation = catalog.generation
+            generation = catalog.generation
     finally:
         catalog.close()
+    from rag.status import collect_status
+
+    assert "older version" in (collect_status(settings)["lexical"]["problem"] or "")
     assert not ingest([folder], settings).changed  # no file changed: only the tokens
+    assert collect_status(settings)["lexical"]["problem"] is None
     catalog = Catalog(settings.catalog_path)
     try:
         (lex,) = [row[1] for row in catalog.lexical_rows()]

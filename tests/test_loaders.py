@@ -226,3 +226,29 @@ def test_title_passes_over_a_banner_line_with_a_url() -> None:
     zh = load_bytes((CORPUS / "zuckerberg-agi-interview.zh.txt").read_bytes(), "zh.txt")
     # after the banner comes the article's first paragraph, no title: the file name stands in
     assert zh.title == "" and zh.text.startswith("?每周跟踪AI热点")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("H100 total?", "id"),  # a general classifier says Catalan
+        ("Who is Yann LeCun?", "en"),  # ... Irish
+        ("Meta 有多少 GPU?", "zh"),  # ... Cantonese
+        ("Siapa CEO Microsoft?", "id"),
+        ("how many H100s does Meta plan to have?", "en"),
+        ("?", "und"),
+    ],
+)
+def test_a_question_is_read_in_a_corpus_language_or_english(question: str, lang: str) -> None:
+    from index.language import question_language
+
+    assert question_language(question, ["id", "zh"]) == lang
+
+
+def test_languages_compare_as_one_where_a_short_question_cannot_tell_them_apart() -> None:
+    from index.language import crossing, same_language
+
+    assert same_language("ms", "id") and same_language("yue", "zh")
+    assert not same_language("und", "und") and not same_language("en", "und")
+    assert crossing("en", "zh") == (1.0, 1.0) and crossing("en", "id") == (1.0, 0.0)
+    assert crossing("en", "und") == (0.0, 0.0) and crossing("und", "zh") == (0.0, 0.0)

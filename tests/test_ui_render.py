@@ -15,6 +15,7 @@ from ui.render import (
     render_banner,
     render_document,
     render_sources,
+    render_status,
     render_transcript,
 )
 
@@ -279,3 +280,22 @@ def test_a_part_of_the_question_nothing_answers_stays_visible() -> None:
     html = _model_free("Who trained it, and when was Llama released?", ps, quotes, None, text)
     assert '<div class="part-missing">Who trained it? — no sentence' in html
     assert '<div class="value">2024</div>' in html
+
+
+def test_the_status_line_leaves_the_unreachable_model_to_the_banner() -> None:
+    down = {"ollama": {"reachable": False}, "embedder": {"kind": "bundled", "model": "e5"}}
+    bundled = render_status(
+        {**down, "embedder_note": "Ollama is not reachable: using the bundled e5"}, "llama3.1:8b"
+    )
+    assert "reachable" not in bundled and "model-free answers" in bundled
+    # why the bundled model was not used either is still said
+    builtin = render_status(
+        {
+            **down,
+            "embedder_note": "Ollama is not reachable; the bundled embedding model cannot be "
+            "used: no wheel: using the builtin hash embedder (no cross-lingual meaning)",
+        },
+        "llama3.1:8b",
+    )
+    assert "reachable" not in builtin and "no cross-lingual meaning" in builtin
+    assert "the bundled embedding model cannot be used" in builtin

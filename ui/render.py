@@ -438,9 +438,11 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
     if lexical_problem:
         items.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
-    note = status.get("embedder_note")
-    if note and not ol.get("reachable") and note.startswith("Ollama is not reachable"):
-        note = None  # the banner says Ollama is not reachable; the embedder item says which
+    note = status.get("embedder_note") or ""
+    if not ol.get("reachable"):  # the banner says Ollama is not reachable: not again here
+        if note.startswith("Ollama is not reachable: using the bundled"):
+            note = ""  # ... and the embedder item names the bundled model
+        note = note.removeprefix("Ollama is not reachable; ")  # why the bundled one failed
     extra = f'<div class="status-note">{esc(note)}</div>' if note else ""
     return f'<div class="status"><ul>{lis}</ul>{extra}</div>'
 
