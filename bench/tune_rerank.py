@@ -43,7 +43,7 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[Row
     """Per set, per question: its article and [(best sentence similarity or None, is hit,
     same language, language)] for the first max(DEPTHS) passages in fusion's order."""
     from core.settings import load_settings
-    from index.language import detect_language, language_key
+    from index.language import same_language
     from rag.retrieve import Retriever
 
     out: dict[str, list[Row]] = {}
@@ -60,9 +60,9 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[Row
             if not head or got.sentences is None:
                 continue
             best = got.sentences.best_per_passage(head)
-            asked = language_key(detect_language(case.question))
+            asked = retriever.question_language(case.question)
             hits = [
-                (b, bool(case.hit(p)), language_key(p.lang) == asked, p.lang)
+                (b, bool(case.hit(p)), same_language(asked, p.lang), p.lang)
                 for b, p in zip(best, head, strict=True)
             ]
             rows.append((case.article, hits))
