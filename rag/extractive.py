@@ -822,7 +822,7 @@ COUNTED_REACH = 40  # characters after a number where the thing it counts may st
 
 def counted(question: str) -> str | None:
     """The term a how-many question counts ("h100" of "how many H100s"), folded; None
-    when it asks for no count or counts a word too common to tell ("how many times")."""
+    when it asks for no count or names nothing after "how many" ("how many are there")."""
     word = counted_word(question)
     return tokenize(word)[0] if word else None
 
