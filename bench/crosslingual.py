@@ -87,7 +87,7 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
                 views = retriever.catalog().chunk_views([cid for cid, _ in hits])
             return [views[cid] for cid, _ in hits if cid in views]
 
-        if ds.name != "xquad abstain":
+        if ds.name not in devsets.ABSTENTION_ONLY:
             docs = stock.load_documents(
                 ROOT / "corpus"
                 if ds.name.startswith("gold")
@@ -151,7 +151,7 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
                 f"| {ds.name} | {fmt(ua_rate)} of {len(ua)} | {fmt(fa_rate)} of {len(fa)} "
                 f"| {found_cell} |"
             )
-            if ds.name in ("gold-test", "xquad abstain", "gold-dev"):
+            if ds.name in ("gold-test", "gold-dev", *devsets.ABSTENTION_ONLY):
                 bench.add(row(
                     "abstention", f"{ds.name}: unanswerable abstained", ua_rate, None, "",
                     ">= 0.75", None if ua_rate is None else ua_rate >= 0.75,

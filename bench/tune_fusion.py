@@ -46,7 +46,7 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> list[tuple[str, li
 
     out = []
     for ds in sets:
-        if ds.split != "dev" or ds.name == "xquad abstain":  # abstain: tune_abstain.py
+        if ds.split != "dev" or ds.name in devsets.ABSTENTION_ONLY:  # tune_abstain.py
             continue
         devsets._env(ds.data_dir, "bundled")
         retriever = Retriever(load_settings(data_dir=ds.data_dir))

@@ -48,7 +48,7 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[Row
 
     out: dict[str, list[Row]] = {}
     for ds in sets:
-        if ds.split != "dev":
+        if ds.split != "dev" or ds.name == devsets.NEAR_MISS:
             continue
         devsets._env(ds.data_dir, "bundled")
         retriever = Retriever(load_settings(data_dir=ds.data_dir))

@@ -12,6 +12,12 @@ Sets (each: a pool of documents and questions over it):
             (article i in ("zh", "vi", "en")[i % 3])
   abstain   the en-mixed pool without every fourth article: the questions of the left-out
             articles are unanswerable, the others answerable (for abstention)
+  near-miss the en-mixed pool where, in every fourth article (others than `abstain`
+            leaves out), each paragraph loses the sentences answering its even-numbered
+            questions: those questions are unanswerable though their topic, names and
+            neighbouring sentences are all there (the kind a team writes: "when was
+            Facebook founded?" over articles about Facebook); a question whose answer
+            text still appears elsewhere in the paragraph is left out
 
 These are development data: fusion and abstention are tuned on them (and on the dev half
 of bench/gold.jsonl); the held-out check uses articles this split does not have.
@@ -75,7 +81,35 @@ def pool_languages(pool: str) -> dict[int, str | None]:
         return {i: MIXED[i % 3] for i in range(n)}
     if pool == "holdout":
         return {i: None if i % 4 == 3 else MIXED[i % 3] for i in range(n)}
+    if pool == "nearmiss":
+        return {i: MIXED[i % 3] for i in range(n)}
     raise ValueError(pool)
+
+
+def _near_miss(i: int) -> bool:
+    """Is article `i` one whose paragraphs lose answer sentences (pool `nearmiss`)?"""
+    return i % 4 == 1
+
+
+# a sentence: up to and including its end mark (and a closing quote), or the text's end
+_SENTENCE = re.compile(r"[^.!?。！？]*(?:[.!?。！？]+[\"”’)]*\s*|$)")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.end() > m.start()]
+
+
+def _cut(para: dict) -> tuple[str, list[tuple[int, int]]]:
+    """The paragraph without the sentences answering its even-numbered questions, and
+    those sentences' spans in the original context."""
+    ctx = para["context"]
+    sentences = _sentences(ctx)
+    removed = []
+    for k, qa in enumerate(para["qas"]):
+        if k % 2 == 0:
+            at = qa["answers"][0]["answer_start"]
+            removed += [s for s in sentences if s[0] <= at < s[1] and s not in removed]
+    return "".join(ctx[a:b] for a, b in sentences if (a, b) not in removed), removed
 
 
 def write_pool(pool: str, out: Path) -> Path:
@@ -89,7 +123,8 @@ def write_pool(pool: str, out: Path) -> Path:
         article = by_lang[lang][i]
         for n, para in enumerate(article["paragraphs"]):
             path = folder / _file(article["title"], n, lang)
-            text = para["context"].lstrip("\ufeff").strip() + "\n"
+            context = _cut(para)[0] if pool == "nearmiss" and _near_miss(i) else para["context"]
+            text = context.lstrip("\ufeff").strip() + "\n"
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 path.write_text(text, encoding="utf-8")
     return folder
@@ -106,15 +141,40 @@ def _answers() -> dict[tuple[str, str], tuple[str, ...]]:
     return out
 
 
+def _gone(pool: str) -> set[str]:
+    """Ids of the questions `pool` took the answer away from (`nearmiss`), and, as
+    "?<id>", of those whose answer text its paragraph still holds elsewhere."""
+    if pool != "nearmiss":
+        return set()
+    out = set()
+    by_lang = {lang: _articles(lang) for lang in MIXED}
+    for i, lang in pool_languages(pool).items():
+        if lang is None or not _near_miss(i):
+            continue
+        for para in by_lang[lang][i]["paragraphs"]:
+            kept, removed = _cut(para)
+            for qa in para["qas"]:
+                answer = qa["answers"][0]
+                if any(a <= answer["answer_start"] < b for a, b in removed):
+                    out.add(qa["id"] if answer["text"].strip() not in kept else "?" + qa["id"])
+    return out
+
+
 def _questions(qlang: str, pool: str) -> list[Question]:
     langs = pool_languages(pool)
     answers = _answers()
+    gone = _gone(pool)
     out = []
     for i, article in enumerate(_articles(qlang)):
         lang = langs[i]
         for n, para in enumerate(article["paragraphs"]):
             file = _file(article["title"], n, lang) if lang else None
             for qa in para["qas"]:
+                if "?" + qa["id"] in gone:
+                    continue  # its answer is gone from one sentence but not from all
+                if qa["id"] in gone:
+                    out.append(Question(qa["id"], qa["question"].strip(), qlang, None))
+                    continue
                 got = answers.get((qa["id"], lang), ()) if lang else ()
                 out.append(Question(qa["id"], qa["question"].strip(), qlang, file, got))
     return out
@@ -131,4 +191,5 @@ def sets() -> list[XSet]:
         XSet("zh-zh", "zh", _questions("zh", "zh")),
         XSet("en-mixed", "mixed", _questions("en", "mixed")),
         XSet("abstain", "holdout", _questions("en", "holdout")),
+        XSet("near-miss", "nearmiss", _questions("en", "nearmiss")),
     ]

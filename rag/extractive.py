@@ -284,8 +284,29 @@ _WORD_NUMBER = re.compile(
 )
 
 
+# a share, not a count: never the answer to how many of a thing ("how many parameters"
+# over "50% of the cost"), unless the question asks for percent ("how much" may ask for
+# a share: "how much cheaper")
+_PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
+_MANY = re.compile(
+    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)\b|多少(?:个|块|台|张|名|位|家|件|种|次)",
+    re.IGNORECASE,
+)
+
+
+_WORD_COUNT = re.compile(
+    r"(?<!\w)(?P<word>" + "|".join(k for k in _WORD_NUMBERS if k != "se") + r")\s+(?P<noun>\w+)",
+    re.IGNORECASE,
+)
+
+
 def _number_values(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question)
+    no_share = (
+        bool(_MANY.search(question))
+        and counted(question) is not None
+        and not _PERCENT.search(question)
+    )
     out: list[Value] = []
     for m in _NUMBER.finditer(sentence):
         key = canonical_number(m.group("num"), m.group("mult"))
@@ -301,15 +322,27 @@ def _number_values(sentence: str, question: str) -> list[Value]:
             a = prefix.start()
         suffix = _SUFFIX.match(sentence[b:])
         if suffix:
+            if no_share and _PERCENT.search(suffix.group(0)):
+                continue
             b += suffix.end()
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
         out.append(Value(sentence[a:b].strip(), a, b, key, strong=not (bare or heading)))
+    taken = []
     for m in _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
         if key not in asked:
             out.append(Value(m.group(0), m.start(), m.end(), key))
+            taken.append(m.start())
+    noun = counted(question)
+    if noun is not None:
+        # a count written out before the thing counted ("nine nations" for "how many
+        # nations", "dua perusahaan")
+        for m in _WORD_COUNT.finditer(sentence):
+            key = _WORD_NUMBERS[m.group("word").lower()]
+            if key not in asked and m.start() not in taken and _is_noun(m.group("noun"), noun):
+                out.append(Value(m.group(0), m.start(), m.end(), key))
     return sorted(out, key=lambda v: v.start)
 
 
@@ -839,12 +872,19 @@ def counted_word(question: str) -> str | None:
     return word if terms and terms[0] not in STOPWORDS and len(terms[0]) > 2 else None
 
 
+def _is_noun(word: str, noun: str) -> bool:
+    """Is `word` the counted `noun` (folded), or its other number (parameters ~
+    parameter, nation ~ nations)?"""
+    return any(
+        t == noun or (len(t) >= 4 and (noun.startswith(t) or t.startswith(noun)))
+        for t in tokenize(word)
+    )
+
+
 def _counts(value: Value, sentence: str, noun: str) -> bool:
     """Is `value` a count of `noun`: does the noun follow it closely ("16.000 GPU NVIDIA
     H100", "340,000个Nvidia的H100")?"""
-    after = tokenize(sentence[value.end : value.end + COUNTED_REACH])
-    # also its other number (parameters ~ parameter)
-    return any(t == noun or (len(t) >= 4 and noun.startswith(t)) for t in after)
+    return _is_noun(sentence[value.end : value.end + COUNTED_REACH], noun)
 
 
 def _best_value(

@@ -481,6 +481,31 @@ def test_asked_how_many_of_a_thing_the_number_counting_it_is_the_value() -> None
     assert params.value == "405 miliar", params.text
 
 
+def test_a_share_is_no_count_of_a_thing() -> None:
+    sentence = "Biaya inferensi Llama 3.1 hanya 50% dari biaya ChatGPT, pada 16.000 GPU."
+    # how many of a thing: the percentage is not its count, the other number may be
+    assert [v.text for v in values_in(sentence, "number", "How many GPUs were used?")] == ["16.000"]
+    assert values_in("Llama 3.1 hanya 50% lebih murah", "number", "多少个token?") == []
+    # asked for a share, or how much with no thing counted, the percentage is the value
+    share = values_in(sentence, "number", "How many percent cheaper is Llama?")
+    assert "50%" in [v.text for v in share]
+    assert "50%" in [v.text for v in values_in(sentence, "number", "How much cheaper?")]
+    passages = [_passage(1, "Meta mengklaim biaya Llama hanya 50% dari biaya GPT-4.")]
+    got = answer_first("How many parameters does GPT-4 have?", passages)
+    assert got.value is None, got.text
+
+
+def test_a_count_written_out_before_the_thing_counted() -> None:
+    sentence = "This region includes territory belonging to nine nations, Brazil with 60%."
+    got = values_in(sentence, "number", "How many nations control this region?")
+    assert [(v.text, v.key) for v in got] == [("nine nations", "9")]
+    # only before the thing asked about: "nine" alone, or before another word, is no count
+    assert values_in(sentence, "number", "How many rivers are there?") == []
+    assert [
+        v.key for v in values_in("Ada dua perusahaan.", "number", "Berapa banyak perusahaan?")
+    ] == ["2"]
+
+
 def test_the_thing_a_question_counts() -> None:
     from rag.extractive import counted
 
