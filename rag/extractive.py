@@ -608,6 +608,7 @@ def candidates(
     roles = asked_roles(question) if kind == "name" and not speaker else []
     asked = names | aliases
     bound_elsewhere = False
+    said_by = _SpeakerTerms(context, names) if context is not None and names else None
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -633,6 +634,11 @@ def candidates(
             if pair and where == "here":
                 where = None  # the name may sit in the other sentence than the value
             have = set(tokenize(text))
+            if said_by is not None:
+                # asked what a speaker said ("According to Daphne Koller, ..."): every
+                # sentence of their turn holds their name, not only the one their label
+                # opens (which otherwise won on the name alone)
+                have |= said_by(p, a)
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
             if silent and (embedder is None or pair):
@@ -695,7 +701,10 @@ def candidates(
     # then are sentences sharing no word with the question candidates at all.
     dense_weight = 0.0
     if embedder is not None:
-        top_coverage = max((c.coverage for c in out), default=0.0)
+        # (a speaker's name, credited to each sentence of their turns, says where to look,
+        # not what: it does not count towards the words deciding alone)
+        spoken = said_by.found if said_by is not None else set()
+        top_coverage = max((_coverage(c, w, skip=spoken) for c in out), default=0.0)
         dense_weight = DENSE_WEIGHT * max(0.0, 1.0 - top_coverage / WORDS_DECIDE)
         if dense_weight > 0:
             out += wordless
@@ -724,6 +733,27 @@ def candidates(
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
     return out
+
+
+class _SpeakerTerms:
+    """For a passage and an offset in it, the question's name terms that the speaker
+    whose turn holds it is called by (`_section_speaker`), else none; `found`: every
+    such term met so far."""
+
+    def __init__(self, context: DocumentContext, names: Collection[str]) -> None:
+        self.context, self.names = context, set(names)
+        self.cache: dict[tuple[str, int], set[str]] = {}
+        self.found: set[str] = set()
+
+    def __call__(self, p: Passage, offset: int) -> set[str]:
+        who = _section_speaker(self.context, p, offset)
+        if who is None:
+            return set()
+        key = (p.doc_id, who[1])
+        if key not in self.cache:
+            self.cache[key] = set(tokenize(who[0])) & self.names
+            self.found |= self.cache[key]
+        return self.cache[key]
 
 
 def _may_answer(cand: Candidate, asked: Collection[str]) -> bool:
@@ -768,12 +798,18 @@ def _drop_topic_names(cands: list[Candidate]) -> None:
             c.proximity = c.proximity if kept else 0.0
 
 
+def _coverage(c: Candidate, w: Mapping[str, float], skip: Collection[str] = ()) -> float:
+    """The idf-weighted share of the question's terms (those not in `skip`) a sentence
+    holds."""
+    total = sum(v for t, v in w.items() if t not in skip)
+    got = sum(v * c.credits.get(t, 0.0) for t, v in w.items() if t not in skip)
+    return got / total if total else 0.0
+
+
 def _add_coverage(cands: list[Candidate], w: Mapping[str, float]) -> None:
     """Coverage: the idf-weighted share of the question's terms a sentence holds."""
-    total = sum(w.values())
     for c in cands:
-        got = sum(v * c.credits.get(t, 0.0) for t, v in w.items())
-        c.coverage = got / total if total else 0.0
+        c.coverage = _coverage(c, w)
 
 
 def _add_dense(question: str, cands: list[Candidate], embedder: SentenceEmbedder) -> None:

@@ -298,6 +298,37 @@ def test_a_heading_ends_the_speakers_section() -> None:
     assert got.quotes and "satu-satunya" in got.quotes[0].text
 
 
+TURN = (
+    "## 9 Biologi\n\n"
+    "Daphne Koller, insitro:\n\n"
+    "Pada masa tertentu ilmu biologi maju pesat. Mobil tanpa sopir masih menghalangi truk "
+    "pemadam di San Francisco.\n\n"
+    "## 10 Peserta\n\n"
+    "• Pendiri & CEO insitro Daphne Koller"
+)
+
+
+class Turns(Panel):
+    def document_text(self, doc_id: str) -> str | None:
+        return TURN if doc_id == "d1" else None
+
+
+def test_asked_what_a_speaker_said_every_sentence_of_their_turn_holds_their_name() -> None:
+    start = TURN.index("Daphne Koller, insitro")
+    turn = _passage(1, TURN[start : TURN.index("\n\n## 10")], start=start)
+    start = TURN.index("• Pendiri")
+    listed = _passage(2, TURN[start:], start=start)
+    # real idf: the name is rarer than the words around the answer
+    weights = {"menurut": 0.5, "daphne": 4.0, "koller": 4.0, "menghalangi": 1.5, "truk": 1.5}
+    question = "Menurut Daphne Koller, apa yang menghalangi truk?"
+    got = answer_first(question, [turn, listed], weights=weights, context=Turns())
+    # not the sentence her label opens, nor the list naming her: what she said about it
+    assert got.quotes[0].text.startswith("Mobil tanpa sopir"), got.text
+    # without the document around it, the name counts only where it is written
+    bare = answer_first(question, [turn, listed], weights=weights)
+    assert not bare.quotes[0].text.startswith("Mobil"), bare.text
+
+
 def test_a_cognate_with_a_suffix_counts_half() -> None:
     from rag.extractive import _credit
 
