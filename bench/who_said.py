@@ -19,6 +19,11 @@ first label of a section). Counted:
 - broken: a quote outside its passage, passages not numbered 1..N, overlapping passages
   of one document, or `cited` not matching the quotes.
 
+`--according N` asks the other way round, of every sentence with a speaker: "Menurut
+<speaker>, apa katanya tentang <N of its words, from the third>?" (according to X, what
+did they say about ...), and counts whether the first quote is that sentence, a sentence
+holding the speaker's label or name line (the name alone won), or another one.
+
 No tuning data: the questions are generated, not written, and the file is the one the
 product ships. Written from a reviewer's sweep (issue 11).
 """
@@ -86,6 +91,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", action="store_true", help="one JSON line per question")
+    ap.add_argument(
+        "--according", type=int, metavar="N", help="ask what the speaker said, with N words"
+    )
     args = ap.parse_args()
     data_dir = devsets.OUT / "who_said"  # the shipped corpus alone, bundled embedder
     devsets.ingest(ROOT / "corpus", data_dir, "bundled")
@@ -100,14 +108,24 @@ def main() -> int:
                 continue  # a label, or a line introducing a list
             if sentence.lstrip().startswith("#"):
                 continue
-            question = "Siapa yang mengatakan " + " ".join(sentence.split()[:9]).rstrip(".,") + "?"
+            want = truth(a, labels, heads)
+            if args.according:
+                if want is None:
+                    continue
+                words = " ".join(sentence.split()[2 : 2 + args.according]).rstrip(".,")
+                question = f"Menurut {want}, apa katanya tentang {words}?"
+            else:
+                words = " ".join(sentence.split()[:9]).rstrip(".,")
+                question = f"Siapa yang mengatakan {words}?"
             ans = answerer.ask(question, no_llm=True)
             first = ans.quotes[0] if ans.quotes else None
             same = first is not None and first.start <= a < first.end  # .txt: offsets as read
-            want = truth(a, labels, heads)
             broken = problems(ans)
             if broken:
                 tag = "broken"
+            elif args.according:
+                named = first is not None and want.split()[-1] in first.text
+                tag = "ok" if same else "name's sentence" if named else "other sentence"
             elif not same:
                 tag = "other sentence"
             elif ans.value == want:
