@@ -295,7 +295,9 @@ _MANY = re.compile(
 
 
 _WORD_COUNT = re.compile(
-    r"(?<!\w)(?P<word>" + "|".join(k for k in _WORD_NUMBERS if k != "se") + r")\s+(?P<noun>\w+)",
+    r"(?<!\w)(?<!salah )(?P<word>"
+    + "|".join(k for k in _WORD_NUMBERS if k != "se")
+    + r")\s+(?P<noun>\w+)",
     re.IGNORECASE,
 )
 
@@ -638,7 +640,7 @@ def candidates(
                 # asked what a speaker said ("According to Daphne Koller, ..."): every
                 # sentence of their turn holds their name, not only the one their label
                 # opens (which otherwise won on the name alone)
-                have |= said_by(p, a)
+                have |= said_by(p, a, b)
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
             if silent and (embedder is None or pair):
@@ -745,13 +747,34 @@ class _SpeakerTerms:
         self.cache: dict[tuple[str, int], set[str]] = {}
         self.found: set[str] = set()
 
-    def __call__(self, p: Passage, offset: int) -> set[str]:
-        who = _section_speaker(self.context, p, offset)
-        if who is None:
-            return set()
-        key = (p.doc_id, who[1])
+    def __call__(self, p: Passage, start: int, end: int) -> set[str]:
+        text = p.text[start:end]
+        if _SECTION.search(text):
+            return set()  # a heading inside: two sections
+        labels = [
+            (m, who)
+            for m in _LABEL_LINE.finditer(text)
+            if (who := speaker_name(m.group("label"), section=True)) is not None
+        ]
+        if labels:
+            # a unit opening with its speaker's label ("Mira Murati, OpenAI:\n\n...") is
+            # theirs; one with a label further in spans two turns: nobody's
+            m, who = labels[0]
+            if len(labels) > 1 or text[: m.start("label")].strip(" \t\n•*-"):
+                return set()
+            return self._terms(p.doc_id, p.start + start, who)
+        found = _section_speaker(self.context, p, start)
+        return self._terms(p.doc_id, found[1], found[0]) if found else set()
+
+    def _terms(self, doc_id: str, at: int, who: str) -> set[str]:
+        """The question's terms naming `who`: their surname at least ("Mark" alone may
+        be another Mark)."""
+        key = (doc_id, at)
         if key not in self.cache:
-            self.cache[key] = set(tokenize(who[0])) & self.names
+            terms = tokenize(who)
+            self.cache[key] = (
+                set(terms) & self.names if terms[-1:] and terms[-1] in self.names else set()
+            )
             self.found |= self.cache[key]
         return self.cache[key]
 

@@ -329,6 +329,42 @@ def test_asked_what_a_speaker_said_every_sentence_of_their_turn_holds_their_name
     assert not bare.quotes[0].text.startswith("Mobil"), bare.text
 
 
+TWO_TURNS = (
+    "Kevin Scott, Microsoft:\n\nWe ship copilots every week. Developers stay in flow.\n\n"
+    "Mark Chen, OpenAI:\n\nModels will become reliable very quickly. Closed models are safer."
+)
+
+
+class TwoTurns(Panel):
+    def document_text(self, doc_id: str) -> str | None:
+        return TWO_TURNS if doc_id == "d1" else None
+
+
+def test_a_speakers_turn_is_read_off_their_own_label() -> None:
+    from rag.binding import question_names
+    from rag.extractive import _SpeakerTerms, _units
+
+    p = _passage(1, TWO_TURNS)
+    units = {TWO_TURNS[a:b].split("\n")[0]: (a, b) for a, b in _units(TWO_TURNS)}
+    terms = _SpeakerTerms(TwoTurns(), question_names("According to Mark Chen, what is safer?"))
+    # the sentence a label opens is that speaker's, not the one before's
+    assert terms(p, *units["Mark Chen, OpenAI:"]) == {"mark", "chen"}
+    assert terms(p, *units["Closed models are safer."]) == {"mark", "chen"}
+    assert terms(p, *units["Developers stay in flow."]) == set()
+    # a quote spanning two turns is nobody's
+    a, _ = units["Developers stay in flow."]
+    _, b = units["Mark Chen, OpenAI:"]
+    assert terms(p, a, b) == set()
+    # another Mark: a first name alone is not the speaker
+    other = _SpeakerTerms(TwoTurns(), question_names("According to Mark Zuckerberg, what?"))
+    assert other(p, *units["Closed models are safer."]) == set()
+
+
+def test_one_of_is_no_count() -> None:
+    question = "Berapa banyak pendiri Roblox?"
+    assert values_in("Salah satu pendiri & CEO Roblox David Baszucki", "number", question) == []
+
+
 def test_a_cognate_with_a_suffix_counts_half() -> None:
     from rag.extractive import _credit
 
