@@ -746,6 +746,10 @@ class _SpeakerTerms:
         self.context, self.names = context, set(names)
         self.cache: dict[tuple[str, int], set[str]] = {}
         self.found: set[str] = set()
+        # per passage: its labels and headings, and the speaker at its start (the document
+        # is read once per passage, not once per sentence)
+        self.marks: dict[str, list[tuple[int, tuple[str, int] | None]]] = {}
+        self.opening: dict[str, tuple[str, int] | None] = {}
 
     def __call__(self, p: Passage, start: int, end: int) -> set[str]:
         text = p.text[start:end]
@@ -763,8 +767,26 @@ class _SpeakerTerms:
             if len(labels) > 1 or text[: m.start("label")].strip(" \t\n•*-"):
                 return set()
             return self._terms(p.doc_id, p.start + start, who)
-        found = _section_speaker(self.context, p, start)
+        found = self._speaker_at(p, start)
         return self._terms(p.doc_id, found[1], found[0]) if found else set()
+
+    def _speaker_at(self, p: Passage, offset: int) -> tuple[str, int] | None:
+        """(name, label's start in the document) of the speaker whose turn holds `offset`
+        of `p`: the last label in the passage before it (none after a heading), else the
+        speaker at the passage's start (`_section_speaker`)."""
+        if p.chunk_id not in self.marks:
+            marks: list[tuple[int, tuple[str, int] | None]] = [
+                (m.start(), None) for m in _SECTION.finditer(p.text)
+            ]
+            for m in _LABEL_LINE.finditer(p.text):
+                who = speaker_name(m.group("label"), section=True)
+                if who is not None:
+                    marks.append((m.start("label"), (who, p.start + m.start("label"))))
+            self.marks[p.chunk_id] = sorted(marks, key=lambda mark: mark[0])
+            found = _section_speaker(self.context, p, 0)
+            self.opening[p.chunk_id] = (found[0], found[1]) if found else None
+        before = [who for at, who in self.marks[p.chunk_id] if at < offset]
+        return before[-1] if before else self.opening[p.chunk_id]
 
     def _terms(self, doc_id: str, at: int, who: str) -> set[str]:
         """The question's terms naming `who`: their surname at least ("Mark" alone may
