@@ -308,11 +308,6 @@ TURN = (
 )
 
 
-class Turns(Panel):
-    def document_text(self, doc_id: str) -> str | None:
-        return TURN if doc_id == "d1" else None
-
-
 def test_asked_what_a_speaker_said_every_sentence_of_their_turn_holds_their_name() -> None:
     start = TURN.index("Daphne Koller, insitro")
     turn = _passage(1, TURN[start : TURN.index("\n\n## 10")], start=start)
@@ -321,7 +316,7 @@ def test_asked_what_a_speaker_said_every_sentence_of_their_turn_holds_their_name
     # real idf: the name is rarer than the words around the answer
     weights = {"menurut": 0.5, "daphne": 4.0, "koller": 4.0, "menghalangi": 1.5, "truk": 1.5}
     question = "Menurut Daphne Koller, apa yang menghalangi truk?"
-    got = answer_first(question, [turn, listed], weights=weights, context=Turns())
+    got = answer_first(question, [turn, listed], weights=weights, context=_one_doc(TURN)[1])
     # not the sentence her label opens, nor the list naming her: what she said about it
     assert got.quotes[0].text.startswith("Mobil tanpa sopir"), got.text
     # without the document around it, the name counts only where it is written
@@ -335,18 +330,15 @@ TWO_TURNS = (
 )
 
 
-class TwoTurns(Panel):
-    def document_text(self, doc_id: str) -> str | None:
-        return TWO_TURNS if doc_id == "d1" else None
-
-
 def test_a_speakers_turn_is_read_off_their_own_label() -> None:
     from rag.binding import question_names
     from rag.extractive import _SpeakerTerms, _units
 
     p = _passage(1, TWO_TURNS)
     units = {TWO_TURNS[a:b].split("\n")[0]: (a, b) for a, b in _units(TWO_TURNS)}
-    terms = _SpeakerTerms(TwoTurns(), question_names("According to Mark Chen, what is safer?"))
+    terms = _SpeakerTerms(
+        _one_doc(TWO_TURNS)[1], question_names("According to Mark Chen, what is safer?")
+    )
     # the sentence a label opens is that speaker's, not the one before's
     assert terms(p, *units["Mark Chen, OpenAI:"]) == {"mark", "chen"}
     assert terms(p, *units["Closed models are safer."]) == {"mark", "chen"}
@@ -356,7 +348,9 @@ def test_a_speakers_turn_is_read_off_their_own_label() -> None:
     _, b = units["Mark Chen, OpenAI:"]
     assert terms(p, a, b) == set()
     # another Mark: a first name alone is not the speaker
-    other = _SpeakerTerms(TwoTurns(), question_names("According to Mark Zuckerberg, what?"))
+    other = _SpeakerTerms(
+        _one_doc(TWO_TURNS)[1], question_names("According to Mark Zuckerberg, what?")
+    )
     assert other(p, *units["Closed models are safer."]) == set()
 
 
