@@ -108,6 +108,7 @@ class Ranking:
     depth: int
     embedder: Embedder | None = None  # the dense side's embedder and the question's vector
     query_vector: list[float] | None = None
+    language: str = "und"  # the first variant's (`Retriever.question_language`), dense side
 
 
 HELD_MIN_CHARS = 6  # a shorter indexed name has too many look-alikes (apple ~ aplikasi)
@@ -332,7 +333,7 @@ class Retriever:
                     ranking.embedder,
                     [ranking.query_vector],
                     self.settings.rerank_depth,
-                    language=self.question_language(variants[0]),
+                    language=ranking.language,
                 )
             except RagError as exc:  # the embedder failed now: fusion's order stands
                 notes.append(f"passages in fusion's order (sentence rerank failed: {exc})")
@@ -351,19 +352,19 @@ class Retriever:
                 ranking.embedder,
                 variants[0],
                 ranking.query_vector,
-                self.question_language(variants[0]),
+                ranking.language,
             )
         return Retrieval(passages, cover, notes, signals, ranking.dense_kind, sentences)
 
-    def _cross(self, question: str, chunk_id: str) -> tuple[float, float]:
-        """(cross, cross_script) of the question over the nearest chunk
+    def _cross(self, asked: str, chunk_id: str) -> tuple[float, float]:
+        """(cross, cross_script) of a question in language `asked` over the nearest chunk
         (`index.language.crossing`): similarity across languages runs lower, lowest across
         scripts, and abstention must not read that as irrelevance."""
         with self._lock:
             langs = self.catalog().chunk_languages([chunk_id])
         if chunk_id not in langs:
             return 0.0, 0.0
-        return crossing(self.question_language(question), langs[chunk_id])
+        return crossing(asked, langs[chunk_id])
 
     def _held(self, query: str, hits: Sequence[tuple[str, float]], lexical: LexicalIndex) -> float:
         """The idf-weighted share of the query's terms (a near miss counts half) that the
@@ -416,6 +417,7 @@ class Retriever:
         signals: dict[str, float] = {}
         embedder: Embedder | None = None
         query_vector: list[float] | None = None
+        asked: list[str] = ["und"]
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
             result = self.dense.search(variants, generation, n, per_lang=per_lang)
@@ -424,9 +426,10 @@ class Retriever:
             kind = result.kind
             embedder, query_vector = result.embedder, result.query_vector
             bias = SAME_LANGUAGE_BIAS.get(kind or "", 0.0)
+            asked = [self.question_language(q) for q in variants]  # once per search
             globals_: list[Hits] = []
             for i, dh in enumerate(result.hits):
-                globals_.append(self._unbiased(dh.all, variants[i], bias))
+                globals_.append(self._unbiased(dh.all, asked[i], bias))
                 lists.append(RankedList("dense", globals_[-1], variant=i))
                 for lang, hits in dh.by_lang.items():
                     lists.append(RankedList("dense", hits, variant=i, lang=lang))
@@ -441,22 +444,21 @@ class Retriever:
                 signals["dense_top"] = top[0][1]
                 signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
                 signals["dense_z"] = (top[0][1] - mean) / (spread + 1e-6)
-                signals["cross"], signals["cross_script"] = self._cross(variants[0], top[0][0])
+                signals["cross"], signals["cross_script"] = self._cross(asked[0], top[0][0])
                 lex_top = [cid for cid, _ in lists[0].hits[:5]]
                 dense_top5 = [cid for cid, _ in top[:5]]
                 signals["agree"] = float(
                     bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
                 )
-        return Ranking(lists, kind, notes, signals, n, embedder, query_vector)
+        return Ranking(lists, kind, notes, signals, n, embedder, query_vector, asked[0])
 
-    def _unbiased(self, hits: Hits, question: str, bias: float) -> Hits:
+    def _unbiased(self, hits: Hits, asked: str, bias: float) -> Hits:
         """`hits` re-ranked with the embedder's bias for the question's own language taken
         off (`rag.sentences.SAME_LANGUAGE_BIAS`): an English question's English chunks no
         longer crowd out the Chinese or Vietnamese one that answers (XQuAD en-mixed
         recall@5 0.908 -> 0.945, the other dev sets level; bench/RESULTS.md); abstention's
-        chunk-level signals are read off the result too."""
-        asked = self.question_language(question) if bias and hits else "und"
-        if asked in UNKNOWN:
+        chunk-level signals are read off the result too. `asked`: the question's language."""
+        if not bias or not hits or asked in UNKNOWN:
             return hits
         with self._lock:
             langs = self.catalog().chunk_languages([cid for cid, _ in hits])

@@ -92,11 +92,11 @@ def test_dense_hits_give_up_the_models_bias_for_the_questions_language(
     assert langs == {ids["id"]: "id", ids["zh"]: "zh"}
     r = Retriever(corpus_index)
     hits = [(ids["id"], 0.80), (ids["zh"], 0.78)]  # the Indonesian chunk ahead by 0.02
-    question = "Berapa banyak GPU yang akan dimiliki Meta pada akhir tahun?"
+    question = r.question_language("Berapa banyak GPU yang akan dimiliki Meta pada akhir tahun?")
     assert [c for c, _ in r._unbiased(hits, question, 0.04)] == [ids["zh"], ids["id"]]
     assert r._unbiased(hits, question, 0.0) == hits  # an embedder with no measured bias
     # a Chinese question: the Chinese chunk gives up the bias, the Indonesian one stays first
-    zh = r._unbiased(hits, "Meta 年底会有多少 GPU？", 0.04)
+    zh = r._unbiased(hits, r.question_language("Meta 年底会有多少 GPU？"), 0.04)
     assert [c for c, _ in zh] == [ids["id"], ids["zh"]] and zh[1][1] == pytest.approx(0.74)
     r.close()
 
