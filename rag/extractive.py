@@ -304,11 +304,8 @@ _WORD_COUNT = re.compile(
 
 def _number_values(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question)
-    no_share = (
-        bool(_MANY.search(question))
-        and counted(question) is not None
-        and not _PERCENT.search(question)
-    )
+    noun = counted(question)
+    no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     out: list[Value] = []
     for m in _NUMBER.finditer(sentence):
         key = canonical_number(m.group("num"), m.group("mult"))
@@ -337,7 +334,6 @@ def _number_values(sentence: str, question: str) -> list[Value]:
         if key not in asked:
             out.append(Value(m.group(0), m.start(), m.end(), key))
             taken.append(m.start())
-    noun = counted(question)
     if noun is not None:
         # a count written out before the thing counted ("nine nations" for "how many
         # nations", "dua perusahaan")
@@ -752,28 +748,23 @@ class _SpeakerTerms:
         self.opening: dict[str, tuple[str, int] | None] = {}
 
     def __call__(self, p: Passage, start: int, end: int) -> set[str]:
-        text = p.text[start:end]
-        if _SECTION.search(text):
-            return set()  # a heading inside: two sections
-        labels = [
-            (m, who)
-            for m in _LABEL_LINE.finditer(text)
-            if (who := speaker_name(m.group("label"), section=True)) is not None
-        ]
-        if labels:
+        marks = self._marks(p)
+        inside = [(at, who) for at, who in marks if start <= at < end]
+        if inside:
             # a unit opening with its speaker's label ("Mira Murati, OpenAI:\n\n...") is
-            # theirs; one with a label further in spans two turns: nobody's
-            m, who = labels[0]
-            if len(labels) > 1 or text[: m.start("label")].strip(" \t\n•*-"):
+            # theirs; one with a heading, or a label further in, spans two: nobody's
+            at, found = inside[0]
+            if len(inside) > 1 or found is None or p.text[start:at].strip(" \t\n•*-"):
                 return set()
-            return self._terms(p.doc_id, p.start + start, who)
-        found = self._speaker_at(p, start)
+        else:
+            before = [who for at, who in marks if at < start]
+            found = before[-1] if before else self.opening[p.chunk_id]
         return self._terms(p.doc_id, found[1], found[0]) if found else set()
 
-    def _speaker_at(self, p: Passage, offset: int) -> tuple[str, int] | None:
-        """(name, label's start in the document) of the speaker whose turn holds `offset`
-        of `p`: the last label in the passage before it (none after a heading), else the
-        speaker at the passage's start (`_section_speaker`)."""
+    def _marks(self, p: Passage) -> list[tuple[int, tuple[str, int] | None]]:
+        """The speaker labels (name, start in the document) and headings (None) of `p`,
+        by offset, read once per passage; `opening[chunk_id]`: the speaker whose turn
+        holds its start (`_section_speaker`)."""
         if p.chunk_id not in self.marks:
             marks: list[tuple[int, tuple[str, int] | None]] = [
                 (m.start(), None) for m in _SECTION.finditer(p.text)
@@ -785,8 +776,7 @@ class _SpeakerTerms:
             self.marks[p.chunk_id] = sorted(marks, key=lambda mark: mark[0])
             found = _section_speaker(self.context, p, 0)
             self.opening[p.chunk_id] = (found[0], found[1]) if found else None
-        before = [who for at, who in self.marks[p.chunk_id] if at < offset]
-        return before[-1] if before else self.opening[p.chunk_id]
+        return self.marks[p.chunk_id]
 
     def _terms(self, doc_id: str, at: int, who: str) -> set[str]:
         """The question's terms naming `who`: their surname at least ("Mark" alone may
