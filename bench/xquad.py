@@ -92,34 +92,22 @@ def _near_miss(i: int) -> bool:
     return i % 2 == 1
 
 
-# a sentence ends at a Chinese end mark, or at . ! ? followed by a space or the text's end
-# (not inside 51.6%; an abbreviation such as U.S. before a space still ends one), with
-# a closing quote or bracket
-_END = re.compile(r"[。！？]+[”’」)]*\s*|[.!?]+[\"”’)]*(?:\s+|$)")
 KEEP_AT_LEAST = 0.4  # a paragraph the cut would leave shorter than this keeps everything
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    out, at = [], 0
-    for m in _END.finditer(text):
-        out.append((at, m.end()))
-        at = m.end()
-    if at < len(text):
-        out.append((at, len(text)))
-    return out
 
 
 def _cut(para: dict) -> tuple[str, list[tuple[int, int]]]:
     """The paragraph without the sentences answering every third of its questions, and
     those sentences' spans in the original context."""
+    from index.chunker import sentence_spans  # the product's own sentence splitter
+
     ctx = para["context"]
-    sentences = _sentences(ctx)
-    removed = []
-    for k, qa in enumerate(para["qas"]):
-        if k % 3 == 0:
-            at = qa["answers"][0]["answer_start"]
-            removed += [s for s in sentences if s[0] <= at < s[1] and s not in removed]
-    kept = "".join(ctx[a:b] for a, b in sentences if (a, b) not in removed)
+    starts = [qa["answers"][0]["answer_start"] for k, qa in enumerate(para["qas"]) if k % 3 == 0]
+    removed = [(a, b) for a, b in sentence_spans(ctx) if any(a <= at < b for at in starts)]
+    pieces, last = [], 0
+    for a, b in removed:
+        pieces.append(ctx[last:a])
+        last = b
+    kept = "".join([*pieces, ctx[last:]])
     if len(kept.strip()) < KEEP_AT_LEAST * len(ctx.strip()):
         return ctx, []  # most of it would go: not a near miss but a missing paragraph
     return kept, removed
