@@ -100,6 +100,7 @@ def main() -> int:
     text = SOURCE.read_text(encoding="utf-8")
     labels, heads = expected_speakers(text)
     tags: collections.Counter[str] = collections.Counter()
+    ranks: collections.Counter[str] = collections.Counter()  # the sentence's passage's rank
     t0 = time.perf_counter()
     with Answerer(load_settings(data_dir=data_dir)) as answerer:
         for a, b in sentence_spans(text)[: args.limit]:
@@ -119,8 +120,12 @@ def main() -> int:
                 question = f"Siapa yang mengatakan {words}?"
             ans = answerer.ask(question, no_llm=True)
             first = ans.quotes[0] if ans.quotes else None
-            same = first is not None and first.start <= a < first.end  # .txt: offsets as read
+            here = {p.n for p in ans.passages if Path(p.source).name == SOURCE.name}
+            # .txt: offsets as read
+            same = first is not None and first.n in here and first.start <= a < first.end
             broken = problems(ans)
+            rank = next((p.n for p in ans.passages if p.n in here and p.start <= a < p.end), None)
+            ranks["1" if rank == 1 else "2-5" if rank and rank <= 5 else "lower"] += 1
             if broken:
                 tag = "broken"
             elif args.according:
@@ -142,6 +147,8 @@ def main() -> int:
     print(
         f"{total} questions in {time.perf_counter() - t0:.0f} s: "
         + ", ".join(f"{k} {v}" for k, v in sorted(tags.items()))
+        + "; its passage ranked "
+        + ", ".join(f"{k}: {ranks[k]}" for k in ("1", "2-5", "lower"))
     )
     return 0
 

@@ -38,6 +38,7 @@ from typing import Any, Literal, Protocol
 from index.chunker import sentence_spans
 from index.language import same_language
 from index.lexical import STOPWORDS, tokenize
+from index.speakers import LABEL_LINE, SECTION, speaker_at, speaker_name
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
 from rag.binding import asked_roles, binding, generic, question_names
 from rag.schema import ATTRIBUTION, Passage, Quote
@@ -58,7 +59,6 @@ TOPIC_COUNT = 3  # ... and in at least this many of them (twice is a name said t
 PROXIMITY_BONUS = 0.1  # the value sits next to the question's terms
 BOUND_BONUS = 0.2  # asked a role at an organisation, the sentence gives it to that one
 SPEAKER_REACH = 300  # characters after a quoted sentence where its attribution may stand
-SPEAKER_BACK = 6000  # ... and before it, where the label of its speaker's section may stand
 FLANK_MARGIN = 0.1  # values this much less surrounded by the question's terms are not chosen
 DENSE_WEIGHT = 1.0  # question-sentence similarity, rescaled within the candidates, ...
 WORDS_DECIDE = 0.35  # ... fading to nothing as the best sentence's coverage reaches this
@@ -147,8 +147,6 @@ _WHO_SAID = re.compile(
 )
 # "Kevin Scott, Microsoft: ..." (a speaker label) and "..., kata Huang." (an attribution)
 _LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
-# lower-case words a person's name may hold ("Ursula von der Leyen", "Anwar bin Ibrahim")
-_PARTICLES = frozenset("al bin binti da de del der di du la le van von".split())
 _ATTRIBUTION = re.compile(
     r"(?:\b(?:kata|ujar|jawab|tutur|ucap|menurut|said|says|asked|replied|according to)\s+"
     r"|[，,]\s*)"
@@ -157,39 +155,12 @@ _ATTRIBUTION = re.compile(
 )
 
 
-# a speaker label closing a line, in a transcript or panel write-up: "Kevin Scott,
-# Microsoft:" on a line of its own, or ending the paragraph before the speaker's
-# ("... dengan cara yang lebih baik. Mira Murati,OpenAI:")
-_LABEL_LINE = re.compile(
-    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z](?:[^:：\n.!?]|\.(?=\S)){1,60}?)\s*[:：][ \t]*$",
-    re.M,
-)
-_SECTION = re.compile(r"^#{1,6}\s|#{2,6}\s", re.M)  # a heading starts a new section
-
-
 class DocumentContext(Protocol):
     """The index around the retrieved passages (`rag.retrieve.Retriever`)."""
 
     def document_text(self, doc_id: str) -> str | None: ...
 
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None: ...
-
-
-def speaker_name(label: str, *, section: bool = False) -> str | None:
-    """The person a speaker label names: "Name, Org", "Name (Org)", "Name dari/of Org" ->
-    "Name"; None when it is no name ("Kita harus ingat", we must remember). `section`: a
-    label standing for everything below it needs two words or an organisation ("Catatan:",
-    note:, or "Sumber:", source:, is no speaker)."""
-    parts = re.split(r",|\(|\s(?:dari|of|from|at)\s", label)
-    who = parts[0].strip()
-    words = who.split()
-    if not 1 <= len(words) <= 5:
-        return None
-    if section and len(words) < 2 and len(parts) < 2:
-        return None
-    if all(w[0].isupper() or w.lower() in _PARTICLES for w in words):
-        return who
-    return None
 
 
 def asks_speaker(question: str) -> bool:
@@ -767,9 +738,9 @@ class _SpeakerTerms:
         holds its start (`_section_speaker`)."""
         if p.chunk_id not in self.marks:
             marks: list[tuple[int, tuple[str, int] | None]] = [
-                (m.start(), None) for m in _SECTION.finditer(p.text)
+                (m.start(), None) for m in SECTION.finditer(p.text)
             ]
-            for m in _LABEL_LINE.finditer(p.text):
+            for m in LABEL_LINE.finditer(p.text):
                 who = speaker_name(m.group("label"), section=True)
                 if who is not None:
                     marks.append((m.start("label"), (who, p.start + m.start("label"))))
@@ -1066,7 +1037,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
         p.start + m.start("label")
         for p in passages
         if p.doc_id == doc
-        for m in _LABEL_LINE.finditer(p.text)
+        for m in LABEL_LINE.finditer(p.text)
         if speaker_name(m.group("label"), section=True)
     ]
     stop = min((at for at in labels if at >= end), default=end + SPEAKER_REACH + 1)
@@ -1098,21 +1069,11 @@ def _section_speaker(
     context: DocumentContext, p: Passage, offset: int
 ) -> tuple[str, int, int] | None:
     """(name, start, end of the label in the document) of the speaker whose section holds
-    passage `p`'s character `offset`: the nearest speaker label above it within
-    SPEAKER_BACK characters with no heading in between ("Kevin Scott, Microsoft:")."""
+    passage `p`'s character `offset` (`index.speakers.speaker_at`)."""
     text = context.document_text(p.doc_id)
     if text is None or text[p.start : p.end] != p.text:
         return None  # re-ingested since: the offsets do not hold
-    at = p.start + offset
-    lo = max(0, at - SPEAKER_BACK)
-    window = text[lo:at]
-    section = max((m.start() for m in _SECTION.finditer(window)), default=0)
-    for m in reversed(list(_LABEL_LINE.finditer(window, section))):
-        who = speaker_name(m.group("label"), section=True)
-        if who is not None:  # "Kita harus ingat:" (we must remember:) ends a line too
-            a = lo + m.start("label")
-            return who, a, a + len(text[a : lo + m.end()].rstrip())
-    return None
+    return speaker_at(text, p.start + offset)
 
 
 def _speaker_before(
