@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import StoreError
-from index.lexical import TOKENIZER_VERSION, tokenize
+from index.lexical import TOKENIZER_VERSION
+from index.speakers import chunk_lex, turns
 from index.storage import storage_problem
 
 SCHEMA_VERSION = 1
@@ -230,8 +231,9 @@ class Catalog:
                     "SELECT chunk_id, start_char, end_char, lex FROM chunks WHERE doc_id = ?",
                     (doc_id,),
                 ).fetchall()
+                speaking = turns(text)
                 for chunk_id, start, end, lex in rows:
-                    new = " ".join(tokenize(text[start:end]))
+                    new = chunk_lex(text, start, end, speaking)
                     if new != lex:
                         db.execute("UPDATE chunks SET lex = ? WHERE chunk_id = ?", (new, chunk_id))
                         changed += 1
@@ -281,12 +283,13 @@ class Catalog:
                     doc.n_chunks, doc.ingested_at, text,
                 ),
             )  # fmt: skip
+            speaking = [] if all(c.lex for c in chunks) else turns(text)
             db.executemany(
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (  # a generator: a large document's rows are not all built at once
                     (
                         c.chunk_id, c.doc_id, c.ord, c.start, c.end, c.page, c.n_tokens,
-                        c.lex or " ".join(tokenize(text[c.start : c.end])),
+                        c.lex or chunk_lex(text, c.start, c.end, speaking),
                     )
                     for c in chunks
                 ),

@@ -32,9 +32,11 @@ _KANA = "\u3040-\u30ff"
 _TOKEN = re.compile(
     rf"[{_HAN}]+|[{_KANA}]+|\d+(?:\.\d+)+(?![^\W{_HAN}{_KANA}])|[^\W{_HAN}{_KANA}]+"
 )
-# bumped whenever `tokenize` changes what it returns for some text: a catalog's stored
-# chunk tokens from an older version are made again on the next ingest (`Catalog`)
-TOKENIZER_VERSION = 2
+# bumped whenever a chunk's stored tokens change for some text (`tokenize`, or what
+# `index.speakers.chunk_lex` adds): a catalog's stored chunk tokens from an older version
+# are made again on the next ingest (`Catalog`). 3: a chunk inside a speaker's turn holds
+# the speaker label's words.
+TOKENIZER_VERSION = 3
 
 # "GPUs", "LLMs", "H100s", "1990s" -> drop the plural s (before case folding)
 _ACRONYM_PLURAL = re.compile(r"\b([A-Z]{2,}|[A-Za-z]*\d+[A-Za-z]*?)s\b")

@@ -24,9 +24,9 @@ from core.settings import Settings
 from index.catalog import ChunkRow, DocumentRow
 from index.chunker import Span, chunk_spans
 from index.language import detect_language
-from index.lexical import tokenize
 from index.loaders import LoadedDocument, load_bytes
 from index.scan import Candidate
+from index.speakers import chunk_lex, turns
 
 BLOCK_CHARS = 2_000_000  # a longer text is chunked a block at a time (memory)
 PREFETCH_BYTES = 32 * 1024 * 1024  # source bytes the preparing thread may run ahead
@@ -169,6 +169,7 @@ def _prepare(
     doc_id = doc_id_of(cand.path)
     lazy = len(text) > BLOCK_CHARS  # lexical tokens computed when stored, not kept
     chunks = []
+    speaking = [] if lazy else turns(text)
     for ordinal, span in enumerate(_spans(text, settings)):
         piece = text[span.start : span.end]
         chunks.append(
@@ -180,7 +181,7 @@ def _prepare(
                 end=span.end,
                 page=loaded.page_at(span.start),
                 n_tokens=span.tokens,
-                lex="" if lazy else " ".join(tokenize(piece)),
+                lex="" if lazy else chunk_lex(text, span.start, span.end, speaking),
             )
         )
     row = DocumentRow(
