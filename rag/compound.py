@@ -12,8 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.extractive import SAID_BY, Extraction, counted_word, shown
+from rag.extractive import SAID_BY, Extraction, shown
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
+from rag.values import counted_word
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
 

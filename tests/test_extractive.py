@@ -12,8 +12,9 @@ import pytest
 from core.settings import Settings
 from index.catalog import Catalog
 from rag.answer import Answerer
-from rag.extractive import answer_first, answer_type, values_in
+from rag.extractive import answer_first
 from rag.schema import Passage
+from rag.values import answer_type, values_in
 
 GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
 
@@ -568,7 +569,7 @@ def test_a_count_written_out_before_the_thing_counted() -> None:
 
 
 def test_the_thing_a_question_counts() -> None:
-    from rag.extractive import counted
+    from rag.values import counted
 
     assert counted("how many H100s does Meta plan to have?") == "h100"
     assert counted("Berapa banyak GPU H100 yang akan dimiliki Meta?") == "gpu"

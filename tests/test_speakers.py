@@ -76,7 +76,8 @@ def test_a_chunk_continuing_a_turn_is_found_by_its_speakers_name(
         + "Kami membangun model bahasa biologis untuk sel dan penyakit. " * 6
         + "Mobil tanpa pengemudi masih menghalangi truk pemadam kebakaran di San Francisco.\n\n"
         "Kevin Scott, Microsoft:\n\n"
-        + "Truk dan mobil akan berubah ketika platform baru datang. " * 6
+        + "Truk dan mobil akan berubah ketika platform baru datang. "
+        * 6
     )
     (folder / "panel.id.txt").write_text(long_turn, encoding="utf-8")
     settings = load_settings()

@@ -1,0 +1,374 @@
+"""What a question asks for, and the values of that kind a sentence states.
+
+- `answer_type`: a number ("how many", "berapa", "多少"), a date ("when", "kapan", "何时"),
+  a name ("who", "which company", "siapa", "谁") or other, from the question words of
+  English, Indonesian and Chinese; asked who said something, a person.
+- `values_in`: the numbers (with their currency or unit, in one comparable form:
+  340.000 = 340,000 = 34万), dates or names a sentence states that the question does not;
+  a year is no count, a version ("Llama 3.1") or a model name ("GPT-2") no number, a
+  share no count of a thing, a first name before an asked surname no answer.
+- `counted`: the thing a how-many question counts ("h100" of "how many H100s"), and
+  `counts`: does a value count it.
+
+The model-free answer (`rag.extractive`) scores sentences with them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from index.lexical import STOPWORDS, tokenize
+from index.speakers import speaker_name
+from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
+from rag.binding import generic
+
+AnswerType = Literal["number", "name", "date", "other"]
+
+
+_TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(
+            r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bkapan\b|tahun berapa|"
+            r"\bpada tahun\b.*\?|何时|什么时候|哪一年|哪年|几年|哪一天",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:many|much|big|large|long|old)\b|\bwhat (?:percentage|share|size)\b|"
+            r"\bberapa\b|\bjumlah\b|多少|几|多大|多长|百分之",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "name",
+        re.compile(
+            # "which company", "what platform did ...", "model apa (saja) yang", "哪个应用"
+            r"\bwho(?:m|se)?\b|\bwhich \w+|\bwhere\b|"
+            r"\bwhat (?!does\b|did\b|do\b|is\b|was\b|are\b|were\b|will\b|would\b|can\b|"
+            r"could\b|should\b|has\b|have\b|had\b|kind\b|sort\b|type\b)\w+ "
+            r"(?:does|did|do|is|was|are|were|will|has|have|had)\b|"
+            r"\bsiapa\b|\b(?!apa\b)[a-z]+ apa (?:saja )?yang\b|\bdi mana\b|"
+            r"谁|哪位|哪家|哪个|哪些|什么公司|哪里",
+            re.IGNORECASE,
+        ),
+    ),
+]
+_YEAR = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)(?:\s?年)?")
+_DATE = re.compile(
+    r"(?:\d{1,2}\s)?\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|march|maret|apr(?:il)?|may|mei|"
+    r"june?|juni|july?|juli|aug(?:ust)?|agustus|sep(?:tember)?|oct(?:ober)?|okt(?:ober)?|"
+    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b(?:\s\d{1,2},?)?(?:\s(?:1[5-9]|20)\d\d)?"
+    r"|(?<!\d)(?:1[5-9]|20)\d\d\s?年(?:\s?\d{1,2}\s?月)?(?:\s?\d{1,2}\s?日)?"
+    r"|(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?",
+    re.IGNORECASE,
+)
+# a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet")
+_NAME_RUN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
+    r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
+)
+_VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
+_PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
+_SUFFIX = re.compile(
+    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|"
+    r"dolar\b|dollars?\b|sen\b|cents?\b|hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
+    r"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年))"
+)
+
+
+_WHO = re.compile(r"\bwho\b|\bsiapa\b|谁", re.IGNORECASE)  # a person is asked for
+_WHO_SAID = re.compile(
+    r"\bwho (?:said|says|say|wrote|claimed|argued|told)\b|\bsiapa yang (?:mengatakan|berkata|"
+    r"menyatakan|bilang|menulis)\b|谁说|谁认为|谁表示",
+    re.IGNORECASE,
+)
+# "Kevin Scott, Microsoft: ..." (a speaker label) and "..., kata Huang." (an attribution)
+_LABEL = re.compile(r"^\W{0,3}(?P<label>[A-Z][^:：\n]{1,60}?)[:：]\s*")
+ATTRIBUTION_RE = re.compile(
+    r"(?:\b(?:kata|ujar|jawab|tutur|ucap|menurut|said|says|asked|replied|according to)\s+"
+    r"|[，,]\s*)"
+    r"(?P<who>[A-Z][\w'’.-]*[\w'’-](?:\s[A-Z][\w'’.-]*[\w'’-])?)"
+    r"\s*(?:\.(?=\s|$)|。|$|[，,]?\s*(?:kata|said))"
+)
+
+
+def asks_speaker(question: str) -> bool:
+    """Does the question ask who said something?"""
+    return bool(_WHO_SAID.search(question))
+
+
+def answer_type(question: str) -> AnswerType:
+    """What the question asks for, from its question words (English, Indonesian, Chinese).
+    Who said something asks for a person, whatever else it quotes ("... jumlah token")."""
+    if asks_speaker(question):
+        return "name"
+    for kind, pattern in _TYPE_PATTERNS:
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value of the asked-for type inside a sentence: as written (`text`, with its
+    currency or unit), where (offsets into the sentence) and in comparable form (`key`)."""
+
+    text: str
+    start: int
+    end: int
+    key: str
+    strong: bool = True  # a bare small count ("## 7", "1 word") is weak evidence
+
+
+def _is_year(key: str) -> bool:
+    return key.isdigit() and len(key) == 4 and 1500 <= int(key) <= 2099
+
+
+_WORD_NUMBERS = {
+    # English, Indonesian: small counts written out ("two hours", "dua jam")
+    **dict.fromkeys(["one", "satu", "se"], "1"),
+    **dict.fromkeys(["two", "dua"], "2"),
+    **dict.fromkeys(["three", "tiga"], "3"),
+    **dict.fromkeys(["four", "empat"], "4"),
+    **dict.fromkeys(["five", "lima"], "5"),
+    **dict.fromkeys(["six", "enam"], "6"),
+    **dict.fromkeys(["seven", "tujuh"], "7"),
+    **dict.fromkeys(["eight", "delapan"], "8"),
+    **dict.fromkeys(["nine", "sembilan"], "9"),
+    **dict.fromkeys(["ten", "sepuluh"], "10"),
+    **dict.fromkeys(["half", "setengah", "separuh"], "0.5"),
+}
+_HAN_DIGITS = {"二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6"}
+_HAN_DIGITS.update({"七": "7", "八": "8", "九": "9", "十": "10", "半": "0.5"})
+_UNIT_WORDS = (
+    r"(?:hours?|jam|days?|hari|weeks?|minggu|months?|bulan|years?|tahun|minutes?|menit|"
+    r"times|kali|people|orang|companies|perusahaan)"
+)
+_WORD_NUMBER = re.compile(
+    r"(?<!\w)(?P<word>"
+    + "|".join(k for k in _WORD_NUMBERS if k != "se")
+    + r")\s"
+    + _UNIT_WORDS
+    + r"(?!\w)|(?P<han>[二两三四五六七八九十半])(?:个|個)?"
+    r"(?:小时|小時|天|周|星期|月|年|倍)",
+    re.IGNORECASE,
+)
+
+
+# a share, not a count: never the answer to how many of a thing ("how many parameters"
+# over "50% of the cost"), unless the question asks for percent ("how much" may ask for
+# a share: "how much cheaper")
+_PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
+_MANY = re.compile(
+    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)\b|多少(?:个|块|台|张|名|位|家|件|种|次)",
+    re.IGNORECASE,
+)
+
+
+_WORD_COUNT = re.compile(
+    r"(?<!\w)(?<!salah )(?P<word>"
+    + "|".join(k for k in _WORD_NUMBERS if k != "se")
+    + r")\s+(?P<noun>\w+)",
+    re.IGNORECASE,
+)
+
+
+def _number_values(sentence: str, question: str) -> list[Value]:
+    asked = numbers_in(question)
+    noun = counted(question)
+    no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
+    out: list[Value] = []
+    for m in _NUMBER.finditer(sentence):
+        key = canonical_number(m.group("num"), m.group("mult"))
+        if key is None or key in asked or _is_year(key):
+            continue  # a plain year is a date, rarely the answer to "how many"
+        a, b = m.start(), m.end()
+        if a >= 2 and sentence[a - 1] in "-‑" and sentence[a - 2].isalpha():
+            continue  # a model name: GPT-2, Llama-3
+        if _VERSION.search(sentence, 0, a) and len(m.group("num")) <= 4 and not m.group("mult"):
+            continue  # a version: Llama 3.1, Claude 3.5
+        prefix = _PREFIX.search(sentence, 0, a)
+        if prefix:
+            a = prefix.start()
+        suffix = _SUFFIX.match(sentence[b:])
+        if suffix:
+            if no_share and _PERCENT.search(suffix.group(0)):
+                continue
+            b += suffix.end()
+        bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
+        heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
+        out.append(Value(sentence[a:b].strip(), a, b, key, strong=not (bare or heading)))
+    taken = []
+    for m in _WORD_NUMBER.finditer(sentence):
+        word = m.group("word")
+        key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
+        if key not in asked:
+            out.append(Value(m.group(0), m.start(), m.end(), key))
+            taken.append(m.start())
+    if noun is not None:
+        # a count written out before the thing counted ("nine nations" for "how many
+        # nations", "dua perusahaan")
+        for m in _WORD_COUNT.finditer(sentence):
+            key = _WORD_NUMBERS[m.group("word").lower()]
+            if key not in asked and m.start() not in taken and _is_noun(m.group("noun"), noun):
+                out.append(Value(m.group(0), m.start(), m.end(), key))
+    return sorted(out, key=lambda v: v.start)
+
+
+def date_values(sentence: str, question: str) -> list[Value]:
+    asked = {fold(m.group(0)) for m in _DATE.finditer(question)}
+    asked |= {m.group(0)[:4] for m in _YEAR.finditer(question)}
+    out: list[Value] = []
+    taken: list[tuple[int, int]] = []
+    for m in _DATE.finditer(sentence):
+        text = m.group(0).strip()
+        if fold(text) in asked:
+            continue
+        out.append(Value(text, m.start(), m.end(), fold(text)))
+        taken.append((m.start(), m.end()))
+    for m in _YEAR.finditer(sentence):
+        year = m.group(0)[:4]
+        if year in asked or any(a <= m.start() < b for a, b in taken):
+            continue
+        out.append(Value(m.group(0).strip(), m.start(), m.end(), year))
+    return sorted(out, key=lambda v: v.start)
+
+
+def _generic(word: str, asked: set[str]) -> bool:
+    w = fold(word.strip(".,'’"))
+    if w in asked or w in STOPWORDS or generic(word):
+        return True
+    parts = tokenize(word)
+    return bool(parts) and all(t in asked for t in parts)  # "Character.AI" when asked
+
+
+def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) -> list[Value]:
+    """Runs of capitalised words the question does not hold, split at the words it does
+    hold ("Meta Llama 3.1" -> "Llama 3.1") or spells otherwise (`aliases`: "CEO Antropis
+    Dario Amodei" -> "Dario Amodei"); a first name right before an asked surname ("Mark"
+    of "Mark Zuckerberg") and generic acronyms ("CEO", "AI") are no answer."""
+    asked = set(tokenize(question)) | {fold(w) for w in re.findall(r"\w+", question)}
+    asked |= set(aliases)
+    label = _LABEL.match(sentence)
+    body = label.end() if label else 0
+    if asks_speaker(question):
+        speakers: list[Value] = []
+        if label:
+            # "Name, Org", "Name (Org)", "Name dari/of/from Org": the name
+            # "Ali Ghodsi, Databricks: ..." names a speaker; "Kita harus ingat: ..."
+            # ("we must remember: ...") is a sentence that has a colon
+            who = speaker_name(label.group("label"))
+            a = label.start("label")
+            if who:
+                speakers.append(Value(who, a, a + len(who), fold(who)))
+        for m in ATTRIBUTION_RE.finditer(sentence):
+            a, who = m.start("who"), m.group("who").rstrip(".")
+            speakers.append(Value(who, a, a + len(who), fold(who)))
+        return speakers
+    person = bool(_WHO.search(question))
+    words = re.findall(r"[^\W\d_]+", sentence[body:])
+    if len(words) >= 8 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
+        return []  # a headline in title case: every word is capitalised
+    out: list[Value] = []
+    for m in _NAME_RUN.finditer(sentence, body):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        groups: list[list[re.Match[str]]] = [[]]
+        after_asked = [False]  # per group: it follows a word the question holds
+        for i, w in enumerate(words):
+            if _generic(w.group(0), asked):
+                held = fold(w.group(0).strip(".,'’")) in asked
+                if i > 0 and held and groups[-1]:
+                    groups[-1].pop()  # "Mark" before "Zuckerberg": the asked person
+                groups.append([])
+                after_asked.append(held)
+            else:
+                groups[-1].append(w)
+        for group, follows in zip(groups, after_asked, strict=True):
+            if not group or (len(group) == 1 and group[0].group(0)[0].isdigit()):
+                continue
+            if person and follows and len(group) == 1:
+                continue  # asked who leads Apple: "Apple Intelligence" is its product
+            a = m.start() + group[0].start()
+            text = sentence[a : m.start() + group[-1].end()].rstrip(".,'’")
+            before = sentence[body:a].rstrip(" •*-–—\"'“‘(\n")
+            opens = not before or before[-1] in ".:;!?。：；！？"  # a sentence starts here
+            looks_like_name = sum(c.isupper() for c in text) > 1 or any(c.isdigit() for c in text)
+            if opens and len(group) == 1 and not looks_like_name:
+                continue  # the capital every sentence starts with
+            if len(text) < 2 or not any(c.isalpha() for c in text):
+                continue
+            out.append(Value(text, a, a + len(text), fold(text)))
+    return out
+
+
+def values_in(
+    sentence: str, kind: AnswerType, question: str, aliases: Collection[str] = ()
+) -> list[Value]:
+    """The values of the asked-for kind that `sentence` states and `question` does not.
+    `aliases`: other spellings of the question's names (Antropis for Anthropic), which
+    are no answer either."""
+    if kind == "number":
+        return _number_values(sentence, question)
+    if kind == "date":
+        return date_values(sentence, question)
+    if kind == "name":
+        return _name_values(sentence, question, aliases)
+    return []
+
+
+def agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
+    if kind == "name":
+        return any(value.key in o.key or o.key in value.key for o in other)
+    if kind == "date":
+        return any(value.key[:4] == o.key[:4] or value.key == o.key for o in other)
+    return any(value.key == o.key for o in other)
+
+
+# "how many H100s", "berapa banyak GPU", "多少个H100": the thing counted
+_COUNTED = re.compile(
+    r"\bhow\s+(?:many|much)\s+(?P<en>[^\W\d_][\w-]*|[\w-]*\d[\w-]*)"
+    r"|\bberapa\s+(?:banyak|jumlah)\s+(?P<id>[\w-]+)"  # (bare "berapa": how much, what)
+    r"|多少(?:个|块|台|张|名|位|家|件|种|次)?(?P<zh>[A-Za-z0-9][\w-]*)",
+    re.IGNORECASE,
+)
+COUNTED_REACH = 40  # characters after a number where the thing it counts may stand
+
+
+def counted(question: str) -> str | None:
+    """The term a how-many question counts ("h100" of "how many H100s"), folded; None
+    when it asks for no count or names nothing after "how many" ("how many are there")."""
+    word = counted_word(question)
+    return tokenize(word)[0] if word else None
+
+
+def counted_word(question: str) -> str | None:
+    """`counted`, as the question writes it ("H100s")."""
+    m = _COUNTED.search(question)
+    if not m:
+        return None
+    # (a Chinese noun is not looked for: 多少次瘟疫 ~ 次 was measured to lose as much
+    # as it found on XQuAD zh-zh)
+    word = m.group("en") or m.group("id") or m.group("zh") or ""
+    terms = tokenize(word)
+    return word if terms and terms[0] not in STOPWORDS and len(terms[0]) > 2 else None
+
+
+def _is_noun(word: str, noun: str) -> bool:
+    """Is `word` the counted `noun` (folded), or its other number (parameters ~
+    parameter, nation ~ nations)?"""
+    return any(
+        t == noun or (len(t) >= 4 and (noun.startswith(t) or t.startswith(noun)))
+        for t in tokenize(word)
+    )
+
+
+def counts(value: Value, sentence: str, noun: str) -> bool:
+    """Is `value` a count of `noun`: does the noun follow it closely ("16.000 GPU NVIDIA
+    H100", "340,000个Nvidia的H100")?"""
+    return _is_noun(sentence[value.end : value.end + COUNTED_REACH], noun)
