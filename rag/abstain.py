@@ -179,6 +179,25 @@ def abstain_text(lang: str) -> str:
     return ABSTAIN_TEXT.get(language_key(lang), ABSTAIN_TEXT["en"])
 
 
+# the words around an abstention, in the question's language too (an Indonesian message
+# under an English heading read as two answers): its heading, and the title of the
+# closest passages listed below it
+ABSTAIN_HEAD = {
+    "en": ("Not in your documents.", "Related, but not an answer: the closest passages"),
+    "id": ("Tidak ada di dokumen Anda.", "Terkait, tetapi bukan jawaban: bagian terdekat"),
+    "zh": ("您的文档中没有。", "相关，但不是答案：最接近的段落"),
+    "vi": (
+        "Không có trong tài liệu của bạn.",
+        "Liên quan, nhưng không phải câu trả lời: các đoạn gần nhất",
+    ),
+}
+
+
+def abstain_head(lang: str) -> tuple[str, str]:
+    """(heading, title of the closest passages) of an abstention, in `lang`."""
+    return ABSTAIN_HEAD.get(language_key(lang), ABSTAIN_HEAD["en"])
+
+
 _DECLINES = re.compile(
     r"\b(?:passages?|sources?|documents?|context|texts?)\b[^.?!\n]{0,80}?"
     r"\b(?:do(?:es)?\s*n[o']t|not|never)\b[^.?!\n]{0,40}?"

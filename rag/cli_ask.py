@@ -165,11 +165,13 @@ def render(
     if answer.invalid_markers:
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
     if answer.passages:
-        title = (
-            "Closest passages (related, but not an answer):"
-            if answer.mode == "abstain"
-            else ("Sources (* = cited):")
-        )
+        if answer.mode == "abstain":  # in the question's language, as the abstention is
+            from index.language import detect_language
+            from rag.abstain import abstain_head
+
+            title = abstain_head(detect_language(answer.question))[1] + ":"
+        else:
+            title = "Sources (* = cited):"
         print(f"\n{title}", file=out)
         for line in format_sources(answer.passages, answer.cited, answer.quotes):
             print(line, file=out)

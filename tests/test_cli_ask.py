@@ -255,3 +255,22 @@ def test_chat_commands_show_sources_new_help_and_refuse_unknown(
     assert "/show N" in out and "(new conversation)" in out
     assert out.rstrip().endswith("no answer yet: ask a question first")  # /new forgot it
     assert err.count("No language model was used") == 1  # the refused command was not asked
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "title"),
+    [
+        ("Apa ibu kota negara Peru?", "tidak menjawab", "Terkait, tetapi bukan jawaban"),
+        ("秘鲁的首都是哪座城市？", "没有回答", "相关，但不是答案"),
+        ("qwertzuiop asdfghjkl zxcvbnm?", "do not seem to answer", "Related, but not"),
+    ],
+)
+def test_an_abstention_and_its_related_passages_are_titled_in_the_questions_language(
+    bundled_index: Settings, capsys: pytest.CaptureFixture[str], question: str, said: str, title: str
+) -> None:
+    assert main(["ask", "--no-llm", question]) == 0
+    out, _ = capsys.readouterr()
+    assert said in out, out
+    # the passages' title speaks as the abstention does: no English heading under an
+    # Indonesian or Chinese message
+    assert f"\n{title}" in out and "Sources (* = cited)" not in out

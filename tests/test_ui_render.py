@@ -193,6 +193,23 @@ def test_abstention_says_not_in_your_documents_and_lists_related_passages() -> N
     assert "Related, but not an answer" in text and "Meta will have 340,000" in text
 
 
+def test_an_abstention_is_headed_in_the_questions_language() -> None:
+    from rag.abstain import abstain_text
+
+    turn = ChatTurn(
+        question="Apa ibu kota negara Peru?",
+        text=abstain_text("id"),
+        passages=[passage(1)],
+        mode="abstain",
+        done=True,
+    )
+    html = render_transcript([turn])
+    text = "".join(parse(html).text)
+    assert "Tidak ada di dokumen Anda." in text and "Terkait, tetapi bukan jawaban" in text
+    # no English heading over the Indonesian message (the mode badge is the UI's own word)
+    assert "Not in your documents." not in text and "Related, but not" not in text
+
+
 def test_markdown_copy_has_answer_and_cited_sources() -> None:
     turn = ChatTurn(
         question="how many H100s?",

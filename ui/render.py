@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from index.language import detect_language
+from rag.abstain import abstain_head
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
 from rag.extractive import ALSO, SAID_BY, shown
@@ -183,11 +185,11 @@ def render_sources(
     cited: set[int],
     quotes: Sequence[Quote] = (),
     *,
-    related: bool = False,
+    related: str | None = None,
 ) -> str:
     """The numbered sources: a cited one shows the sentence the answer quotes from it; the
     others their opening words. `related`: an abstention lists the closest passages as
-    related, not as sources of an answer."""
+    related, not as sources of an answer, under this title."""
     if not passages:
         return ""
     quoted: dict[int, list[Quote]] = {}
@@ -215,7 +217,7 @@ def render_sources(
             f'<div class="src-snippet">{esc(snippet)}</div></li>'
         )
     if related:
-        label = "Related, but not an answer: the closest passages"
+        label = related
         listed, more = items, []
     else:
         n_cited = len(cited & {p.n for p in passages})
@@ -280,6 +282,9 @@ def shown_question(question: str) -> str:
 
 def render_turn(turn: ChatTurn, index: int) -> str:
     valid = {p.n for p in turn.passages}
+    abstained = turn.done and turn.mode == "abstain"
+    # in the question's language, as the abstention's own words are (`Answerer`)
+    head, related = abstain_head(detect_language(turn.question)) if abstained else ("", "")
     question = esc(shown_question(turn.question))
     parts = [
         f'<div class="turn" id="turn-{index}" data-turn="{index}">',
@@ -297,9 +302,9 @@ def render_turn(turn: ChatTurn, index: int) -> str:
         parts.append(f'<div class="notice">{esc(turn.notice)}</div>')
     if not turn.text and not turn.done:
         body = '<span class="thinking">searching…</span>'
-    elif turn.done and turn.mode == "abstain":
+    elif abstained:
         body = (
-            '<div class="abstain"><strong class="abstain-head">Not in your documents.</strong> '
+            f'<div class="abstain"><strong class="abstain-head">{esc(head)}</strong> '
             f"{render_answer_text(turn.text, index, set())}</div>"
         )
     elif turn.done and turn.mode == "extractive" and turn.quotes:
@@ -325,7 +330,7 @@ def render_turn(turn: ChatTurn, index: int) -> str:
         )
     parts.append(
         render_sources(
-            turn.passages, index, turn.cited, turn.quotes, related=turn.mode == "abstain"
+            turn.passages, index, turn.cited, turn.quotes, related=related if abstained else None
         )
     )
     if turn.done and not turn.error:
