@@ -266,7 +266,11 @@ def test_chat_commands_show_sources_new_help_and_refuse_unknown(
     ],
 )
 def test_an_abstention_and_its_related_passages_are_titled_in_the_questions_language(
-    bundled_index: Settings, capsys: pytest.CaptureFixture[str], question: str, said: str, title: str
+    bundled_index: Settings,
+    capsys: pytest.CaptureFixture[str],
+    question: str,
+    said: str,
+    title: str,
 ) -> None:
     assert main(["ask", "--no-llm", question]) == 0
     out, _ = capsys.readouterr()
