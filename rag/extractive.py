@@ -127,6 +127,8 @@ def who_said_quote(answer: str) -> str | None:
     if not m:
         return None
     said = m.group(1).removesuffix("…").strip()  # a long sentence is shown cut
+    if said[:1] in '“"':  # a sentence opening with a quotation is not quoted twice
+        return f"Who said {said.rstrip('.。')}?"
     return f"Who said “{said}”?"
 
 

@@ -641,3 +641,6 @@ def test_who_said_that_is_told_from_a_question_saying_what(
     assert who_said_quote("Not in your documents.") is None
     inner = "“He said “the model is not the product” twice.” [2]"  # quotation inside kept
     assert who_said_quote(inner) == "Who said “He said “the model is not the product” twice.”?"
+    # a sentence that is a quotation is not put in quotation marks again
+    said = "““Setiap restoran akan memiliki AI,” kata Huang.” [1]"
+    assert who_said_quote(said) == "Who said “Setiap restoran akan memiliki AI,” kata Huang?"
