@@ -165,8 +165,25 @@ _WORD_NUMBER = re.compile(
 # over "50% of the cost"), unless the question asks for percent ("how much" may ask for
 # a share: "how much cheaper")
 _PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
+# what "berapa" (how many / how much) asks for when no count: "berapa harga" (what price),
+# "berapa lama" (how long), "berapa miliar" (how many billion: a scale, not the thing)
+_MEASURES = (
+    r"(?:banyak|jumlah|harga|biaya|nilai|besar|besarnya|lama|jauh|tinggi|luas|berat|"
+    r"persen|persentase|usia|umur|tahun|ribu|juta|miliar|triliun|tarif|ongkos|gaji|skor|"
+    r"suhu|kecepatan|ukuran)\b"
+)
+# ... and after a noun, "berapa" asks which one: "tahun berapa" (what year), "pukul
+# berapa" (what time), "nomor berapa"; the word after it is the subject, not counted
+_BARE_BERAPA = (
+    "".join(
+        rf"(?<!{w} )"
+        for w in ("tahun", "pukul", "tanggal", "jam", "bulan", "hari", "abad", "nomor")
+    )
+    + r"(?<!ke )\bberapa\s+"
+)
 _MANY = re.compile(
-    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)\b|多少(?:个|块|台|张|名|位|家|件|种|次)",
+    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)\b|多少(?:个|块|台|张|名|位|家|件|种|次)|"
+    rf"{_BARE_BERAPA}(?:(?:banyak|jumlah)\s+)?(?!{_MEASURES}\b)\w",
     re.IGNORECASE,
 )
 
@@ -333,7 +350,9 @@ def agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
 # "how many H100s", "berapa banyak GPU", "多少个H100": the thing counted
 _COUNTED = re.compile(
     r"\bhow\s+(?:many|much)\s+(?P<en>[^\W\d_][\w-]*|[\w-]*\d[\w-]*)"
-    r"|\bberapa\s+(?:banyak|jumlah)\s+(?P<id>[\w-]+)"  # (bare "berapa": how much, what)
+    # "berapa banyak GPU", and bare "berapa GPU" (on how many GPUs), but not "berapa
+    # harga" (how much is the price) or "berapa lama" (how long): a measure, no count
+    rf"|{_BARE_BERAPA}(?:(?:banyak|jumlah)\s+)?(?!{_MEASURES}\b)(?P<id>[\w-]+)"
     r"|多少(?:个|块|台|张|名|位|家|件|种|次)?(?P<zh>[A-Za-z0-9][\w-]*)",
     re.IGNORECASE,
 )

@@ -541,6 +541,9 @@ def test_asked_how_many_of_a_thing_the_number_counting_it_is_the_value() -> None
     assert got.value == "16.000", got.text
     params = answer_first("How many parameters does the biggest Llama have?", passages)
     assert params.value == "405 miliar", params.text
+    # Indonesian writes "on how many GPUs" as bare "pada berapa GPU"
+    got = answer_first("Versi Llama terbesar dilatih pada berapa GPU?", passages)
+    assert got.value == "16.000", got.text
 
 
 def test_a_share_is_no_count_of_a_thing() -> None:
@@ -577,6 +580,11 @@ def test_the_thing_a_question_counts() -> None:
     assert counted("How much does Meta spend?") is None
     assert counted("Tahun berapa Facebook didirikan?") is None  # "what year", no count
     assert counted("Berapa tarif per jam seniman grafis?") is None  # "what rate"
+    # bare "berapa" before a noun counts it ("on how many GPUs"), not before a measure
+    assert counted("Versi Llama terbesar dilatih pada berapa GPU?") == "gpu"
+    assert counted("Berapa parameter yang dimiliki Llama 3.1?") == "parameter"
+    assert counted("Berapa lama pelatihan Llama 3.1?") is None  # how long
+    assert counted("Pukul berapa Zuckerberg naik panggung?") is None  # what time
     assert counted("Who is the CEO of Nvidia?") is None
 
 
