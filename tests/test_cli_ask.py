@@ -157,6 +157,15 @@ def test_ask_errors_are_one_line(
     assert err.count("\n") == 1
 
 
+def test_ask_json_errors_are_json_too(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--json", "--no-llm", "   "]) == 1
+    out, err = capsys.readouterr()
+    assert "empty" in json.loads(out)["error"]  # a script reading stdout gets JSON
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
 def test_ask_without_an_index_says_what_to_do(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
