@@ -363,3 +363,21 @@ def test_a_question_asking_two_things_shows_a_value_and_sentence_for_each(
     assert re.search(r"16[.,]000", marked) and marked in words(second.inner_text())
     shot(page, "browser-two-part-question")
     assert page.js_errors == []
+
+
+def test_a_phone_width_window_gives_the_question_box_the_whole_width(
+    corpus_index: Settings, serve_app: Any, page: Any
+) -> None:
+    page.set_viewport_size({"width": 400, "height": 800})
+    open_app(page, serve_app())
+    turn = ask(page, "Berapa banyak GPU H100 yang akan dimiliki Meta?")
+    assert re.search(r"340[.,]000", turn.inner_text())
+    box = page.locator("#question textarea").bounding_box()
+    button = page.locator("#ask").bounding_box()
+    model = page.locator("#model input").bounding_box()
+    assert box and button and model
+    # side by side the box was ~120 px wide and the model's name cut
+    assert box["width"] >= 280 and button["y"] >= box["y"] + box["height"]
+    assert model["width"] >= 240
+    shot(page, "browser-phone-width")
+    assert page.js_errors == []
