@@ -623,9 +623,12 @@ def _best_value(
     return agreed[0] if agreed else best.values[0]
 
 
-def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], Value | None]:
+def choose(
+    question: str, cands: Sequence[Candidate], language: str | None = None
+) -> tuple[list[Candidate], Value | None]:
     """The best sentence and up to two others that agree with it (the same value), other
-    documents first."""
+    documents first; one in the question's `language` leads when the best is in another
+    and it states the same value (the asker checks it in their own language)."""
     if not cands:
         return [], None
     kind = answer_type(question)
@@ -657,6 +660,13 @@ def choose(question: str, cands: Sequence[Candidate]) -> tuple[list[Candidate], 
         if any(_overlaps(c, o) for o in chosen):
             continue  # the same sentence again, from an overlapping chunk or as a pair
         chosen.append(c)
+    if language and value is not None and not same_language(language, best.passage.lang):
+        mine = next((c for c in chosen[1:] if same_language(language, c.passage.lang)), None)
+        if mine is not None:
+            chosen.remove(mine)
+            chosen.insert(0, mine)
+            # the value as that sentence writes it (340.000, not 340,000)
+            value = next((v for v in mine.values if agrees(v, [value], kind)), value)
     return chosen, value
 
 
@@ -775,7 +785,7 @@ def answer_first(
     """The model-free answer to `question` from `passages`. `context`: the documents
     around them, for a speaker's label above a quoted sentence."""
     cands = candidates(question, passages, weights, near, embedder, context)
-    chosen, value = choose(question, cands)
+    chosen, value = choose(question, cands, embedder.language if embedder else None)
     shown_value = value.text if value else None
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
     extra: list[Passage] = []

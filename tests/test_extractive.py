@@ -624,6 +624,31 @@ def test_the_embedders_bias_for_the_questions_language_is_taken_off_sentences() 
     assert plain[0].passage is english
 
 
+def test_the_same_value_in_the_askers_language_leads() -> None:
+    import dataclasses
+
+    chinese = dataclasses.replace(
+        _passage(1, "他告诉我,到今年年底,Meta将拥有超过340,000个Nvidia的H100 GPU。", doc="zh"),
+        lang="zh",
+    )
+    indonesian = dataclasses.replace(
+        _passage(
+            2, "Pada akhir tahun ini, Metal akan memiliki lebih dari 340.000 GPU Nvidia H100."
+        ),
+        lang="id",
+    )
+    cosines = {chinese.text: 0.9, indonesian.text: 0.8}  # the Chinese sentence scores best
+    question = "Berapa GPU H100 yang akan dimiliki Meta?"
+    vectors = _FixedVectors(cosines, 0.0)
+    vectors.language = "id"
+    got = answer_first(question, [chinese, indonesian], embedder=vectors)
+    assert [q.n for q in got.quotes] == [2, 1]  # both cited, the Indonesian one first
+    assert got.value == "340.000"  # as that sentence writes it
+    vectors.language = "en"  # an English asker: neither is theirs, the best leads
+    got = answer_first("How many H100s will Meta have?", [chinese, indonesian], embedder=vectors)
+    assert got.quotes[0].n == 1 and got.value == "340,000"
+
+
 @pytest.mark.parametrize(
     ("question", "points_back"),
     [
