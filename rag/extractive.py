@@ -324,7 +324,10 @@ def candidates(
             cand.bound = where == "here"
             cand.credits = credits
             cand.pair = pair
-            if kind != "other":
+            # a sentence that asks ("## 15 Apakah manusia masih perlu berpartisipasi?",
+            # a heading; an interviewer's question) states no value, whatever it holds
+            # (but someone said it: asked who, its speaker is the value)
+            if kind != "other" and (speaker or not _asks(text)):
                 per_term = [_term_positions(text, [t]) for t in terms if t in have]
                 positions = [at for found in per_term for at in found]
                 near_first = sorted(
@@ -468,6 +471,11 @@ class _SpeakerTerms:
             )
             self.found |= self.cache[key]
         return self.cache[key]
+
+
+def _asks(text: str) -> bool:
+    """Is this sentence a question (its last mark, before closing quotes, is "?")?"""
+    return text.rstrip(" \t\n”\"’'»)").endswith(("?", "？"))
 
 
 def _may_answer(cand: Candidate, asked: Collection[str]) -> bool:

@@ -320,6 +320,8 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
                 continue  # the capital every sentence starts with
             if len(text) < 2 or not any(c.isalpha() for c in text):
                 continue
+            if person and any(c.isdigit() for c in text):
+                continue  # asked who: "SIGGRAPH 2024", "Llama 3.1", "GPT-4" are nobody
             out.append(Value(text, a, a + len(text), fold(text)))
     return out
 

@@ -571,6 +571,39 @@ def test_a_count_written_out_before_the_thing_counted() -> None:
     ] == ["2"]
 
 
+def test_asked_who_a_name_with_a_number_is_nobody() -> None:
+    sentence = (
+        "Di SIGGRAPH 2024, Huang memberikan jaket kulit yang diperolehnya dari istrinya, "
+        "Lori, kepada Zuckerberg."
+    )
+    names = [v.text for v in values_in(sentence, "name", "Siapa istri Jensen Huang?")]
+    assert "Lori" in names and not any("2024" in n for n in names)
+    # asked which event, it is one
+    events = values_in(sentence, "name", "Which event did Huang attend?")
+    assert "SIGGRAPH 2024" in [v.text for v in events]
+
+
+def test_a_sentence_that_asks_states_no_value() -> None:
+    # a section heading that is a question, then a statement
+    passages = [
+        _passage(
+            1,
+            "## 15 Apakah manusia masih perlu berpartisipasi? "
+            "Menurut Kevin Scott, tim yang terdiri dari 12 insinyur melatih model itu.",
+        )
+    ]
+    got = answer_first("How many engineers trained the model?", passages)
+    assert got.value == "12", got.text
+    heading = answer_first(
+        "Who thinks AGI comes?", [_passage(1, "## 11 Akankah Law of Scaling membawa kita ke AGI?")]
+    )
+    assert heading.value is None, heading.text  # "Akankah Law" is no one
+    # asked who said a question, its speaker is still the answer
+    said = [_passage(1, "Kevin Scott, Microsoft: Siapa pengguna Anda dan apa masalah mereka?")]
+    who = answer_first("Siapa yang mengatakan siapa pengguna Anda dan apa masalah mereka?", said)
+    assert who.value == "Kevin Scott", who.text
+
+
 def test_the_thing_a_question_counts() -> None:
     from rag.values import counted
 
