@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from rag.llm import Generator
 
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
+FOLLOW_UP_SHARE = 0.5  # model-free, a follow-up's earlier words weigh half their idf
 
 
 class Answerer:
@@ -421,18 +422,26 @@ class _Run:
 
     def _answer_part(self, question: str, passages: list[Passage], new_sources: bool) -> Extraction:
         from rag.binding import question_names
+        from rag.compound import follows_on
         from rag.extractive import answer_first
 
         retriever = self.owner.retriever
         weights = retriever.term_weights(normalize_query(question))
         names = question_names(question)  # their other spellings count even when indexed
+        also: dict[str, float] = {}
+        if self.history and follows_on(question):
+            # "and on how many GPUs was it trained?": what "it" is, the question before
+            # says; its words count, at a share of their weight (this one's decide)
+            before = retriever.term_weights(normalize_query(self.history[-1].question))
+            also = {t: x * FOLLOW_UP_SHARE for t, x in before.items() if t not in weights}
         return answer_first(
             question,
             passages,
             weights=weights,
-            near={t: retriever.near_misses(t, held=t in names) for t in weights},
+            near={t: retriever.near_misses(t, held=t in names) for t in [*weights, *also]},
             embedder=self.sentences,
             context=retriever if new_sources else _SentSources(retriever),
+            also=also,
         )
 
     def _extract(

@@ -42,6 +42,21 @@ _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
 _PRONOUN = re.compile(
     r"\b(?:it|its|they|them|their|he|she|his|her|itu|ia|dia|mereka)\b|[它他她]", re.I
 )
+# a question going on from the one before: "and on how many GPUs was it trained?",
+# "dan kapan?", "那它呢?"
+_GOES_ON = re.compile(
+    r"^\s*(?:and|but|also|what about|how about|dan|lalu|terus|kemudian|bagaimana dengan|"
+    r"那|还有|而)(?:\b|(?=[\u3400-\u9fff]))",
+    re.IGNORECASE,
+)
+
+
+def follows_on(question: str) -> bool:
+    """Does the question lean on the one before (a pronoun for its subject, or opening
+    with "and ...")? Model-free, the earlier question's words then help find its answer."""
+    return bool(_PRONOUN.search(question) or _GOES_ON.search(question))
+
+
 # "how many" right before its verb counts what an earlier part counted: "How many H100s
 # will Meta have, and on how many was the biggest Llama trained?" (H100s)
 _BARE_COUNT = re.compile(rf"\bhow\s+many(?=\s+{_AUX}\b)", re.IGNORECASE)

@@ -266,16 +266,22 @@ def candidates(
     near: Mapping[str, Sequence[str]] | None = None,
     embedder: SentenceEmbedder | None = None,
     context: DocumentContext | None = None,
+    also: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
     """Every sentence of the top passages that shares something with the question (with an
     embedder, every sentence), scored, best first. `context`: asked who said something, a
     sentence without a speaker of its own takes its section's (`_section_speaker`), so a
     labelled sentence is not preferred for its label alone. `weights`: idf of the question's terms;
     `near`: index terms resembling question terms it lacks; `embedder`: adds dense
-    question-sentence similarity."""
+    question-sentence similarity; `also`: terms of the question before a follow-up, with
+    their weights ("it" in "and on how many GPUs was it trained?" is what it asked about)."""
     near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
+    for t, weight in (also or {}).items():
+        if t not in w:
+            terms.append(t)
+            w[t] = weight
     kind = answer_type(question)
     speaker = asks_speaker(question)
     names = question_names(question)
@@ -789,10 +795,12 @@ def answer_first(
     near: Mapping[str, Sequence[str]] | None = None,
     embedder: SentenceEmbedder | None = None,
     context: DocumentContext | None = None,
+    also: Mapping[str, float] | None = None,
 ) -> Extraction:
     """The model-free answer to `question` from `passages`. `context`: the documents
-    around them, for a speaker's label above a quoted sentence."""
-    cands = candidates(question, passages, weights, near, embedder, context)
+    around them, for a speaker's label above a quoted sentence; `also`: a follow-up's
+    earlier terms (`candidates`)."""
+    cands = candidates(question, passages, weights, near, embedder, context, also)
     chosen, value = choose(question, cands, embedder.language if embedder else None)
     shown_value = value.text if value else None
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]

@@ -210,6 +210,31 @@ def test_chat_no_llm_uses_history_for_retrieval(
     assert "600.000" in second or "600,000" in second
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        (
+            "How many parameters does the biggest Llama have?",
+            "and on how many GPUs was it trained?",
+        ),
+        ("Berapa parameter versi Llama terbesar?", "Dan dilatih pada berapa GPU?"),
+    ],
+)
+def test_chat_no_llm_a_follow_up_counts_what_the_question_before_was_about(
+    bundled_index: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    first: str,
+    then: str,
+) -> None:
+    # "it" is the biggest Llama: 16.000 GPUs, not the 340.000 H100s Meta will own
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{first}\n{then}\n"))
+    assert main(["chat", "--no-llm"]) == 0
+    out, _ = capsys.readouterr()
+    second = out.split("Sources (* = cited):")[1]
+    assert re.search(r"\*\*16[.,]000\*\*", second), second
+
+
 def test_help_describes_the_options() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")

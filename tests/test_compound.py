@@ -134,3 +134,13 @@ def test_merge_shows_a_sentence_answering_two_parts_once() -> None:
     same = _quote(1, "Ada 600.000 GPU.", "600.000")
     got = merge(["How many?", "How many again?"], [Extraction("", [same]), Extraction("", [same])])
     assert len(got.quotes) == 1 and got.text.count("600.000 GPU") == 1
+
+
+def test_a_question_that_follows_on_from_the_one_before() -> None:
+    from rag.compound import follows_on
+
+    assert follows_on("and on how many GPUs was it trained?")
+    assert follows_on("Kapan dia lahir?") and follows_on("那它有多少参数?")
+    assert follows_on("What about Microsoft?")
+    assert not follows_on("Who said that all benchmarks are nonsense?")  # "that" joins
+    assert not follows_on("How many H100s will Meta have this year?")
