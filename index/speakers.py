@@ -27,7 +27,9 @@ SPEAKER_BACK = 6000  # a turn reaches at most this far past its label
 # Microsoft:" on a line of its own, or ending the paragraph before the speaker's
 # ("... dengan cara yang lebih baik. Mira Murati,OpenAI:")
 LABEL_LINE = re.compile(
-    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z](?:[^:：\n.!?]|\.(?=\S)){1,60}?)\s*[:：][ \t]*$",
+    r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z](?:[^:：\n.!?]|\.(?=\S)){1,60}?)"
+    # (a label ends on a letter: `\s*` is not tried after every space of a long run)
+    r"(?<=\S)\s*[:：][ \t]*$",
     re.M,
 )
 SECTION = re.compile(r"^#{1,6}\s|#{2,6}\s", re.M)  # a heading starts a new section
@@ -70,14 +72,16 @@ def speaker_at(text: str, at: int) -> tuple[str, int, int] | None:
 @dataclass(frozen=True)
 class Turn:
     label: str  # as written: "Kevin Scott, Microsoft"
-    start: int  # where the label starts in the text
+    start: int  # where the label's line starts in the text
     end: int  # where the turn ends: the next label or heading, or SPEAKER_BACK after
 
 
 def turns(text: str) -> list[Turn]:
     """Every speaker turn of `text`, in order (the turns `speaker_at` reads one at a time)."""
+    # a turn starts where its label's line does ("- Mira Murati, OpenAI:"): a chunk that
+    # starts at the "- " holds the label, and is not in the turn before
     labels = [
-        (m.start("label"), m.group("label").strip())
+        (_opening(text, m.start("label")), m.group("label").strip())
         for m in LABEL_LINE.finditer(text)
         if speaker_name(m.group("label"), section=True) is not None
     ]
@@ -92,6 +96,15 @@ def turns(text: str) -> list[Turn]:
         end = stops[i] if i < len(stops) else len(text)
         out.append(Turn(label, at, min(end, at + SPEAKER_BACK)))
     return out
+
+
+def _opening(text: str, at: int) -> int:
+    """Where the label at `at` opens: at the bullet or dash its line starts with ("- "),
+    else where its name starts (a label closing a paragraph)."""
+    lo = at
+    while lo > max(0, at - 3) and text[lo - 1] in " \t-–—•*>":
+        lo -= 1
+    return lo if lo == 0 or text[lo - 1] == "\n" else at
 
 
 def context_terms(start: int, all_turns: Sequence[Turn]) -> list[str]:

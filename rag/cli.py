@@ -267,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args: argparse.Namespace, message: str) -> int:
+    """The one-line error on stderr; with --json, also as JSON on stdout (a script reading
+    the JSON gets JSON, as `ask --questions` gives per line). Status 1."""
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message}, ensure_ascii=False))
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     configure_offline()
     parser = build_parser()
@@ -280,8 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagError as exc:
         if args.debug:
             raise
-        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
-        return 1
+        return _fail(args, _one_line(str(exc)))
     except BrokenPipeError:  # `rag status --json | head`
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
         return 0
@@ -292,8 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        print(_one_line(f"error: {where}{detail}".replace("\n", " ")), file=sys.stderr)
-        return 1
+        return _fail(args, _one_line(f"{where}{detail}".replace("\n", " ")))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

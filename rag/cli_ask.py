@@ -218,22 +218,13 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.question:
             raise QuestionError("give either a QUESTION or --questions FILE, not both")
         return _run_batch(args, settings)
-    if args.json:
-        try:
-            if args.question is None:
-                raise QuestionError('no question: rag ask "QUESTION" (or --questions FILE)')
-            with Answerer(settings) as answerer:
-                answer = answerer.ask(args.question, **_options(args))
-        except RagError as exc:
-            # a script reading the JSON gets JSON (as `--questions` does per line); the
-            # one-line message still goes to stderr and the exit status says it failed
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False))
-            raise
-        print(json.dumps(answer.as_json(), ensure_ascii=False))
-        return 0
     if args.question is None:
         raise QuestionError('no question: rag ask "QUESTION" (or --questions FILE)')
     with Answerer(settings) as answerer:
+        if args.json:  # (an error: `rag.cli.main` prints it as JSON too)
+            answer = answerer.ask(args.question, **_options(args))
+            print(json.dumps(answer.as_json(), ensure_ascii=False))
+            return 0
         render(
             answerer.stream(args.question, **_options(args)),
             sys.stdout,

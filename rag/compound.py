@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from rag.binding import question_names
 from rag.extractive import SAID_BY, Extraction, shown
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
-from rag.values import counted_word
+from rag.values import counted, counted_word
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
 
@@ -51,10 +52,21 @@ _GOES_ON = re.compile(
 )
 
 
+# a pronoun standing for something said before ("itu" and "ia" are left out: "Apa itu
+# CUDA?" is what is CUDA; 其他 is "other", not 他)
+_LEANS = re.compile(
+    r"\b(?:it|its|they|them|their|he|she|his|her|dia|mereka)\b|(?<!其)[它他她]", re.I
+)
+
+
 def follows_on(question: str) -> bool:
-    """Does the question lean on the one before (a pronoun for its subject, or opening
-    with "and ...")? Model-free, the earlier question's words then help find its answer."""
-    return bool(_PRONOUN.search(question) or _GOES_ON.search(question))
+    """Does the question lean on the one before: opening with "and ...", or a pronoun
+    where it names nothing of its own ("when was it founded?", not "How many GPUs did
+    xAI train its Grok on?")? Model-free, the earlier question's words then help."""
+    if _GOES_ON.search(question):
+        return True
+    # (the thing a how-many question counts is no name of a subject: "GPUs")
+    return bool(_LEANS.search(question)) and not question_names(question) - {counted(question)}
 
 
 # "how many" right before its verb counts what an earlier part counted: "How many H100s

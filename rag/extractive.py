@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from index.chunker import sentence_spans
-from index.language import same_language
+from index.language import detect_language, same_language
 from index.lexical import tokenize
 from index.speakers import LABEL_LINE, SECTION, speaker_at, speaker_name
 from index.textnorm import fold
@@ -481,7 +481,7 @@ class _SpeakerTerms:
 
 def _asks(text: str) -> bool:
     """Is this sentence a question (its last mark, before closing quotes, is "?")?"""
-    return text.rstrip(" \t\n”\"’'»)").endswith(("?", "？"))
+    return text.rstrip(" \t\n”\"’'»)*_」』").endswith(("?", "？"))
 
 
 def _may_answer(cand: Candidate, asked: Collection[str]) -> bool:
@@ -801,7 +801,9 @@ def answer_first(
     around them, for a speaker's label above a quoted sentence; `also`: a follow-up's
     earlier terms (`candidates`)."""
     cands = candidates(question, passages, weights, near, embedder, context, also)
-    chosen, value = choose(question, cands, embedder.language if embedder else None)
+    # the question's language as retrieval read it; without dense search, read here
+    language = embedder.language if embedder else detect_language(question)
+    chosen, value = choose(question, cands, language)
     shown_value = value.text if value else None
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
     extra: list[Passage] = []

@@ -100,7 +100,8 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         if tokens_outdated:
             problems.append(
                 "its words were split by an older version of this tool (a number before "
-                "Chinese text is missed): `rag ingest` splits them again"
+                "Chinese text is missed, a speaker's name is not found in their turn): "
+                "`rag ingest` splits them again"
             )
         lexical_info["problem"] = "; ".join(problems) or None
     dense = _dense_state(settings, embedder, collections, chunks)

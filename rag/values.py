@@ -83,6 +83,9 @@ _SUFFIX = re.compile(
 
 
 _WHO = re.compile(r"\bwho\b|\bsiapa\b|谁", re.IGNORECASE)  # a person is asked for
+# ... as the question word: not "Meta, who owns ..." (a clause) nor "siapa nama model
+# ..." (what is the model's name)
+_ASKS_PERSON = re.compile(r"(?<!,)(?<!, )\bwho\b|\bsiapa\b(?!\s+nama)|谁", re.IGNORECASE)
 _WHO_SAID = re.compile(
     r"\bwho (?:said|says|say|wrote|claimed|argued|told)\b|\bsiapa yang (?:mengatakan|berkata|"
     r"menyatakan|bilang|menulis)\b|谁说|谁认为|谁表示",
@@ -168,9 +171,9 @@ _PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
 # what "berapa" (how many / how much) asks for when no count: "berapa harga" (what price),
 # "berapa lama" (how long), "berapa miliar" (how many billion: a scale, not the thing)
 _MEASURES = (
-    r"(?:banyak|jumlah|harga|biaya|nilai|besar|besarnya|lama|jauh|tinggi|luas|berat|"
-    r"persen|persentase|usia|umur|tahun|ribu|juta|miliar|triliun|tarif|ongkos|gaji|skor|"
-    r"suhu|kecepatan|ukuran)\b"
+    r"(?:banyak|jumlah|harga|biaya|nilai|besar|lama|jauh|tinggi|luas|berat|persen|"
+    r"persentase|pangsa|porsi|bagian|usia|umur|tahun|ribu|juta|miliar|triliun|tarif|ongkos|"
+    r"gaji|skor|suhu|kecepatan|ukuran|dolar|rupiah)(?:nya)?\b"
 )
 # ... and after a noun, "berapa" asks which one: "tahun berapa" (what year), "pukul
 # berapa" (what time), "nomor berapa"; the word after it is the subject, not counted
@@ -179,11 +182,12 @@ _BARE_BERAPA = (
         rf"(?<!{w} )"
         for w in ("tahun", "pukul", "tanggal", "jam", "bulan", "hari", "abad", "nomor")
     )
-    + r"(?<!ke )\bberapa\s+"
+    + r"(?<!ke )(?<!ke-)\bberapa\s+"
 )
+# (bare "berapa X" names the thing counted, `_COUNTED`, but only these words say a
+# share cannot answer: "Berapa pangsa pasar Nvidia?" asks for one)
 _MANY = re.compile(
-    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)\b|多少(?:个|块|台|张|名|位|家|件|种|次)|"
-    rf"{_BARE_BERAPA}(?:(?:banyak|jumlah)\s+)?(?!{_MEASURES}\b)\w",
+    r"\bhow\s+many\b|\bberapa\s+(?:banyak|jumlah)(?:nya)?\b|多少(?:个|块|台|张|名|位|家|件|种|次)",
     re.IGNORECASE,
 )
 
@@ -289,6 +293,7 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
             speakers.append(Value(who, a, a + len(who), fold(who)))
         return speakers
     person = bool(_WHO.search(question))
+    nobody_numbered = bool(_ASKS_PERSON.search(question))
     words = re.findall(r"[^\W\d_]+", sentence[body:])
     if len(words) >= 8 and sum(w[0].isupper() for w in words) > 0.6 * len(words):
         return []  # a headline in title case: every word is capitalised
@@ -320,7 +325,7 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
                 continue  # the capital every sentence starts with
             if len(text) < 2 or not any(c.isalpha() for c in text):
                 continue
-            if person and any(c.isdigit() for c in text):
+            if nobody_numbered and any(c.isdigit() for c in text):
                 continue  # asked who: "SIGGRAPH 2024", "Llama 3.1", "GPT-4" are nobody
             out.append(Value(text, a, a + len(text), fold(text)))
     return out
@@ -354,7 +359,7 @@ _COUNTED = re.compile(
     r"\bhow\s+(?:many|much)\s+(?P<en>[^\W\d_][\w-]*|[\w-]*\d[\w-]*)"
     # "berapa banyak GPU", and bare "berapa GPU" (on how many GPUs), but not "berapa
     # harga" (how much is the price) or "berapa lama" (how long): a measure, no count
-    rf"|{_BARE_BERAPA}(?:(?:banyak|jumlah)\s+)?(?!{_MEASURES}\b)(?P<id>[\w-]+)"
+    rf"|{_BARE_BERAPA}(?:(?:banyak|jumlah)(?:nya)?\s+)?(?!{_MEASURES})(?P<id>[\w-]+)"
     r"|多少(?:个|块|台|张|名|位|家|件|种|次)?(?P<zh>[A-Za-z0-9][\w-]*)",
     re.IGNORECASE,
 )

@@ -164,6 +164,9 @@ def test_ask_json_errors_are_json_too(
     out, err = capsys.readouterr()
     assert "empty" in json.loads(out)["error"]  # a script reading stdout gets JSON
     assert err.startswith("error: ") and err.count("\n") == 1
+    assert main(["ask", "--json", "Q?", "--questions", "-"]) == 1
+    out, err = capsys.readouterr()
+    assert "not both" in json.loads(out)["error"] and "not both" in err
 
 
 def test_ask_without_an_index_says_what_to_do(
@@ -210,23 +213,11 @@ def test_chat_no_llm_uses_history_for_retrieval(
     assert "600.000" in second or "600,000" in second
 
 
-@pytest.mark.parametrize(
-    ("first", "then"),
-    [
-        (
-            "How many parameters does the biggest Llama have?",
-            "and on how many GPUs was it trained?",
-        ),
-        ("Berapa parameter versi Llama terbesar?", "Dan dilatih pada berapa GPU?"),
-    ],
-)
 def test_chat_no_llm_a_follow_up_counts_what_the_question_before_was_about(
-    bundled_index: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    first: str,
-    then: str,
+    bundled_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    first = "How many parameters does the biggest Llama have?"
+    then = "and on how many GPUs was it trained?"
     # "it" is the biggest Llama: 16.000 GPUs, not the 340.000 H100s Meta will own
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"{first}\n{then}\n"))
     assert main(["chat", "--no-llm"]) == 0

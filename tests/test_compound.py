@@ -144,3 +144,7 @@ def test_a_question_that_follows_on_from_the_one_before() -> None:
     assert follows_on("What about Microsoft?")
     assert not follows_on("Who said that all benchmarks are nonsense?")  # "that" joins
     assert not follows_on("How many H100s will Meta have this year?")
+    # a pronoun inside a question that names its own subject, "itu" as "what is"
+    assert not follows_on("How many GPUs did xAI train its Grok on?")
+    assert not follows_on("Apa itu CUDA?") and not follows_on("其他公司有多少GPU？")
+    assert follows_on("How many GPUs was it trained on?")  # GPUs is what it counts

@@ -581,6 +581,13 @@ def test_asked_who_a_name_with_a_number_is_nobody() -> None:
     # asked which event, it is one
     events = values_in(sentence, "name", "Which event did Huang attend?")
     assert "SIGGRAPH 2024" in [v.text for v in events]
+    # "who" that is no question word, "siapa nama" (what is the name of)
+    released = "Meta merilis Llama 3.1 405B pada bulan Juli."
+    for question in (
+        "Siapa nama model yang dirilis Meta pada bulan Juli?",
+        "Which model did Meta, who owns 340,000 H100s, release in July?",
+    ):
+        assert "Llama 3.1 405B" in [v.text for v in values_in(released, "name", question)]
 
 
 def test_a_sentence_that_asks_states_no_value() -> None:
@@ -598,6 +605,10 @@ def test_a_sentence_that_asks_states_no_value() -> None:
         "Who thinks AGI comes?", [_passage(1, "## 11 Akankah Law of Scaling membawa kita ke AGI?")]
     )
     assert heading.value is None, heading.text  # "Akankah Law" is no one
+    from rag.extractive import _asks
+
+    assert _asks("**Apakah AGI datang?**") and _asks("「AGI 会来吗？」") and _asks("“Why?”")
+    assert not _asks("Ia bertanya kenapa.")
     # asked who said a question, its speaker is still the answer
     said = [_passage(1, "Kevin Scott, Microsoft: Siapa pengguna Anda dan apa masalah mereka?")]
     who = answer_first("Siapa yang mengatakan siapa pengguna Anda dan apa masalah mereka?", said)
@@ -618,6 +629,9 @@ def test_the_thing_a_question_counts() -> None:
     assert counted("Berapa parameter yang dimiliki Llama 3.1?") == "parameter"
     assert counted("Berapa lama pelatihan Llama 3.1?") is None  # how long
     assert counted("Pukul berapa Zuckerberg naik panggung?") is None  # what time
+    assert counted("Berapa pangsa pasar Nvidia?") is None  # a share is asked for
+    shares = values_in("Pangsa pasar Nvidia mencapai 80% pada 2024.", "number", "Berapa pangsa?")
+    assert [v.text for v in shares] == ["80%"]
     assert counted("Who is the CEO of Nvidia?") is None
 
 
@@ -680,6 +694,9 @@ def test_the_same_value_in_the_askers_language_leads() -> None:
     vectors.language = "en"  # an English asker: neither is theirs, the best leads
     got = answer_first("How many H100s will Meta have?", [chinese, indonesian], embedder=vectors)
     assert got.quotes[0].n == 1 and got.value == "340,000"
+    # without dense search the question's language is read from it
+    plain = answer_first(question, [chinese, indonesian])
+    assert plain.quotes[0].n == 2 and plain.value == "340.000", plain.text
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,12 @@ def test_a_chunk_inside_a_turn_holds_the_label_words_once() -> None:
     label = PANEL.index("Daphne")
     assert context_terms(label, speaking) == []
     assert chunk_lex(PANEL, label, inside, speaking).split().count("koller") == 1
+    # a chunk opening at the dash before a label holds that label: not the turn before
+    bullet = "Daphne Koller, insitro:\n\nKata kata.\n\n- Mira Murati, OpenAI:\n\nHalo."
+    at = bullet.index("- Mira")
+    assert chunk_lex(bullet, at, len(bullet), turns(bullet)).split() == [
+        "mira", "murati", "openai", "halo"
+    ]  # fmt: skip
     # after the heading, and before the first label, nobody's turn
     after = PANEL.index("Kalimat")
     assert chunk_lex(PANEL, after, len(PANEL), speaking) == " ".join(tokenize(PANEL[after:]))

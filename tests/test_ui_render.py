@@ -4,6 +4,7 @@ passage view highlights exactly the cited span."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from html.parser import HTMLParser
 
@@ -208,6 +209,10 @@ def test_an_abstention_is_headed_in_the_questions_language() -> None:
     assert "Tidak ada di dokumen Anda." in text and "Terkait, tetapi bukan jawaban" in text
     # no English heading over the Indonesian message (the mode badge is the UI's own word)
     assert "Not in your documents." not in text and "Related, but not" not in text
+    # while the message streams, its passages are already related ones, not sources
+    streaming = dataclasses.replace(turn, text="", done=False)
+    text = "".join(parse(render_transcript([streaming])).text)
+    assert "Terkait, tetapi bukan jawaban" in text and "Sources:" not in text
 
 
 def test_markdown_copy_has_answer_and_cited_sources() -> None:

@@ -282,9 +282,9 @@ def shown_question(question: str) -> str:
 
 def render_turn(turn: ChatTurn, index: int) -> str:
     valid = {p.n for p in turn.passages}
-    abstained = turn.done and turn.mode == "abstain"
+    abstaining = turn.mode == "abstain"  # the sources came: related ones, even while it streams
     # in the question's language, as the abstention's own words are (`Answerer`)
-    head, related = abstain_head(detect_language(turn.question)) if abstained else ("", "")
+    head, related = abstain_head(detect_language(turn.question)) if abstaining else ("", "")
     question = esc(shown_question(turn.question))
     parts = [
         f'<div class="turn" id="turn-{index}" data-turn="{index}">',
@@ -302,7 +302,7 @@ def render_turn(turn: ChatTurn, index: int) -> str:
         parts.append(f'<div class="notice">{esc(turn.notice)}</div>')
     if not turn.text and not turn.done:
         body = '<span class="thinking">searching…</span>'
-    elif abstained:
+    elif turn.done and abstaining:
         body = (
             f'<div class="abstain"><strong class="abstain-head">{esc(head)}</strong> '
             f"{render_answer_text(turn.text, index, set())}</div>"
@@ -330,7 +330,7 @@ def render_turn(turn: ChatTurn, index: int) -> str:
         )
     parts.append(
         render_sources(
-            turn.passages, index, turn.cited, turn.quotes, related=related if abstained else None
+            turn.passages, index, turn.cited, turn.quotes, related=related if abstaining else None
         )
     )
     if turn.done and not turn.error:
