@@ -28,7 +28,7 @@ SPEAKER_BACK = 6000  # a turn reaches at most this far past its label
 # ("... dengan cara yang lebih baik. Mira Murati,OpenAI:")
 LABEL_LINE = re.compile(
     r"(?:^|(?<=[.!?”\"]\s))\W{0,3}(?P<label>[A-Z](?:[^:：\n.!?]|\.(?=\S)){1,60}?)"
-    # (a label ends on a letter: `\s*` is not tried after every space of a long run)
+    # (a label ends on a non-space: `\s*` is not tried after every space of a long run)
     r"(?<=\S)\s*[:：][ \t]*$",
     re.M,
 )
