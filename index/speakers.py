@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from index.lexical import tokenize
@@ -54,6 +54,15 @@ def speaker_name(label: str, *, section: bool = False) -> str | None:
     return None
 
 
+def speaker_labels(text: str, pos: int = 0) -> Iterator[tuple[re.Match[str], str]]:
+    """Every label line of `text` from `pos` that names a speaker, with the name
+    ("Kita harus ingat:", we must remember:, ends a line too and names nobody)."""
+    for m in LABEL_LINE.finditer(text, pos):
+        who = speaker_name(m.group("label"), section=True)
+        if who is not None:
+            yield m, who
+
+
 def speaker_at(text: str, at: int) -> tuple[str, int, int] | None:
     """(name, start, end of the label) of the speaker whose turn holds `text[at]`: the
     nearest speaker label above it within SPEAKER_BACK characters with no heading in
@@ -61,12 +70,12 @@ def speaker_at(text: str, at: int) -> tuple[str, int, int] | None:
     lo = max(0, at - SPEAKER_BACK)
     window = text[lo:at]
     section = max((m.start() for m in SECTION.finditer(window)), default=0)
-    for m in reversed(list(LABEL_LINE.finditer(window, section))):
-        who = speaker_name(m.group("label"), section=True)
-        if who is not None:  # "Kita harus ingat:" (we must remember:) ends a line too
-            a = lo + m.start("label")
-            return who, a, a + len(text[a : lo + m.end()].rstrip())
-    return None
+    found = list(speaker_labels(window, section))
+    if not found:
+        return None
+    m, who = found[-1]
+    a = lo + m.start("label")
+    return who, a, a + len(text[a : lo + m.end()].rstrip())
 
 
 @dataclass(frozen=True)
@@ -82,8 +91,7 @@ def turns(text: str) -> list[Turn]:
     # starts at the "- " holds the label, and is not in the turn before
     labels = [
         (_opening(text, m.start("label")), m.group("label").strip())
-        for m in LABEL_LINE.finditer(text)
-        if speaker_name(m.group("label"), section=True) is not None
+        for m, _ in speaker_labels(text)
     ]
     if not labels:
         return []

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from index.chunker import sentence_spans
 from index.language import detect_language, same_language
 from index.lexical import tokenize
-from index.speakers import LABEL_LINE, SECTION, speaker_at, speaker_name
+from index.speakers import SECTION, speaker_at, speaker_labels
 from index.textnorm import fold
 from rag.binding import asked_roles, binding, question_names
 from rag.schema import ATTRIBUTION, Passage, Quote
@@ -457,10 +457,8 @@ class _SpeakerTerms:
             marks: list[tuple[int, tuple[str, int] | None]] = [
                 (m.start(), None) for m in SECTION.finditer(p.text)
             ]
-            for m in LABEL_LINE.finditer(p.text):
-                who = speaker_name(m.group("label"), section=True)
-                if who is not None:
-                    marks.append((m.start("label"), (who, p.start + m.start("label"))))
+            for m, who in speaker_labels(p.text):
+                marks.append((m.start("label"), (who, p.start + m.start("label"))))
             self.marks[p.chunk_id] = sorted(marks, key=lambda mark: mark[0])
             found = _section_speaker(self.context, p, 0)
             self.opening[p.chunk_id] = (found[0], found[1]) if found else None
@@ -725,8 +723,7 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
         p.start + m.start("label")
         for p in passages
         if p.doc_id == doc
-        for m in LABEL_LINE.finditer(p.text)
-        if speaker_name(m.group("label"), section=True)
+        for m, _ in speaker_labels(p.text)
     ]
     stop = min((at for at in labels if at >= end), default=end + SPEAKER_REACH + 1)
     found: list[tuple[int, str, Quote]] = []
