@@ -41,8 +41,8 @@ _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
 # a later part whose subject is only a pronoun ("when was it founded?") cannot be
 # searched for on its own
 _PRONOUN = re.compile(
-    r"\b(?:it|its|they|them|their|he|she|his|her|itu|ia|dia|mereka)\b|[它他她]", re.I
-)
+    r"\b(?:it|its|they|them|their|he|she|his|her|itu|ia|dia|mereka)\b|(?<!其)[它他她]", re.I
+)  # (其他 is "other", not 他)
 # a question going on from the one before: "and on how many GPUs was it trained?",
 # "dan kapan?", "那它呢?"
 _GOES_ON = re.compile(
@@ -52,21 +52,15 @@ _GOES_ON = re.compile(
 )
 
 
-# a pronoun standing for something said before ("itu" and "ia" are left out: "Apa itu
-# CUDA?" is what is CUDA; 其他 is "other", not 他)
-_LEANS = re.compile(
-    r"\b(?:it|its|they|them|their|he|she|his|her|dia|mereka)\b|(?<!其)[它他她]", re.I
-)
-
-
 def follows_on(question: str) -> bool:
     """Does the question lean on the one before: opening with "and ...", or a pronoun
     where it names nothing of its own ("when was it founded?", not "How many GPUs did
     xAI train its Grok on?")? Model-free, the earlier question's words then help."""
     if _GOES_ON.search(question):
         return True
-    # (the thing a how-many question counts is no name of a subject: "GPUs")
-    return bool(_LEANS.search(question)) and not question_names(question) - {counted(question)}
+    # ("Apa itu CUDA?", what is CUDA, names its own subject; the thing a how-many
+    # question counts, "GPUs", is no subject)
+    return bool(_PRONOUN.search(question)) and not question_names(question) - {counted(question)}
 
 
 # "how many" right before its verb counts what an earlier part counted: "How many H100s
