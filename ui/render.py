@@ -8,6 +8,7 @@ and its attributes carry numbers, never document text.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from html import escape
@@ -280,11 +281,18 @@ def shown_question(question: str) -> str:
     return f"{question[:QUESTION_SHOWN_CHARS].rstrip()}… ({len(question):,} characters)"
 
 
+@functools.lru_cache(maxsize=64)
+def _abstain_words(question: str) -> tuple[str, str]:
+    """`abstain_head` in the question's language, read once per question (the whole
+    transcript is rendered again for every streamed token)."""
+    return abstain_head(detect_language(question))
+
+
 def render_turn(turn: ChatTurn, index: int) -> str:
     valid = {p.n for p in turn.passages}
     abstaining = turn.mode == "abstain"  # the sources came: related ones, even while it streams
     # in the question's language, as the abstention's own words are (`Answerer`)
-    head, related = abstain_head(detect_language(turn.question)) if abstaining else ("", "")
+    head, related = _abstain_words(turn.question) if abstaining else ("", "")
     question = esc(shown_question(turn.question))
     parts = [
         f'<div class="turn" id="turn-{index}" data-turn="{index}">',
