@@ -31,7 +31,7 @@ GOLD = BENCH / "gold.jsonl"
 # whose answer sentence is cut from their paragraph (their answerable questions repeat
 # en-mixed's, so retrieval tuning leaves them out)
 NEAR_MISS = "xquad near-miss"
-ABSTENTION_ONLY = ("xquad abstain", NEAR_MISS)
+ABSTENTION_ONLY = ("xquad abstain", "xquad zh-abstain", NEAR_MISS)
 OUT = BENCH / "out"
 
 

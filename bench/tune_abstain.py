@@ -3,9 +3,9 @@
     python bench/tune_abstain.py [--embedder bundled]
 
 Cases: bench/gold.jsonl's dev half (answerable and unanswerable) and the XQuAD `abstain`
-set (English questions over a mixed-language pool from which every fourth article is left
-out: those questions are unanswerable), plus the answerable XQuAD en-zh, zh-zh and en-mixed
-(the whole pool) questions. For each,
+and `zh-abstain` sets (English and Chinese questions over a mixed-language pool from which
+every fourth article is left out: those questions are unanswerable), plus the answerable
+XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions. For each,
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
 on standardised signals is fitted, and the three thresholds (`pick_thresholds`) catch the
 most unanswerable questions while false abstentions on each dev set's answerable questions
@@ -34,26 +34,40 @@ sys.path.insert(0, str(ROOT / "bench"))
 import devsets  # noqa: E402
 
 FEATURES = ("dense_top", "dense_gap", "sent_top", "sent_gap", "coverage")
-GROUPS = ("same", "cross", "script")  # the nearest chunk's language vs the question's
+# the best sentence's language vs the question's
+GROUPS = ("same", "cross", "script", "script_nonlatin")
 
 
 def group(s: dict) -> str:
-    """Same language; another language in the same script; another script (of the best
-    sentence, as `rag.abstain` picks the threshold)."""
+    """Same language; another language in the same script; another script, asked in the
+    Latin script or in another (of the best sentence, as `rag.abstain` picks the
+    threshold)."""
     from rag.abstain import crossing_of
 
     cross, cross_script = crossing_of(s)
     if not cross:
         return "same"
-    return "script" if cross_script else "cross"
+    if not cross_script:
+        return "cross"
+    return "script" if s.get("asked_latin", 1.0) else "script_nonlatin"
 
 
 TARGET_FALSE = 0.05
-SETS = ("gold-dev", "xquad abstain", "xquad en-zh", "xquad zh-zh", "xquad en-mixed")
-# the abstain set's pool with every article: its questions are the abstain set's answerable
-# ones and the left-out articles' (answerable here); they bind the thresholds (at most 5%
-# false on every set) but are not fitted on twice
-CHECK_ONLY = ("xquad en-mixed",)
+SETS = (
+    "gold-dev",
+    "xquad abstain",
+    "xquad zh-abstain",
+    "xquad en-zh",
+    "xquad zh-zh",
+    "xquad en-mixed",
+    "xquad zh-mixed",
+    "xquad vi-mixed",
+)
+# the abstain sets' pool with every article: their questions are the abstain sets'
+# answerable ones and the left-out articles' (answerable here); they bind the thresholds
+# (at most 5% false on every set) but are not fitted on twice; vi-mixed has no abstain set
+# of its own (a question in another language than English or Chinese)
+CHECK_ONLY = ("xquad en-mixed", "xquad zh-mixed", "xquad vi-mixed")
 
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
@@ -101,37 +115,73 @@ def pick_thresholds(
     """One threshold per group (`group`), chosen together: the most unanswerable dev
     questions abstained on while every set's answerable questions abstain at most
     TARGET_FALSE of the time (a set's rate over all its groups: a group with few
-    answerable questions need not be held to 5% on its own)."""
+    answerable questions need not be held to 5% on its own). Every combination of the
+    other groups' thresholds is tried; the last group's are tried all at once (numpy)."""
     scored = {k: [(prob(s), group(s), a) for s, a in v] for k, v in data.items()}
     grids = {}
     for g in GROUPS:
         ps = sorted({round(p, 6) for v in scored.values() for p, gg, _ in v if gg == g})
-        grids[g] = [0.0, *ps[:: max(1, len(ps) // GRID)]]
+        grids[g] = np.array([0.0, *ps[:: max(1, len(ps) // GRID)]])
+
+    def below(ps: list[float], g: str) -> np.ndarray:
+        """How many of `ps` fall under each of group g's candidate thresholds."""
+        return np.searchsorted(np.sort(np.array(ps)), grids[g], side="left")
+
+    # false[set][g][i]: the set's answerable questions of group g under threshold i;
+    # caught[g][i]: the unanswerable questions of group g (all sets) under it
+    false = {
+        k: {g: below([p for p, gg, a in v if a and gg == g], g) for g in GROUPS}
+        for k, v in scored.items()
+    }
+    caught = {
+        g: below([p for v in scored.values() for p, gg, a in v if not a and gg == g], g)
+        for g in GROUPS
+    }
+    cap = {k: TARGET_FALSE * sum(a for *_, a in v) for k, v in scored.items()}
+    *head, last = GROUPS
     best: tuple[int, dict[str, float]] = (-1, dict.fromkeys(GROUPS, 0.0))
-    for combo in itertools.product(*(grids[g] for g in GROUPS)):
-        th = dict(zip(GROUPS, combo, strict=True))
-        within = all(
-            sum(p < th[g] for p, g, a in v if a) <= TARGET_FALSE * sum(a for *_, a in v)
-            for v in scored.values()
-        )
-        if within:
-            caught = sum(p < th[g] for v in scored.values() for p, g, a in v if not a)
-            if caught > best[0]:
-                best = (caught, th)
+    for combo in itertools.product(*(range(len(grids[g])) for g in head)):
+        ok = np.ones(len(grids[last]), dtype=bool)
+        for k in scored:
+            fixed = sum(int(false[k][g][i]) for g, i in zip(head, combo, strict=True))
+            ok &= fixed + false[k][last] <= cap[k]
+        if not ok.any():
+            continue
+        total = sum(int(caught[g][i]) for g, i in zip(head, combo, strict=True))
+        got = np.where(ok, caught[last], -1)
+        j = int(got.argmax())  # the first best: the lowest such threshold
+        if total + int(got[j]) > best[0]:
+            th = {g: float(grids[g][i]) for g, i in zip(head, combo, strict=True)}
+            best = (total + int(got[j]), {**th, last: float(grids[last][j])})
     return best[1]
 
 
-def report(data: dict[str, list[tuple[dict, bool]]], features: tuple[str, ...], name: str) -> None:
-    """Fit one model on `features` and print it with its dev figures."""
+def report(
+    data: dict[str, list[tuple[dict, bool]]],
+    features: tuple[str, ...],
+    name: str,
+    keep: str | None = None,
+) -> None:
+    """Fit one model on `features` and print it with its dev figures. `keep`: an
+    embedder kind whose shipped weights (`rag.abstain.MODELS`) are kept and only the
+    thresholds chosen again."""
     fitted = [r for name, v in data.items() if name not in CHECK_ONLY for r in v]
     rows = [r for r in fitted if group(r[0]) == "same"]  # fitted on same-language cases
     x = np.array([[s.get(f, 0.0) for f in features] for s, _ in rows])
     y = np.array([1.0 if a else 0.0 for _, a in rows])
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    w = fit((x - mean) / std, y)
-    # back to raw signals: z = b + sum(w_i (x_i - m_i) / s_i)
-    raw_w = w[1:] / std
-    bias = float(w[0] - (raw_w * mean).sum())
+    if keep is not None:
+        from rag.abstain import MODELS
+
+        shipped = MODELS[keep]
+        features = tuple(shipped.weights)
+        raw_w = np.array([shipped.weights[f] for f in features])
+        bias = shipped.bias
+    else:
+        mean, std = x.mean(0), x.std(0) + 1e-9
+        w = fit((x - mean) / std, y)
+        # back to raw signals: z = b + sum(w_i (x_i - m_i) / s_i)
+        raw_w = w[1:] / std
+        bias = float(w[0] - (raw_w * mean).sum())
 
     def prob(s: dict) -> float:
         z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(features))
@@ -147,6 +197,7 @@ def report(data: dict[str, list[tuple[dict, bool]]], features: tuple[str, ...], 
                 "threshold": thresholds["same"],
                 "threshold_cross": thresholds["cross"],
                 "threshold_script": thresholds["script"],
+                "threshold_script_nonlatin": thresholds["script_nonlatin"],
             }
         ),
     )
@@ -188,6 +239,11 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--save", type=Path, help="keep the collected signals (JSON) here")
     ap.add_argument("--load", type=Path, help="fit on signals saved by --save")
+    ap.add_argument(
+        "--keep-weights",
+        action="store_true",
+        help="keep the shipped model's weights; choose only its thresholds again",
+    )
     args = ap.parse_args()
     if args.load:
         data = {k: [(s, a) for s, a in v] for k, v in json.loads(args.load.read_text()).items()}
@@ -195,7 +251,7 @@ def main() -> int:
         data = collect(devsets.prepare("tune", args.embedder), args.limit)
     if args.save:
         args.save.write_text(json.dumps(data))
-    report(data, FEATURES, "(MODELS)")
+    report(data, FEATURES, "(MODELS)", args.embedder if args.keep_weights else None)
     return 0
 
 

@@ -10,8 +10,13 @@ Sets (each: a pool of documents and questions over it):
   zh-zh     Chinese questions over the Chinese paragraphs
   en-mixed  English questions over a pool where each article is in one of zh/vi/en
             (article i in ("zh", "vi", "en")[i % 3])
+  zh-mixed, vi-mixed
+            Chinese and Vietnamese questions over the same pool (a question in
+            another language than English over text in several: the shipped corpus's
+            Chinese and Indonesian askers)
   abstain   the en-mixed pool without every fourth article: the questions of the left-out
             articles are unanswerable, the others answerable (for abstention)
+  zh-abstain the abstain set's pool and questions, asked in Chinese
   near-miss the en-mixed pool where, in every second article, each paragraph loses
             the sentences answering every third of its questions (the first, fourth,
             ...): those questions are unanswerable though their topic, names and
@@ -193,6 +198,9 @@ def sets() -> list[XSet]:
         XSet("en-zh", "zh", _questions("en", "zh")),
         XSet("zh-zh", "zh", _questions("zh", "zh")),
         XSet("en-mixed", "mixed", _questions("en", "mixed")),
+        XSet("zh-mixed", "mixed", _questions("zh", "mixed")),
+        XSet("vi-mixed", "mixed", _questions("vi", "mixed")),
         XSet("abstain", "holdout", _questions("en", "holdout")),
+        XSet("zh-abstain", "holdout", _questions("zh", "holdout")),
         XSet("near-miss", "nearmiss", _questions("en", "nearmiss")),
     ]

@@ -38,6 +38,11 @@ def same_language(asked: str, found: str) -> bool:
     return asked not in UNKNOWN and found not in UNKNOWN and asked == found
 
 
+def latin_script(lang: str) -> bool:
+    """Is `lang` written in the Latin script (an unknown language: taken to be)?"""
+    return _SCRIPTS.get(language_key(lang), "Latn") == "Latn"
+
+
 def crossing(asked: str, found: str) -> tuple[float, float]:
     """(cross, cross_script) of a question in language `asked` over text in `found`: 1.0
     when the languages differ, and when the scripts differ too (English over Chinese);

@@ -86,7 +86,7 @@ class SentenceEmbedder(Protocol):
     """What sentence-level dense similarity needs (`rag.sentences.RetrievalSentences`):
     L2-normalised vectors for a query and for passages, the question's language, and what
     the model adds to a sentence's similarity for being in that language
-    (`rag.sentences.SAME_LANGUAGE_BIAS`), taken off before sentences are compared."""
+    (`rag.sentences.same_language_bias`), taken off before sentences are compared."""
 
     language: str
     language_bias: float

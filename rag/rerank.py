@@ -11,7 +11,8 @@ a small prior per rank keeps fusion's order where sentences tie, and a passage i
 question's own language gives up what the model adds for that alone:
 
     score(i) = best sentence cosine of passage i - RANK_PRIOR * i
-               - SAME_LANGUAGE_BIAS if passage i is in the question's language
+               - the bias for the question's language (`rag.sentences.same_language_bias`)
+                 if passage i is in that language
 
 Only a single question is reranked: with rewrites into the corpus languages (the model
 path) fusion of the many lists is already strong and measured lower with the rerank.
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from index.language import same_language
 from rag.schema import Passage
-from rag.sentences import SAME_LANGUAGE_BIAS, TOP_PASSAGES, SentenceSimilarity
+from rag.sentences import TOP_PASSAGES, SentenceSimilarity, same_language_bias
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -85,6 +86,7 @@ def sentence_rerank(
     head = list(passages[:depth])
     best = cache.best_per_passage(embedder, queries, head)
     same = [same_language(language, p.lang) for p in head]
-    ranked = [head[i] for i in order(best, prior, same, SAME_LANGUAGE_BIAS.get(embedder.kind, 0.0))]
+    penalty = same_language_bias(embedder.kind, language)
+    ranked = [head[i] for i in order(best, prior, same, penalty)]
     ranked += passages[depth:]
     return [dataclasses.replace(p, n=n) for n, p in enumerate(ranked, start=1)]

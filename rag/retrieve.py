@@ -33,16 +33,16 @@ from typing import TYPE_CHECKING
 from core.errors import RagError, StoreError
 from core.settings import Settings
 from index.catalog import Catalog, ChunkView
-from index.language import UNKNOWN, crossing, question_language, same_language
+from index.language import UNKNOWN, crossing, latin_script, question_language, same_language
 from index.lexical import LexicalIndex, tokenize
 from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
-from rag.dense import DENSE_CACHE_DIR, DenseSearch
+from rag.dense import DENSE_CACHE_DIR, DenseHits, DenseSearch
 from rag.fusion import Hits, RankedList, fuse, params_for, rrf
 from rag.nearmiss import HELD_DICE, NEAR_MISS_PER_TERM, NearMisses
 from rag.rerank import sentence_rerank
 from rag.schema import Passage
-from rag.sentences import NEURAL, SAME_LANGUAGE_BIAS, RetrievalSentences, SentenceSimilarity
+from rag.sentences import NEURAL, RetrievalSentences, SentenceSimilarity, same_language_bias
 
 if TYPE_CHECKING:
     from index.embedders import Embedder
@@ -425,11 +425,11 @@ class Retriever:
                 notes.append(result.note)
             kind = result.kind
             embedder, query_vector = result.embedder, result.query_vector
-            bias = SAME_LANGUAGE_BIAS.get(kind or "", 0.0)
             asked = [self.question_language(q) for q in variants]  # once per search
             globals_: list[Hits] = []
             for i, dh in enumerate(result.hits):
-                globals_.append(self._unbiased(dh.all, asked[i], bias))
+                bias = same_language_bias(kind, asked[i])
+                globals_.append(self._unbiased(_with_languages(dh), asked[i], bias))
                 lists.append(RankedList("dense", globals_[-1], variant=i))
                 for lang, hits in dh.by_lang.items():
                     lists.append(RankedList("dense", hits, variant=i, lang=lang))
@@ -445,6 +445,9 @@ class Retriever:
                 signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
                 signals["dense_z"] = (top[0][1] - mean) / (spread + 1e-6)
                 signals["cross"], signals["cross_script"] = self._cross(asked[0], top[0][0])
+                # which way a crossing of scripts goes picks abstention's threshold: a
+                # Chinese question over Latin text is not English over Chinese
+                signals["asked_latin"] = float(latin_script(asked[0]))
                 lex_top = [cid for cid, _ in lists[0].hits[:5]]
                 dense_top5 = [cid for cid, _ in top[:5]]
                 signals["agree"] = float(
@@ -454,7 +457,7 @@ class Retriever:
 
     def _unbiased(self, hits: Hits, asked: str, bias: float) -> Hits:
         """`hits` re-ranked with the embedder's bias for the question's own language taken
-        off (`rag.sentences.SAME_LANGUAGE_BIAS`): an English question's English chunks no
+        off (`rag.sentences.same_language_bias`): an English question's English chunks no
         longer crowd out the Chinese or Vietnamese one that answers (XQuAD en-mixed
         recall@5 0.908 -> 0.945, the other dev sets level; bench/RESULTS.md); abstention's
         chunk-level signals are read off the result too. `asked`: the question's language."""
@@ -533,6 +536,23 @@ class Retriever:
                 )
             )
         return passages
+
+
+def _with_languages(dh: DenseHits) -> Hits:
+    """The global dense hits with each language's own nearest chunks added, best first
+    by raw similarity. Across languages similarity runs lower, most across scripts: a
+    Chinese question's 50 nearest chunks in a pool of Chinese, English and Vietnamese
+    text were all Chinese, so taking the bias for the question's own language off them
+    could not bring up the English paragraph that answered (XQuAD zh over the mixed
+    pool: it was in the global top 20 for 39% of such questions, in the English list's
+    top 5 for 98%; bench/RESULTS.md)."""
+    if not dh.by_lang:
+        return dh.all
+    best: dict[str, float] = {}
+    for cid, score in [*dh.all, *(hit for hits in dh.by_lang.values() for hit in hits)]:
+        if score > best.get(cid, -math.inf):
+            best[cid] = score
+    return sorted(best.items(), key=lambda hit: -hit[1])
 
 
 def _tokens_of(piece: str, view: ChunkView, sizes: dict[str, int]) -> int:

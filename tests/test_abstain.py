@@ -162,3 +162,38 @@ def test_the_threshold_follows_the_best_sentences_language_once_sentences_are_re
     assert model.threshold_for(chunk_only) == 0.2
     assert model.threshold_for(read) == 0.1
     assert model.threshold_for({**read, "sent_cross": 0.0, "sent_cross_script": 0.0}) == 0.3
+
+
+def test_a_question_in_another_script_than_latin_has_its_own_threshold_across_scripts() -> None:
+    from rag.abstain import AbstainModel
+
+    model = AbstainModel(
+        0.0,
+        {},
+        threshold=0.3,
+        threshold_cross=0.2,
+        threshold_script=0.1,
+        threshold_script_nonlatin=0.15,
+    )
+    english_over_chinese = {"sent_cross": 1.0, "sent_cross_script": 1.0, "asked_latin": 1.0}
+    chinese_over_indonesian = {**english_over_chinese, "asked_latin": 0.0}
+    assert model.threshold_for(english_over_chinese) == 0.1
+    assert model.threshold_for(chinese_over_indonesian) == 0.15
+    # signals from before the direction was read: English over Chinese, as then
+    assert model.threshold_for({"sent_cross": 1.0, "sent_cross_script": 1.0}) == 0.1
+    # within a language or a script, the direction does not matter
+    assert model.threshold_for({"sent_cross": 1.0, "asked_latin": 0.0}) == 0.2
+    shipped = MODELS["bundled"]
+    assert shipped.threshold_script_nonlatin is not None
+
+
+def test_the_question_scripts_direction_comes_with_the_signals(bundled_index: Settings) -> None:
+    from index.language import latin_script
+    from rag.retrieve import Retriever
+
+    assert latin_script("en") and latin_script("id") and latin_script("ms")
+    assert not latin_script("zh") and not latin_script("yue") and not latin_script("ru")
+    retriever = Retriever(bundled_index)
+    assert retriever.search(["Meta 年底会有多少 GPU？"]).signals["asked_latin"] == 0.0
+    assert retriever.search(["Berapa GPU yang dimiliki Meta?"]).signals["asked_latin"] == 1.0
+    retriever.close()

@@ -50,7 +50,7 @@ def test_the_rank_prior_keeps_fusions_order_unless_a_sentence_is_clearly_better(
 def test_a_passage_in_the_questions_language_gives_up_the_models_bias_for_it() -> None:
     import dataclasses
 
-    from rag.sentences import SAME_LANGUAGE_BIAS
+    from rag.sentences import same_language_bias
 
     embedder = CountingEmbedder()
     query = embedder.embed(["aaaa"])[0]
@@ -59,7 +59,7 @@ def test_a_passage_in_the_questions_language_gives_up_the_models_bias_for_it() -
     english = passage(1, "aaaa aaaa aaaa aaaa aaaa eeee.")
     chinese = dataclasses.replace(passage(2, "aaaa aaaa aaaa eeee."), lang="zh")
     ps, sim = [english, chinese], SentenceSimilarity()
-    assert SAME_LANGUAGE_BIAS[embedder.kind] > 0.03
+    assert same_language_bias(embedder.kind, "en") > 0.03
     assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="zh")) == [
         "c1",
         "c2",

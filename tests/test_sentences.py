@@ -74,10 +74,10 @@ def test_each_sentence_is_embedded_once_and_the_best_one_leads() -> None:
 def test_the_best_sentence_is_read_without_the_bias_for_the_questions_language() -> None:
     import dataclasses
 
-    from rag.sentences import SAME_LANGUAGE_BIAS
+    from rag.sentences import same_language_bias
 
     embedder = CountingEmbedder()
-    bias = SAME_LANGUAGE_BIAS[embedder.kind]
+    bias = same_language_bias(embedder.kind, "en")
     english = passage(1, "aaaa aaaa aaaa aaaa aaaa eeee.")  # cosine ~0.98 with the query
     chinese = dataclasses.replace(passage(2, "aaaa aaaa aaaa eeee."), lang="zh")  # ~0.95
     query = embedder.embed(["aaaa"])[0]
