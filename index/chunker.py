@@ -55,6 +55,28 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_WORD_RUN = re.compile(r"\w+")
+_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+MIN_WORDS = 3  # a shorter "sentence" is a menu item or a fragment, not a statement
+
+
+def word_count(text: str) -> int:
+    """Words in `text`; a Chinese, Japanese or Korean character counts as one (they are
+    written without spaces)."""
+    n = 0
+    for run in _WORD_RUN.findall(text):
+        ideographs = len(_IDEOGRAPH.findall(run))
+        n += ideographs + (len(run) > ideographs)
+    return n
+
+
+def states_something(text: str) -> bool:
+    """Is `text` long enough in words to state anything? A page's language menu
+    ("• Français (Afrique)") is not: quoted, it answered "What is the capital of France?"
+    over articles that never mention it."""
+    return word_count(text) >= MIN_WORDS
+
+
 def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:
     """Split text[start:end] into pieces of at most `cap` tokens each.
 

@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from index.chunker import sentence_spans
+from index.chunker import sentence_spans, states_something
 from index.language import detect_language, same_language
 from index.lexical import tokenize
 from index.speakers import SECTION, speaker_at, speaker_labels
@@ -304,7 +304,7 @@ def candidates(
             spans += [(units[i][0], units[i + 1][1]) for i in range(len(units) - 1)]
         for a, b in spans:
             text = p.text[a:b]
-            if len(text) < MIN_SENTENCE_CHARS or not any(c.isalnum() for c in text):
+            if len(text) < MIN_SENTENCE_CHARS or not states_something(text):
                 continue
             key = " ".join(text.split())
             if key in seen:  # overlapping chunks repeat sentences

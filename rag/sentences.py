@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from index.chunker import sentence_spans
+from index.chunker import sentence_spans, states_something
 from index.language import crossing, language_key, same_language
 from rag.schema import Passage
 
@@ -76,7 +76,7 @@ def _of(p: Passage) -> list[str]:
     out = []
     for a, b in sentence_spans(p.text):
         text = " ".join(p.text[a:b].split())
-        if len(text) >= MIN_CHARS:
+        if len(text) >= MIN_CHARS and states_something(text):
             out.append(text)
     return out[:PER_PASSAGE]
 

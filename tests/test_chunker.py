@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from index.chunker import chunk_spans, sentence_spans
+from index.chunker import chunk_spans, sentence_spans, states_something, word_count
 from index.loaders import load_bytes
 from index.tokens import count_tokens
 from tests.conftest import CORPUS
@@ -100,3 +100,19 @@ def test_a_single_huge_line_is_linear_and_capped() -> None:
 def test_bad_parameters(size: int, overlap: int) -> None:
     with pytest.raises(ValueError, match="bad chunking parameters"):
         chunk_spans("text", size, overlap)
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "states"),
+    [
+        ("• Français (Afrique)", 2, False),  # a page's language menu
+        ("• Português", 1, False),
+        ("是的。", 2, False),
+        ("Meta akan memiliki 340.000 GPU.", 6, True),
+        ("他告诉我,到今年年底", 9, True),  # a Chinese character is a word
+        ("Noam Shazeer, Karakter.AI :", 4, True),
+    ],
+)
+def test_a_menu_item_states_nothing(text: str, words: int, states: bool) -> None:
+    assert word_count(text) == words
+    assert states_something(text) is states

@@ -727,3 +727,15 @@ def test_who_said_that_is_told_from_a_question_saying_what(
     # a sentence that is a quotation is not put in quotation marks again
     said = "““Setiap restoran akan memiliki AI,” kata Huang.” [1]"
     assert who_said_quote(said) == "Who said “Setiap restoran akan memiliki AI,” kata Huang?"
+
+
+def test_a_menu_line_of_the_page_is_never_quoted() -> None:
+    """"What is the capital of France?" over Indonesian articles quoted their page's
+    language menu ("• Français (Afrique)"), the nearest in meaning: it states nothing."""
+    from rag.extractive import candidates
+
+    menu, statement = "• Français (Afrique)", "Ibu kota Prancis adalah Paris, kata laporan itu."
+    p = _passage(1, f"{menu}\n• Português\n{statement}")
+    vectors = _FixedVectors({menu: 0.9, "• Português": 0.85, statement: 0.8}, 0.0)
+    got = candidates("What is the capital of France?", [p], embedder=vectors)
+    assert [c.text for c in got] == [statement]
