@@ -16,6 +16,7 @@ nearest-neighbour search globally and per corpus language.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,22 @@ class DenseHits:
 
     all: Hits
     by_lang: dict[str, Hits] = field(default_factory=dict)
+
+    def with_languages(self) -> Hits:
+        """The global hits with each language's own nearest chunks added, best first by
+        raw similarity. Across languages similarity runs lower, most across scripts: a
+        Chinese question's 50 nearest chunks in a pool of Chinese, English and Vietnamese
+        text were all Chinese, so taking the bias for the question's own language off
+        them (`rag.retrieve`) could not bring up the English paragraph that answered
+        (XQuAD zh-mixed: in the global top 20 for 39% of such questions, in the English
+        list's top 5 for 98%; bench/RESULTS.md)."""
+        if not self.by_lang:
+            return self.all
+        best: dict[str, float] = {}
+        for cid, score in [*self.all, *(hit for hits in self.by_lang.values() for hit in hits)]:
+            if score > best.get(cid, -math.inf):
+                best[cid] = score
+        return sorted(best.items(), key=lambda hit: -hit[1])
 
 
 @dataclass

@@ -37,7 +37,7 @@ from index.language import UNKNOWN, crossing, latin_script, question_language, s
 from index.lexical import LexicalIndex, tokenize
 from index.sentence_store import SENTENCE_DB, SentenceVectorStore
 from rag.coverage import coverage, idf
-from rag.dense import DENSE_CACHE_DIR, DenseHits, DenseSearch
+from rag.dense import DENSE_CACHE_DIR, DenseSearch
 from rag.fusion import Hits, RankedList, fuse, params_for, rrf
 from rag.nearmiss import HELD_DICE, NEAR_MISS_PER_TERM, NearMisses
 from rag.rerank import sentence_rerank
@@ -429,7 +429,7 @@ class Retriever:
             globals_: list[Hits] = []
             for i, dh in enumerate(result.hits):
                 bias = same_language_bias(kind, asked[i])
-                globals_.append(self._unbiased(_with_languages(dh), asked[i], bias))
+                globals_.append(self._unbiased(dh.with_languages(), asked[i], bias))
                 lists.append(RankedList("dense", globals_[-1], variant=i))
                 for lang, hits in dh.by_lang.items():
                     lists.append(RankedList("dense", hits, variant=i, lang=lang))
@@ -536,23 +536,6 @@ class Retriever:
                 )
             )
         return passages
-
-
-def _with_languages(dh: DenseHits) -> Hits:
-    """The global dense hits with each language's own nearest chunks added, best first
-    by raw similarity. Across languages similarity runs lower, most across scripts: a
-    Chinese question's 50 nearest chunks in a pool of Chinese, English and Vietnamese
-    text were all Chinese, so taking the bias for the question's own language off them
-    could not bring up the English paragraph that answered (XQuAD zh over the mixed
-    pool: it was in the global top 20 for 39% of such questions, in the English list's
-    top 5 for 98%; bench/RESULTS.md)."""
-    if not dh.by_lang:
-        return dh.all
-    best: dict[str, float] = {}
-    for cid, score in [*dh.all, *(hit for hits in dh.by_lang.values() for hit in hits)]:
-        if score > best.get(cid, -math.inf):
-            best[cid] = score
-    return sorted(best.items(), key=lambda hit: -hit[1])
 
 
 def _tokens_of(piece: str, view: ChunkView, sizes: dict[str, int]) -> int:

@@ -730,7 +730,7 @@ def test_who_said_that_is_told_from_a_question_saying_what(
 
 
 def test_a_menu_line_of_the_page_is_never_quoted() -> None:
-    """"What is the capital of France?" over Indonesian articles quoted their page's
+    """ "What is the capital of France?" over Indonesian articles quoted their page's
     language menu ("• Français (Afrique)"), the nearest in meaning: it states nothing."""
     from rag.extractive import candidates
 

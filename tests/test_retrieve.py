@@ -105,14 +105,13 @@ def test_each_languages_nearest_chunks_join_the_global_dense_list() -> None:
     """A Chinese question's 50 nearest chunks were all Chinese: the English chunk that
     answered, first in the English list, never reached the global list to be re-ranked."""
     from rag.dense import DenseHits
-    from rag.retrieve import _with_languages
 
     chinese = [(f"zh{i}", 0.85 - i * 0.001) for i in range(3)]
     hits = DenseHits(all=chinese, by_lang={"zh": chinese[:2], "en": [("en0", 0.80), ("zh0", 0.5)]})
-    merged = _with_languages(hits)
+    merged = hits.with_languages()
     assert [c for c, _ in merged] == ["zh0", "zh1", "zh2", "en0"]
     assert dict(merged)["zh0"] == pytest.approx(0.85)  # a chunk in both keeps its score
-    assert _with_languages(DenseHits(all=chinese)) == chinese  # no per-language lists
+    assert DenseHits(all=chinese).with_languages() == chinese  # no per-language lists
 
 
 def test_a_question_in_another_language_than_english_gives_up_a_larger_bias() -> None:
