@@ -9,8 +9,9 @@ for every answerable question of the XQuAD pools that hold text in several langu
 of the question's language set to that value (the other languages keep theirs). A bias
 only moves text in the question's own language against the rest, so each question
 language is swept on its own: the chosen value is the best recall@1 of that language's
-questions, ties to the smaller bias. Gold dev questions are shown by language as a check
-(few questions; the shipped corpus's Indonesian askers have no XQuAD set). The test half
+questions, ties to the smaller bias. The gold dev half is shown too, every language but
+English at each bias, as a check (few questions; the shipped corpus's Indonesian askers
+have no XQuAD set: `bench/who_said.py --according 4` measures their side). The test half
 is never read.
 """
 

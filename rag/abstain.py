@@ -22,9 +22,8 @@ whose article is left out rose from 36% to 73% at about the same false rate (ben
 nearest chunk's) and `asked_latin` (the question's script) are not features but pick the
 threshold: across languages similarity runs lower, lowest across scripts (and not as low
 for a Chinese question over Latin text as for English over Chinese), so each case has
-its own threshold (the dev data has
-almost no unanswerable questions of those kinds, and a feature would have learnt "another
-language means answerable").
+its own threshold (the dev data has few unanswerable questions of those kinds, and a
+feature would have learnt "another language means answerable").
 
 Its weights are fitted by `bench/tune_abstain.py` on development data only
 (bench/gold.jsonl's dev half and XQuAD questions whose article is left out of the pool),
