@@ -7,7 +7,8 @@ and `zh-abstain` sets (English and Chinese questions over a mixed-language pool 
 every fourth article is left out: those questions are unanswerable), plus the answerable
 XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions. For each,
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
-on standardised signals is fitted, and the three thresholds (`pick_thresholds`) catch the
+on standardised signals is fitted (`--keep-weights`: the shipped weights kept), and the
+four thresholds (`pick_thresholds`) catch the
 most unanswerable questions while false abstentions on each dev set's answerable questions
 stay at or under TARGET_FALSE. Prints the
 model to paste into rag/abstain.py, the dev figures, and how many questions the shipped

@@ -32,6 +32,9 @@ import devsets  # noqa: E402
 
 DEPTHS = (2, 3, 4, 5)  # rag.rerank reads TOP_PASSAGES (5) at most
 PRIORS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.04)
+# one penalty for every question language: what it chose (0.04) is English questions'
+# bias (`rag.sentences.SAME_LANGUAGE_BIAS`); Chinese and Vietnamese questions' larger one
+# comes from bench/tune_bias.py, over the whole retrieval of those questions
 PENALTIES = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06)
 
 # article, [(best similarity, is hit, in the question's language, passage language)]

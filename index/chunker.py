@@ -55,14 +55,17 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_WORD_RUN = re.compile(r"\w+")
+# a number with its separators is one word (340.000, 2024-12-01, 1,5)
+_WORD_RUN = re.compile(r"\d+(?:[.,:/-]\d+)*|\w+")
 _IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 MIN_WORDS = 3  # a shorter "sentence" is a menu item or a fragment, not a statement
 
 
 def word_count(text: str) -> int:
-    """Words in `text`; a Chinese, Japanese or Korean character counts as one (they are
-    written without spaces)."""
+    """Words in `text`; a Chinese or Japanese character, or a Hangul syllable, counts as
+    one (Chinese and Japanese are written without spaces; a Korean word counts more than
+    once, which only keeps more). Scripts whose words join with combining marks (Thai)
+    count low: such a short statement may be passed over."""
     n = 0
     for run in _WORD_RUN.findall(text):
         ideographs = len(_IDEOGRAPH.findall(run))

@@ -10,7 +10,8 @@ The decision is a small logistic model over retrieval signals (`Retrieval.signal
   lower here than at chunk level;
 - `coverage`: idf-weighted share of the question's terms found in one passage (lexical,
   works within a language and for names and numbers across languages);
-- `dense_z`: the same, in standard deviations of the question's top-50 similarities;
+- `dense_z`: the same, in standard deviations of the similarities of the question's
+  nearest chunks (the top 50, and each language's own nearest: `DenseHits.with_languages`);
 - `agree`: BM25's and the embedder's top hits agree.
 
 The similarities are read with the embedder's bias for the question's own language taken
@@ -27,7 +28,7 @@ feature would have learnt "another language means answerable").
 
 Its weights are fitted by `bench/tune_abstain.py` on development data only
 (bench/gold.jsonl's dev half and XQuAD questions whose article is left out of the pool),
-on same-language questions, and its three thresholds together, so that the most
+on same-language questions, and its four thresholds together, so that the most
 unanswerable questions abstain while at most 5% of each dev set's answerable ones do.
 Each embedder kind has its own model because similarities are on its own scale; kinds
 that cannot be measured
@@ -87,11 +88,12 @@ class AbstainModel:
 # Lexical only: the old calibrated rule (coverage < 0.08 abstains), written as a model.
 LEXICAL = AbstainModel(bias=-0.08 * 50.0, weights={"coverage": 50.0}, threshold=0.5)
 # Fitted by bench/tune_abstain.py (see bench/RESULTS.md for the dev figures).
-# bundled (dev figures, `python bench/tune_abstain.py`): on XQuAD questions whose article
-# is left out of the pool it abstains on 75.6% of the unanswerable and 4.3% of the
-# answerable (0.73 at 3.5% in 5-fold cross-validation; before the embedder's bias for the
-# question's own language was taken off the similarities, 35.6% at 4.3%); 4.9% false on
-# the whole pool (XQuAD en-mixed), 2.2% on en-zh, 0% on zh-zh and the gold dev half. The
+# bundled (dev figures, `python bench/tune_abstain.py --keep-weights`, the weights as
+# fitted on 2026-12-01 at 09:40): on XQuAD questions whose article is left out of the pool
+# it abstains on 77.0% of the unanswerable and 4.6% of the answerable (the weights scored
+# 0.73 at 3.5% in 5-fold cross-validation when fitted; before the embedder's bias for the
+# question's own language was taken off the similarities, 35.6% at 4.3%); 4.7% false on
+# the whole pool (XQuAD en-mixed), 2.5% on en-zh, 0.3% on zh-zh, 0% on the gold dev half. The
 # four thresholds (same language, another language in the same script, another script:
 # of the best sentence, asked in the Latin script or not) are chosen together: the most
 # unanswerable questions caught while every dev set's false abstentions stay at or under

@@ -296,15 +296,22 @@ def candidates(
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
-        units = _units(p.text)
+        # a line that states nothing (a page's menu) is neither quoted nor paired: two
+        # menu lines together passed for a statement of four words
+        units = [(a, b) for a, b in _units(p.text) if states_something(p.text[a:b])]
         spans = list(units)
         if kind != "other":
             # a sentence that sets the scene and the next one that holds the value
-            # ("Say I want a Pixar picture of me. That costs a tenth of a cent.")
-            spans += [(units[i][0], units[i + 1][1]) for i in range(len(units) - 1)]
+            # ("Say I want a Pixar picture of me. That costs a tenth of a cent."), where
+            # nothing stands between them
+            spans += [
+                (units[i][0], units[i + 1][1])
+                for i in range(len(units) - 1)
+                if not p.text[units[i][1] : units[i + 1][0]].strip()
+            ]
         for a, b in spans:
             text = p.text[a:b]
-            if len(text) < MIN_SENTENCE_CHARS or not states_something(text):
+            if len(text) < MIN_SENTENCE_CHARS:
                 continue
             key = " ".join(text.split())
             if key in seen:  # overlapping chunks repeat sentences

@@ -73,7 +73,7 @@ def same_language_bias(kind: str | None, language: str) -> float:
     table = SAME_LANGUAGE_BIAS.get(kind or "")
     if not table:
         return 0.0
-    return table.get(language_key(language), table[OTHER])
+    return table.get(language_key(language), table.get(OTHER, 0.0))
 
 
 def _of(p: Passage) -> list[str]:
@@ -154,8 +154,9 @@ class SentenceSimilarity:
         passages: Sequence[Passage],
     ) -> list[float | None]:
         """Each passage's best sentence similarity to any of the query vectors (None: no
-        sentence of MIN_CHARS). The sentences are those `sentences()` reads, so abstention's
-        signals embed nothing more."""
+        sentence of MIN_CHARS and MIN_WORDS words, `index.chunker.states_something`). The
+        sentences are those `sentences()` reads, so abstention's signals embed nothing
+        more."""
         per = [_of(p) for p in passages[:TOP_PASSAGES]]
         texts = list(dict.fromkeys(t for ts in per for t in ts))
         out: list[float | None] = [None] * len(passages)

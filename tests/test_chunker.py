@@ -108,7 +108,8 @@ def test_bad_parameters(size: int, overlap: int) -> None:
         ("• Français (Afrique)", 2, False),  # a page's language menu
         ("• Português", 1, False),
         ("是的。", 2, False),
-        ("Meta akan memiliki 340.000 GPU.", 6, True),
+        ("Meta akan memiliki 340.000 GPU.", 5, True),  # a number is one word
+        ("Rp 1.234.567", 2, False),
         ("他告诉我,到今年年底", 9, True),  # a Chinese character is a word
         ("Noam Shazeer, Karakter.AI :", 4, True),
     ],

@@ -731,11 +731,14 @@ def test_who_said_that_is_told_from_a_question_saying_what(
 
 def test_a_menu_line_of_the_page_is_never_quoted() -> None:
     """ "What is the capital of France?" over Indonesian articles quoted their page's
-    language menu ("• Français (Afrique)"), the nearest in meaning: it states nothing."""
+    language menu ("• Français (Afrique)"), the nearest in meaning: it states nothing,
+    alone or paired with the next menu line (four words together)."""
     from rag.extractive import candidates
 
-    menu, statement = "• Français (Afrique)", "Ibu kota Prancis adalah Paris, kata laporan itu."
-    p = _passage(1, f"{menu}\n• Português\n{statement}")
-    vectors = _FixedVectors({menu: 0.9, "• Português": 0.85, statement: 0.8}, 0.0)
-    got = candidates("What is the capital of France?", [p], embedder=vectors)
-    assert [c.text for c in got] == [statement]
+    menu, other = "• Français (Afrique)", "• Português (Portugal)"
+    statement = "Ibu kota Prancis adalah Paris, kata laporan itu."
+    p = _passage(1, f"{menu}\n{other}\n{statement}")
+    vectors = _FixedVectors({menu: 0.9, other: 0.85, statement: 0.8}, 0.0)
+    for question in ("What is the capital of France?", "Who lives in Afrique?"):
+        got = candidates(question, [p], embedder=vectors)
+        assert [c.text for c in got] == [statement], question

@@ -152,3 +152,27 @@ def test_retrieval_reranks_with_the_bundled_model_and_can_be_turned_off(
     assert _ids(off.search([question]).passages) == _ids(fused)
     retriever.close()
     off.close()
+
+
+def test_a_chinese_question_gives_up_its_own_larger_bias() -> None:
+    """The bias taken off is the question language's: Chinese text stands further above
+    the rest for a Chinese question (0.08) than English text for an English one (0.04)."""
+    import dataclasses
+
+    from rag.sentences import same_language_bias
+
+    embedder = CountingEmbedder()
+    query = embedder.embed(["aaaa"])[0]
+    # cosines ~0.981 (Chinese passage) and ~0.928 (English): 0.053 apart, between the two
+    chinese = dataclasses.replace(passage(1, "aaaa aaaa aaaa aaaa aaaa eeee."), lang="zh")
+    english = dataclasses.replace(passage(2, "aaaa aaaa aaaa aaaa aaaa eeee eeee."), lang="en")
+    assert same_language_bias(embedder.kind, "en") < 0.053 < same_language_bias(embedder.kind, "zh")
+    ps, sim = [chinese, english], SentenceSimilarity()
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="zh")) == ["c2", "c1"]
+    # the same gap, asked in Indonesian (neither passage's language): fusion's order
+    assert _ids(sentence_rerank(ps, sim, embedder, [query], depth=5, language="id")) == ["c1", "c2"]
+    words = RetrievalSentences(sim, embedder, "aaaa", query, "zh")
+    assert words.language_bias == same_language_bias(embedder.kind, "zh")
+    signals = sim.signals(embedder, query, [chinese], "zh")
+    raw = sim.signals(embedder, query, [chinese])
+    assert abs(signals["sent_top"] - (raw["sent_top"] - 0.08)) < 1e-6
