@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.language import IDEOGRAPH
 from index.tokens import count_tokens, count_tokens_batch, encoding
 
 _SENTENCE_END = re.compile(
@@ -57,7 +58,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 # a number with its separators is one word (340.000, 2024-12-01, 1,5)
 _WORD_RUN = re.compile(r"\d+(?:[.,:/-]\d+)*|\w+")
-_IDEOGRAPH = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 MIN_WORDS = 3  # a shorter "sentence" is a menu item or a fragment, not a statement
 
 
@@ -66,11 +66,8 @@ def word_count(text: str) -> int:
     one (Chinese and Japanese are written without spaces; a Korean word counts more than
     once, which only keeps more). Scripts whose words join with combining marks (Thai)
     count low: such a short statement may be passed over."""
-    n = 0
-    for run in _WORD_RUN.findall(text):
-        ideographs = len(_IDEOGRAPH.findall(run))
-        n += ideographs + (len(run) > ideographs)
-    return n
+    ideographs = len(IDEOGRAPH.findall(text))
+    return ideographs + len(_WORD_RUN.findall(IDEOGRAPH.sub(" ", text)))
 
 
 def states_something(text: str) -> bool:

@@ -12,6 +12,9 @@ from typing import Any
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af]")
+# a character that is a word of its own in counting words (no spaces between them):
+# Chinese and Japanese characters, kana, Hangul syllables
+IDEOGRAPH = re.compile("|".join(p.pattern for p in (_CJK, _KANA, _HANGUL)))
 # one language to a short question: Malay and Indonesian; Cantonese, Wu and Mandarin
 # written in Chinese characters ("Meta 有多少 GPU?" reads as Cantonese)
 _ALIASES = {"ms": "id", "yue": "zh", "wuu": "zh"}
