@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
-from rag.compound import split_question
+from rag.compound import follows_on, split_question
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
@@ -229,7 +229,8 @@ class _Run:
     def _retrieve(self, variants: list[str]) -> Retrieval:
         t = time.perf_counter()
         result = self.owner.retriever.search(variants, self.top_k)
-        self.timings["retrieve"] = (time.perf_counter() - t) * 1000
+        took = (time.perf_counter() - t) * 1000
+        self.timings["retrieve"] = self.timings.get("retrieve", 0.0) + took
         return result
 
     def events(self) -> Iterator[Event]:
@@ -255,11 +256,13 @@ class _Run:
                 )
         if self.history and self.use_llm and not standalone:
             standalone = self._condense()
+        # model-free follow-up: the previous question gives the context
+        context = None if standalone or not self.history else self.history[-1].question
         if standalone:
             variants = [standalone]
-        elif self.history:
-            # model-free follow-up: the previous question gives the context
-            variants.append(f"{self.history[-1].question} {self.question}")
+        elif context and follows_on(self.question):
+            variants.append(f"{context} {self.question}")
+            context = None  # searched with it already
         search_question = standalone or self.question
         parts = split_question(search_question)
         if len(parts) > 1 and not self.use_llm:
@@ -269,11 +272,18 @@ class _Run:
         if self.use_llm:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
-        passages = result.passages
-        self.sentences = result.sentences
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
+        if context and not decision.abstain:
+            # a question that does not lean on the one before ("法国的首都是哪里？" after
+            # the H100 question) is judged on its own: searched with the previous
+            # question too, the earlier topic's passages made it look answered. Once it
+            # is answerable, that search ranks the passages ("How many parameters?"
+            # after a question about Llama 3.1)
+            result = self._retrieve([*variants, f"{context} {self.question}"])
+        passages = result.passages
+        self.sentences = result.sentences
         mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
         if mode == "llm":
             passages = self._fit(search_question, passages)
@@ -422,7 +432,6 @@ class _Run:
 
     def _answer_part(self, question: str, passages: list[Passage], new_sources: bool) -> Extraction:
         from rag.binding import question_names
-        from rag.compound import follows_on
         from rag.extractive import answer_first
 
         retriever = self.owner.retriever

@@ -1,0 +1,90 @@
+"""Questions asked as the second turn of a model-free chat: does the turn before change
+whether a question is declined, or answered right?
+
+    python bench/follow_up.py
+
+Dev sets only (`devsets.prepare("tune")`): the gold dev half, XQuAD's left-out-article set
+asked in English (`xquad abstain`) and in Chinese (`xquad zh-abstain`; every third
+question of both). Each question is asked (`Answerer.ask(no_llm=True)`):
+
+- alone;
+- after another article's answerable question ("other": a change of topic; for an
+  unanswerable question, the case where the earlier topic's passages made it look
+  answered);
+- after an earlier answerable question of its own article ("same": a chat on one topic;
+  XQuAD only, gold has no articles).
+
+Printed per set and turn before: the share declined, of unanswerable and of answerable
+questions, and the share answered right (XQuAD: an answer text in the answer; gold: an
+accept pattern). Written for the model-free follow-up (issue 11).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import devsets  # noqa: E402
+
+from core.settings import load_settings  # noqa: E402
+from rag.answer import Answerer  # noqa: E402
+from rag.evaluate import load_gold  # noqa: E402
+from rag.schema import Turn  # noqa: E402
+
+SETS = ("gold-dev", "xquad abstain", "xquad zh-abstain")
+EVERY = 3  # of the XQuAD sets, every third question (a run takes ~10 min)
+
+
+def _right(case: devsets.Case, text: str, accept: dict[str, list[str]]) -> bool:
+    if case.id in accept:
+        return any(re.search(p, text, re.IGNORECASE) for p in accept[case.id])
+    return any(a.lower() in text.lower() for a in case.answers)
+
+
+def main() -> int:
+    accept = {g.id: list(g.accept) for g in load_gold(devsets.GOLD) if g.answerable}
+    sets = {ds.name: ds for ds in devsets.prepare("tune", "bundled", log=lambda s: None)}
+    # (set, turn before, answerable) -> [asked, declined, right]
+    tally: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for name in SETS:
+        ds = sets[name]
+        devsets._env(ds.data_dir, "bundled")
+        answerable = [c for c in ds.cases if c.hit]
+        cases = ds.cases if name == "gold-dev" else ds.cases[::EVERY]
+        with Answerer(load_settings(data_dir=ds.data_dir)) as answerer:
+            for i, case in enumerate(cases):
+                other = answerable[(i * 7 + 3) % len(answerable)]
+                if case.article and other.article == case.article:
+                    other = answerable[(i * 7 + 40) % len(answerable)]
+                before: dict[str, devsets.Case | None] = {"alone": None, "other": other}
+                if case.hit and case.article:
+                    k = answerable.index(case)
+                    same = [c for c in answerable[:k] if c.article == case.article]
+                    if same:
+                        before["same"] = same[-1]
+                for label, prev in before.items():
+                    history = []
+                    if prev is not None:
+                        said = answerer.ask(prev.question, no_llm=True)
+                        history = [Turn(prev.question, said.answer)]
+                    got = answerer.ask(case.question, no_llm=True, history=history)
+                    row = tally[(name, label, case.hit is not None)]
+                    row[0] += 1
+                    row[1] += got.mode == "abstain"
+                    row[2] += got.mode != "abstain" and _right(case, got.answer, accept)
+        print(f"{name}: done", file=sys.stderr, flush=True)
+    print(f"{'set':18s} {'turn before':12s} {'kind':12s} {'n':>4s} {'declined':>9s} {'right':>6s}")
+    for (name, label, hit), (n, declined, right) in sorted(tally.items()):
+        kind = "answerable" if hit else "unanswerable"
+        print(f"{name:18s} {label:12s} {kind:12s} {n:4d} {declined / n:9.3f} {right / n:6.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
