@@ -256,13 +256,11 @@ class _Run:
                 )
         if self.history and self.use_llm and not standalone:
             standalone = self._condense()
-        # model-free follow-up: the previous question gives the context
-        context = None if standalone or not self.history else self.history[-1].question
         if standalone:
             variants = [standalone]
-        elif context and follows_on(self.question):
-            variants.append(f"{context} {self.question}")
-            context = None  # searched with it already
+        elif self.history and follows_on(self.question):
+            # model-free follow-up: the previous question gives the context
+            variants.append(f"{self.history[-1].question} {self.question}")
         search_question = standalone or self.question
         parts = split_question(search_question)
         if len(parts) > 1 and not self.use_llm:
@@ -275,13 +273,6 @@ class _Run:
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
-        if context and not decision.abstain:
-            # a question that does not lean on the one before ("法国的首都是哪里？" after
-            # the H100 question) is judged on its own: searched with the previous
-            # question too, the earlier topic's passages made it look answered. Once it
-            # is answerable, that search ranks the passages ("How many parameters?"
-            # after a question about Llama 3.1)
-            result = self._retrieve([*variants, f"{context} {self.question}"])
         passages = result.passages
         self.sentences = result.sentences
         mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
@@ -419,10 +410,11 @@ class _Run:
             return self._answer_part(question, passages, new_sources)
         answers: list[Extraction] = []
         known = list(passages)
+        follows = bool(self.history) and follows_on(question)
         for part in parts:
             # the passages in the part's own order: the whole question's ranks them for
             # the part it is mostly about (a follow-up's part with the question before)
-            query = f"{self.history[-1].question} {part}" if self.history else part
+            query = f"{self.history[-1].question} {part}" if follows else part
             found = self.owner.retriever.search([query], self.top_k).passages
             order = {p.chunk_id: i for i, p in enumerate(found)}
             ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
