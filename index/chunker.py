@@ -14,6 +14,7 @@ of trailing sentences into the next chunk; finally verify every chunk against th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.language import IDEOGRAPH
@@ -75,6 +76,55 @@ def states_something(text: str) -> bool:
     ("• Français (Afrique)") is not: quoted, it answered "What is the capital of France?"
     over articles that never mention it."""
     return word_count(text) >= MIN_WORDS
+
+
+# page furniture: a run of at least FURNITURE_RUN lines in a row that end as no sentence
+# does, most of which state nothing (a comment box, an app advert, a language menu: "•
+# Hadiah", "0/400", "Perdagangkan Kripto Di Mana Saja Kapan Saja", "qrCode", "• Español")
+FURNITURE_RUN = 4
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？;；:：\"'”’»)\]）」』]\s*$")
+
+
+def page_furniture(text: str) -> list[tuple[int, int]]:
+    """The spans of the lines of `text` that are a page's furniture, not its content:
+    lines in a run of FURNITURE_RUN or more that each end as no sentence does, most of
+    which state nothing (`states_something`), and that hold no digit (a table's rows
+    state values: they are kept). The short lines are never quoted anyway; this keeps a
+    longer one amid them from being quoted as an answer ("Perdagangkan Kripto Di Mana
+    Saja Kapan Saja", trade crypto anywhere, any time, answered "What is the capital
+    of Peru?")."""
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.strip()
+        if body:
+            a = pos + line.index(body[0])
+            lines.append((a, a + len(body)))
+        pos += len(line)
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and not _ENDS_SENTENCE.search(text[lines[j][0] : lines[j][1]]):
+            j += 1
+        run = lines[i:j]
+        if len(run) >= FURNITURE_RUN:
+            empty = sum(not states_something(text[a:b]) for a, b in run)
+            if 2 * empty > len(run):
+                out += [(a, b) for a, b in run if not any(c.isdigit() for c in text[a:b])]
+        i = j + 1
+    return out
+
+
+def statements(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The `spans` of `text` (its sentences) that may be quoted: they state something
+    (`states_something`) and are no page furniture (`page_furniture`)."""
+    furniture = page_furniture(text)
+    return [
+        (a, b)
+        for a, b in spans
+        if states_something(text[a:b]) and not any(fa <= a and b <= fb for fa, fb in furniture)
+    ]
 
 
 def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:

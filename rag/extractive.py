@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from index.chunker import sentence_spans, states_something
+from index.chunker import sentence_spans, statements
 from index.language import detect_language, same_language
 from index.lexical import tokenize
 from index.speakers import SECTION, speaker_at, speaker_labels
@@ -297,8 +297,9 @@ def candidates(
     seen: set[str] = set()
     for rank, p in enumerate(passages[:MAX_PASSAGES]):
         # a line that states nothing (a page's menu) is neither quoted nor paired: two
-        # menu lines together passed for a statement of four words
-        units = [(a, b) for a, b in _units(p.text) if states_something(p.text[a:b])]
+        # menu lines together passed for a statement of four words; nor is a longer line
+        # amid such lines (an app advert in the page's footer)
+        units = statements(p.text, _units(p.text))
         spans = list(units)
         if kind != "other":
             # a sentence that sets the scene and the next one that holds the value

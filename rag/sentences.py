@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from index.chunker import sentence_spans, states_something
+from index.chunker import sentence_spans, statements
 from index.language import crossing, language_key, same_language
 from rag.schema import Passage
 
@@ -79,9 +79,9 @@ def same_language_bias(kind: str | None, language: str) -> float:
 def _of(p: Passage) -> list[str]:
     """A passage's sentences, whitespace-collapsed, at most PER_PASSAGE of them."""
     out = []
-    for a, b in sentence_spans(p.text):
+    for a, b in statements(p.text, sentence_spans(p.text)):
         text = " ".join(p.text[a:b].split())
-        if len(text) >= MIN_CHARS and states_something(text):
+        if len(text) >= MIN_CHARS:
             out.append(text)
     return out[:PER_PASSAGE]
 
@@ -154,7 +154,8 @@ class SentenceSimilarity:
         passages: Sequence[Passage],
     ) -> list[float | None]:
         """Each passage's best sentence similarity to any of the query vectors (None: no
-        sentence of MIN_CHARS and MIN_WORDS words, `index.chunker.states_something`). The
+        sentence of MIN_CHARS that `index.chunker.statements` keeps: a statement, no page
+        furniture). The
         sentences are those `sentences()` reads, so abstention's signals embed nothing
         more."""
         per = [_of(p) for p in passages[:TOP_PASSAGES]]

@@ -95,16 +95,9 @@ def test_abstain_text_speaks_the_question_language() -> None:
 @pytest.mark.parametrize(
     ("question", "lang"),
     [
-        pytest.param(
-            "What is the capital city of Peru?",
-            "en",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known gap: an English question over Indonesian and Chinese text is held "
-                "to the threshold of English over Vietnamese (XQuAD), whose answerable questions "
-                "score low: it keeps false abstentions under 5% there (bench/RESULTS.md)",
-            ),
-        ),
+        # an English question over Indonesian and Chinese text: it quoted an app advert
+        # of a page's footer ("Perdagangkan Kripto ...") until page furniture was left out
+        ("What is the capital city of Peru?", "en"),
         ("Apa ibu kota negara Peru?", "id"),
         ("秘鲁的首都是哪座城市？", "zh"),
         ("qwertzuiop asdfghjkl zxcvbnm?", "en"),

@@ -117,3 +117,49 @@ def test_bad_parameters(size: int, overlap: int) -> None:
 def test_a_menu_item_states_nothing(text: str, words: int, states: bool) -> None:
     assert word_count(text) == words
     assert states_something(text) is states
+
+
+FOOTER = """Perusahaan itu mengatakan model baru akan dirilis tahun depan.
+Komentar
+0/400
+Tidak ada komentar
+Perdagangkan Kripto Di Mana Saja Kapan Saja
+qrCode
+Pindai untuk mengunduh aplikasi Gate
+Komunitas
+  • Español
+  • Français (Afrique)
+"""
+
+
+def test_a_longer_line_amid_a_pages_furniture_is_no_statement() -> None:
+    """A comment box, an app advert and a language menu: lines that end as no sentence
+    does, most stating nothing. The advert's six words would pass for a statement alone;
+    amid them it is furniture. The article's sentence above them is kept."""
+    from index.chunker import page_furniture, sentence_spans, statements
+
+    furniture = {FOOTER[a:b] for a, b in page_furniture(FOOTER)}
+    assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" in furniture
+    assert "Pindai untuk mengunduh aplikasi Gate" in furniture
+    assert not any("Perusahaan" in line for line in furniture)
+    kept = [FOOTER[a:b] for a, b in statements(FOOTER, sentence_spans(FOOTER))]
+    assert kept == ["Perusahaan itu mengatakan model baru akan dirilis tahun depan."]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a list whose items state something (a panel's speakers)
+        "Pembicara:\n• Salah satu Pendiri & CEO Antropis Dario Amodei\n"
+        "• Pendiri dan CEO Daphne Koller\n• CTO Microsoft Kevin Scott\n• Ali Ghodsi dari Databricks\n",
+        # a table's rows state values, among labels of one word
+        "Pendapatan\nLaba\nBiaya\nPendapatan kuartal ini 134.902 juta\nMargin\n",
+        # three short lines are no run
+        "Bagikan\nKomentar\nIklan di sini untuk semua orang\nIni kalimat biasa.\n",
+    ],
+)
+def test_lists_tables_and_short_runs_are_not_furniture(text: str) -> None:
+    from index.chunker import page_furniture
+
+    long_lines = [text[a:b] for a, b in page_furniture(text) if states_something(text[a:b])]
+    assert long_lines == []
