@@ -8,8 +8,10 @@ do not hold the answer. This is the model-free answer's check of the one relatio
 word and meaning scores cannot see: which organisation a role belongs to.
 
 Limits: organisations are matched by their Latin spelling (and the index's other
-spellings of it, Antropis for Anthropic), not across scripts: an English question about
-Apple over Chinese text naming it 苹果 finds no "here", and abstains if another
+spellings of it, Antropis for Anthropic). Across scripts, only a Chinese question's
+organisation before the role ("英伟达的首席执行官") is matched, to the Latin name in the
+passages nearest in meaning (`cjk_organisations`, `rag.extractive`): an English question
+about Apple over Chinese text naming it 苹果 finds no "here", and abstains if another
 company's role holder is in the passages. Only person questions (who, siapa, 谁, ai là)
 are checked, and only the model-free answer: a model reads the passages itself.
 """
@@ -89,6 +91,46 @@ def question_names(question: str) -> set[str]:
     return out
 
 
+_CJK_ROLE = re.compile(
+    "|".join(
+        map(re.escape, sorted((r for r in _ALL_ROLES if _CJK.search(r)), key=len, reverse=True))
+    )
+    + r"|(?<![A-Za-z])(?:CEO|CTO|CFO|COO)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# between the organisation and the role: "英伟达的首席执行官", "微软现任CEO"
+_BETWEEN = re.compile(r"(?:的|现任|前任|\s)*$")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff]+$")
+_JOINED_ROLE = re.compile("(?:" + _CJK_ROLE.pattern + r")\s*(?:兼|和|与|及|、)$", re.IGNORECASE)
+_ASKING_PREFIX = re.compile(r"^(?:请问)?(?:谁是|谁|是)")
+
+
+def cjk_organisations(question: str) -> list[str]:
+    """The organisations a who-question in Chinese names in Chinese script right before
+    the role it asks about ("英伟达" of "谁是英伟达的首席执行官？"); the documents may spell
+    them in the Latin script (NVIDIA), which `question_names` cannot see."""
+    if not _WHO.search(question):
+        return []
+    out: list[str] = []
+    for m in _CJK_ROLE.finditer(question):
+        head = question[: m.start()]
+        head = head[: len(head) - len(_BETWEEN.search(head).group(0))]  # type: ignore[union-attr]
+        if _JOINED_ROLE.search(head):
+            continue  # "联合创始人兼CEO": a second role of the same person
+        run = _HAN_RUN.search(head)
+        org = _ASKING_PREFIX.sub("", run.group(0).rsplit("的", 1)[-1]) if run else ""
+        if len(org) >= 2 and org not in _ALL_ROLES and org not in out:
+            out.append(org)
+    return out
+
+
+def latin_names(text: str, lower: Collection[str] = ()) -> list[str]:
+    """The capitalised words of `text` that may name an organisation (`_organisation`),
+    in order, once each."""
+    found = (m.group(0) for m in _PROPER.finditer(text))
+    return list(dict.fromkeys(w for w in found if _organisation(w, lower) and len(w) > 2))
+
+
 def asked_roles(question: str) -> list[str]:
     """The roles a question asks about, with their other names ("ceo", "首席执行官", ...).
     Only a question that asks for a person (who, siapa, 谁) asks who holds a role. The
@@ -108,6 +150,11 @@ def asked_roles(question: str) -> list[str]:
             folded = folded[:a] + " " * (b - a) + folded[b:]  # its words are taken
             out += [r for r in group if r not in out]
     return out
+
+
+def names_role(sentence: str, roles: Collection[str]) -> bool:
+    """Does `sentence` name one of `roles` (in any of its languages: "CEO" for 首席执行官)?"""
+    return bool(_role_spans(sentence, roles))
 
 
 def _role_spans(sentence: str, roles: Collection[str]) -> list[tuple[int, int]]:

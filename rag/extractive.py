@@ -40,7 +40,14 @@ from index.language import detect_language, same_language
 from index.lexical import tokenize
 from index.speakers import SECTION, speaker_at, speaker_labels
 from index.textnorm import fold
-from rag.binding import asked_roles, binding, question_names
+from rag.binding import (
+    asked_roles,
+    binding,
+    cjk_organisations,
+    latin_names,
+    names_role,
+    question_names,
+)
 from rag.schema import ATTRIBUTION, Passage, Quote
 from rag.values import (
     ATTRIBUTION_RE,
@@ -92,6 +99,8 @@ class SentenceEmbedder(Protocol):
     language_bias: float
 
     def query(self, text: str) -> Any: ...
+
+    def queries(self, texts: list[str]) -> Any: ...
 
     def passage(self, texts: list[str]) -> Any: ...
 
@@ -259,6 +268,41 @@ def _flanked(value: Value, per_term: Sequence[Sequence[int]]) -> float:
     return sum(_proximity(value, p) for p in held) / len(held) if held else 0.0
 
 
+ALIAS_MIN = 0.8  # bundled e5 query-query cosine of 英伟达 and NVIDIA: 0.868
+ALIAS_MARGIN = 0.015  # ... over the next name (Microsoft 0.843, Apple 0.837)
+MAX_ALIAS_NAMES = 40
+
+
+def _cross_script_aliases(
+    question: str, passages: Sequence[Passage], embedder: SentenceEmbedder
+) -> set[str]:
+    """The Latin spelling in the passages of an organisation a Chinese who-question names
+    in Chinese script ("英伟达" -> "nvidia" in "谁是英伟达的首席执行官？"): the passages'
+    capitalised name nearest in meaning, when it stands out from the next one. Without
+    it, the question had no organisation to bind the role to and answered Zuckerberg, the
+    other CEO of the sentence naming both."""
+    import numpy as np
+
+    orgs = cjk_organisations(question)
+    if not orgs:
+        return set()
+    found: list[str] = []
+    for p in passages:
+        found += latin_names(p.text, lower_words(p.text))
+    names = list(dict.fromkeys(found))[:MAX_ALIAS_NAMES]
+    if len(names) < 2:
+        return set()
+    vectors = np.asarray(embedder.queries([*orgs, *names]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    sims = vectors[: len(orgs)] @ vectors[len(orgs) :].T
+    out: set[str] = set()
+    for row in sims:
+        first, second = np.argsort(-row)[:2]
+        if row[first] >= ALIAS_MIN and row[first] - row[second] >= ALIAS_MARGIN:
+            out.update(tokenize(names[first]))
+    return out
+
+
 def candidates(
     question: str,
     passages: Sequence[Passage],
@@ -289,7 +333,12 @@ def candidates(
     # asked who holds a role at an organisation: sentences giving the role to another
     # organisation are left out (`rag.binding`)
     roles = asked_roles(question) if kind == "name" and not speaker else []
+    if roles and embedder is not None:
+        aliases |= _cross_script_aliases(question, passages[:MAX_PASSAGES], embedder)
     asked = names | aliases
+    # the question's words for the role ("首席", "执行官" of 首席执行官): a sentence naming
+    # the role in another language ("CEO") holds them
+    role_terms = {t for r in roles for t in tokenize(r)} & set(terms)
     bound_elsewhere = False
     said_by = _SpeakerTerms(context, names) if context is not None and names else None
     out: list[Candidate] = []
@@ -330,6 +379,8 @@ def candidates(
                 # sentence of their turn holds their name, not only the one their label
                 # opens (which otherwise won on the name alone)
                 have |= said_by(p, a, b)
+            if role_terms and names_role(text, roles):
+                have |= role_terms
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
             if silent and (embedder is None or pair):

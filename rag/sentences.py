@@ -230,6 +230,9 @@ class RetrievalSentences:
             return self._vector
         return self._embedder.embed_queries([text])[0]
 
+    def queries(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed_queries(texts)
+
     def passage(self, texts: list[str]) -> list[list[float]]:
         return self._cache.vectors(self._embedder, [" ".join(t.split()) for t in texts])
 

@@ -9,7 +9,7 @@ import pytest
 from core.settings import Settings
 from rag.abstain import abstain_text
 from rag.answer import Answerer
-from rag.binding import asked_roles, binding, question_names
+from rag.binding import asked_roles, binding, cjk_organisations, question_names
 from rag.extractive import answer_first
 from rag.schema import Passage
 
@@ -155,3 +155,40 @@ def test_the_sentence_giving_the_role_to_the_asked_organisation_ranks_first() ->
         near={"anthropic": ["antropis"]},
     )
     assert got.quotes[0].n == 2, got.text
+
+
+@pytest.mark.parametrize(
+    ("question", "organisations"),
+    [
+        ("谁是英伟达的首席执行官？", ["英伟达"]),
+        ("英伟达公司的CEO是谁?", ["英伟达公司"]),
+        ("谁是微软现任首席执行官", ["微软"]),
+        ("英伟达的创始人兼CEO是谁？", ["英伟达"]),
+        ("Anthropic的联合创始人兼CEO是谁?", []),  # Latin: question_names has it
+        ("谁创立了英伟达?", []),  # no role asked about
+        ("Who is the CEO of Apple?", []),
+    ],
+)
+def test_the_organisation_a_chinese_question_names_before_the_role(
+    question: str, organisations: list[str]
+) -> None:
+    assert cjk_organisations(question) == organisations
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # 英伟达 is NVIDIA: the passages' Latin name nearest in meaning binds the role;
+        # without it, the sentence naming both CEOs answered Zuckerberg
+        ("谁是英伟达的首席执行官？", "Jensen Huang"),
+        # 首席执行官 is the "CEO" of the Indonesian sentence: its words count as held, so
+        # the name the whole interview is about is not set aside as its topic
+        ("谁是Meta的首席执行官？", "Mark Zuckerberg"),
+    ],
+)
+def test_a_chinese_role_question_over_latin_text(
+    bundled_index: Settings, question: str, expected: str
+) -> None:
+    with Answerer(bundled_index) as answerer:
+        got = answerer.ask(question, no_llm=True)
+    assert got.value == expected, got.answer
