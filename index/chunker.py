@@ -82,17 +82,28 @@ def states_something(text: str) -> bool:
 # does, most of which state nothing (a comment box, an app advert, a language menu: "•
 # Hadiah", "0/400", "Perdagangkan Kripto Di Mana Saja Kapan Saja", "qrCode", "• Español")
 FURNITURE_RUN = 4
-_ENDS_SENTENCE = re.compile(r"[.!?…。！？;；:：\"'”’»)\]）」』]\s*$")
+# a sentence ends in a stop, or a colon (a label); a closing mark counts after one only
+# ("• Français (Afrique)" is a menu item, not a sentence)
+_ENDS_SENTENCE = re.compile(r"[.!?…。！？;；:：][\"'”’»)\]）」』]*\s*$")
+_LIST_ITEM = re.compile(r"(?:[-*•·–]|\d{1,3}[.)])\s")  # "- item", "• item", "1. item"
 
 
 def page_furniture(text: str) -> list[tuple[int, int]]:
-    """The spans of the lines of `text` that are a page's furniture, not its content:
-    lines in a run of FURNITURE_RUN or more that each end as no sentence does, most of
-    which state nothing (`states_something`), and that hold no digit (a table's rows
-    state values: they are kept). The short lines are never quoted anyway; this keeps a
-    longer one amid them from being quoted as an answer ("Perdagangkan Kripto Di Mana
-    Saja Kapan Saja", trade crypto anywhere, any time, answered "What is the capital
-    of Peru?")."""
+    """The spans of the lines of `text` that are a page's furniture, not its content.
+    In a run of FURNITURE_RUN or more lines that each end as no sentence does, most of
+    which state nothing (`states_something`): every line, except one that may be
+    content after all:
+    - a line with a digit (a table's row states values);
+    - a list item ("- Run the server locally" among "- pip" and "## Usage");
+    - a line after one that states nothing (a value after its label: "Position" /
+      "Senior engineer at Acme", a glossary's "GPU" / "Graphics processing unit");
+    - a piece of a wrapped sentence (the next line states something and opens in lower
+      case, or this one does and the line before states something).
+    The short lines are never quoted anyway; this keeps a longer one amid them from being
+    quoted as an answer ("Perdagangkan Kripto Di Mana Saja Kapan Saja", trade crypto
+    anywhere, any time, between "Tidak ada komentar" and "qrCode", answered "What is the
+    capital of Peru?"). Read per passage, so a footer cut by a chunk's end may be missed.
+    """
     lines: list[tuple[int, int]] = []
     pos = 0
     for line in text.splitlines(keepends=True):
@@ -107,11 +118,17 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
         j = i
         while j < len(lines) and not _ENDS_SENTENCE.search(text[lines[j][0] : lines[j][1]]):
             j += 1
-        run = lines[i:j]
-        if len(run) >= FURNITURE_RUN:
-            empty = sum(not states_something(text[a:b]) for a, b in run)
-            if 2 * empty > len(run):
-                out += [(a, b) for a, b in run if not any(c.isdigit() for c in text[a:b])]
+        run = [text[a:b] for a, b in lines[i:j]]
+        says = [states_something(line) for line in run]
+        if len(run) >= FURNITURE_RUN and 2 * says.count(False) > len(run):
+            for k, line in enumerate(run):
+                after_label = k > 0 and not says[k - 1]
+                wrapped = (k + 1 < len(run) and says[k + 1] and run[k + 1][0].islower()) or (
+                    k > 0 and says[k - 1] and line[0].islower()
+                )
+                content = after_label or wrapped or _LIST_ITEM.match(line)
+                if not content and not any(c.isdigit() for c in line):
+                    out.append(lines[i + k])
         i = j + 1
     return out
 
@@ -119,12 +136,17 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
 def statements(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The `spans` of `text` (its sentences) that may be quoted: they state something
     (`states_something`) and are no page furniture (`page_furniture`)."""
-    furniture = page_furniture(text)
-    return [
-        (a, b)
-        for a, b in spans
-        if states_something(text[a:b]) and not any(fa <= a and b <= fb for fa, fb in furniture)
-    ]
+    furniture = dict(page_furniture(text))  # a line's start -> its end
+    kept = []
+    for a, b in spans:
+        if not states_something(text[a:b]):
+            continue
+        # (a sentence span never crosses a line: the furniture line starting where it
+        # starts holds it whole, or it is no furniture)
+        if a in furniture and b <= furniture[a]:
+            continue
+        kept.append((a, b))
+    return kept
 
 
 def _hard_split(text: str, start: int, end: int, cap: int) -> list[Span]:

@@ -229,8 +229,7 @@ class _Run:
     def _retrieve(self, variants: list[str]) -> Retrieval:
         t = time.perf_counter()
         result = self.owner.retriever.search(variants, self.top_k)
-        took = (time.perf_counter() - t) * 1000
-        self.timings["retrieve"] = self.timings.get("retrieve", 0.0) + took
+        self.timings["retrieve"] = (time.perf_counter() - t) * 1000
         return result
 
     def events(self) -> Iterator[Event]:
@@ -270,11 +269,11 @@ class _Run:
         if self.use_llm:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
+        passages = result.passages
+        self.sentences = result.sentences
 
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
-        passages = result.passages
-        self.sentences = result.sentences
         mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
         if mode == "llm":
             passages = self._fit(search_question, passages)

@@ -77,7 +77,8 @@ def same_language_bias(kind: str | None, language: str) -> float:
 
 
 def _of(p: Passage) -> list[str]:
-    """A passage's sentences, whitespace-collapsed, at most PER_PASSAGE of them."""
+    """A passage's sentences that state something and are no page furniture
+    (`index.chunker.statements`), whitespace-collapsed, at most PER_PASSAGE of them."""
     out = []
     for a, b in statements(p.text, sentence_spans(p.text)):
         text = " ".join(p.text[a:b].split())
@@ -155,9 +156,8 @@ class SentenceSimilarity:
     ) -> list[float | None]:
         """Each passage's best sentence similarity to any of the query vectors (None: no
         sentence of MIN_CHARS that `index.chunker.statements` keeps: a statement, no page
-        furniture). The
-        sentences are those `sentences()` reads, so abstention's signals embed nothing
-        more."""
+        furniture). The sentences are those `sentences()` reads, so abstention's signals
+        embed nothing more."""
         per = [_of(p) for p in passages[:TOP_PASSAGES]]
         texts = list(dict.fromkeys(t for ts in per for t in ts))
         out: list[float | None] = [None] * len(passages)

@@ -135,31 +135,72 @@ Komunitas
 def test_a_longer_line_amid_a_pages_furniture_is_no_statement() -> None:
     """A comment box, an app advert and a language menu: lines that end as no sentence
     does, most stating nothing. The advert's six words would pass for a statement alone;
-    amid them it is furniture. The article's sentence above them is kept."""
+    amid them it is furniture. The article's sentence above them is kept, and so is a
+    line right after a label-like short one (it may be the label's value)."""
     from index.chunker import page_furniture, sentence_spans, statements
 
     furniture = {FOOTER[a:b] for a, b in page_furniture(FOOTER)}
     assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" in furniture
-    assert "Pindai untuk mengunduh aplikasi Gate" in furniture
     assert not any("Perusahaan" in line for line in furniture)
     kept = [FOOTER[a:b] for a, b in statements(FOOTER, sentence_spans(FOOTER))]
-    assert kept == ["Perusahaan itu mengatakan model baru akan dirilis tahun depan."]
+    assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" not in kept
+    assert kept[0] == "Perusahaan itu mengatakan model baru akan dirilis tahun depan."
+
+
+def test_a_closing_bracket_ends_no_sentence() -> None:
+    """A language menu's "English (US)" does not cut the run of furniture lines (before,
+    a closing bracket counted as a sentence's end, and the advert's run was too short)."""
+    from index.chunker import page_furniture
+
+    text = (
+        "Bahasa\nEnglish (US)\nPortuguês (Brasil)\nTidak ada komentar\n"
+        "Perdagangkan Kripto Di Mana Saja Kapan Saja\nqrCode\n"
+    )
+    furniture = [text[a:b] for a, b in page_furniture(text)]
+    assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" in furniture
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "content"),
     [
         # a list whose items state something (a panel's speakers)
-        "Pembicara:\n• Salah satu Pendiri & CEO Antropis Dario Amodei\n"
-        "• Pendiri dan CEO Daphne Koller\n• CTO Microsoft Kevin Scott\n• Ali Ghodsi dari Databricks\n",
+        (
+            "Pembicara:\n• Salah satu Pendiri & CEO Antropis Dario Amodei\n"
+            "• Pendiri dan CEO Daphne Koller\n• CTO Microsoft Kevin Scott\n• Ali Ghodsi\n",
+            ["• Salah satu Pendiri & CEO Antropis Dario Amodei", "• CTO Microsoft Kevin Scott"],
+        ),
         # a table's rows state values, among labels of one word
-        "Pendapatan\nLaba\nBiaya\nPendapatan kuartal ini 134.902 juta\nMargin\n",
+        ("Pendapatan\nLaba\nBiaya\nPendapatan kuartal ini 134.902 juta\nMargin\n",
+         ["Pendapatan kuartal ini 134.902 juta"]),
         # three short lines are no run
-        "Bagikan\nKomentar\nIklan di sini untuk semua orang\nIni kalimat biasa.\n",
+        ("Bagikan\nKomentar\nIklan di sini untuk semua orang\nIni kalimat biasa.\n",
+         ["Iklan di sini untuk semua orang"]),
+        # Markdown headings and bullets: a longer bullet is content
+        ("## Install\n\n- Python 3.11\n- pip\n\n## Usage\n\n- Run the server locally\n"
+         "- Open the browser\n\n## License\n\nMIT\n",
+         ["- Run the server locally", "- Open the browser"]),
+        # a glossary and a form: a value after its label
+        ("Glossary\nAPI\nApplication programming interface\nGPU\nGraphics processing unit\n"
+         "LLM\nLarge language model\n",
+         ["Application programming interface", "Graphics processing unit"]),
+        ("Name\nJohn Smith\nPosition\nSenior software engineer at Acme\nEducation\n"
+         "MSc Computer Science\n",
+         ["Senior software engineer at Acme", "MSc Computer Science"]),
+        # a wrapped sentence above a share bar
+        ("The chief executive said the model would ship\nto customers in Europe next spring\n"
+         "Share\nTweet\nEmail\nPrint\nComments\n",
+         ["The chief executive said the model would ship", "to customers in Europe next spring"]),
+        # prose wrapped at 40 characters, no stops at the line ends
+        ("The company said on Tuesday that its new\nmodel would be released to the public\n"
+         "next year after a long period of testing\nwith partners in several countries and\n"
+         "regions around the world this spring\n",
+         ["model would be released to the public", "with partners in several countries and"]),
     ],
 )
-def test_lists_tables_and_short_runs_are_not_furniture(text: str) -> None:
-    from index.chunker import page_furniture
+def test_lists_tables_forms_and_prose_are_not_furniture(text: str, content: list[str]) -> None:
+    from index.chunker import page_furniture, sentence_spans, statements
 
-    long_lines = [text[a:b] for a, b in page_furniture(text) if states_something(text[a:b])]
-    assert long_lines == []
+    furniture = [text[a:b] for a, b in page_furniture(text)]
+    kept = [text[a:b] for a, b in statements(text, sentence_spans(text))]
+    for line in content:
+        assert line not in furniture and line in kept, line
