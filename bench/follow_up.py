@@ -10,17 +10,25 @@ question of both). Each question is asked (`Answerer.ask(no_llm=True)`):
 - alone;
 - after another article's answerable question ("other": a change of topic; for an
   unanswerable question, the case where the earlier topic's passages made it look
-  answered);
-- after an earlier answerable question of its own article ("same": a chat on one topic;
-  XQuAD only, gold has no articles).
+  answered; gold's article is its evidence's document);
+- after an earlier answerable question of its own article ("same": a chat on one topic,
+  each question naming its own subject; XQuAD only).
+
+These questions name their own subject, so none needs the turn before. Real follow-ups
+do: `bench/follow_ups.jsonl` holds 14 written over the shipped corpus, each an elliptical
+rewrite ("On how many GPUs was that trained?", "Berapa GPU yang digunakan untuk
+melatihnya?", "How many GPUs?", "他假设的...") of a gold **dev** question (`from`, whose
+accept patterns score it), asked after a first question that gives its subject; and
+alone, where most cannot be answered.
 
 Printed per set and turn before: the share declined, of unanswerable and of answerable
-questions, and the share answered right (XQuAD: an answer text in the answer; gold: an
-accept pattern). Written for the model-free follow-up (issue 11).
+questions, and the share answered right (XQuAD: an answer text in the answer; gold and
+follow-ups: an accept pattern). Written for the model-free follow-up (issue 11).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import defaultdict
@@ -38,6 +46,7 @@ from rag.evaluate import load_gold  # noqa: E402
 from rag.schema import Turn  # noqa: E402
 
 SETS = ("gold-dev", "xquad abstain", "xquad zh-abstain")
+FOLLOW_UPS = ROOT / "bench" / "follow_ups.jsonl"
 EVERY = 3  # of the XQuAD sets, every third question (a run takes ~10 min)
 
 
@@ -48,20 +57,28 @@ def _right(case: devsets.Case, text: str, accept: dict[str, list[str]]) -> bool:
 
 
 def main() -> int:
-    accept = {g.id: list(g.accept) for g in load_gold(devsets.GOLD) if g.answerable}
+    gold = load_gold(devsets.GOLD)
+    accept = {g.id: list(g.accept) for g in gold if g.answerable}
+    article = {g.id: g.evidence[0].file for g in gold if g.evidence}
     sets = {ds.name: ds for ds in devsets.prepare("tune", "bundled", log=lambda s: None)}
     # (set, turn before, answerable) -> [asked, declined, right]
     tally: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
     for name in SETS:
         ds = sets[name]
         devsets._env(ds.data_dir, "bundled")
+        for case in ds.cases:
+            case.article = case.article or article.get(case.id, "")
         answerable = [c for c in ds.cases if c.hit]
         cases = ds.cases if name == "gold-dev" else ds.cases[::EVERY]
         with Answerer(load_settings(data_dir=ds.data_dir)) as answerer:
             for i, case in enumerate(cases):
-                other = answerable[(i * 7 + 3) % len(answerable)]
-                if case.article and other.article == case.article:
-                    other = answerable[(i * 7 + 40) % len(answerable)]
+                # the next answerable question, from i * 7 on, of another article
+                start = i * 7 + 3
+                other = next(
+                    answerable[(start + j) % len(answerable)]
+                    for j in range(len(answerable))
+                    if answerable[(start + j) % len(answerable)].article != case.article
+                )
                 before: dict[str, devsets.Case | None] = {"alone": None, "other": other}
                 if case.hit and case.article:
                     k = answerable.index(case)
@@ -79,6 +96,22 @@ def main() -> int:
                     row[1] += got.mode == "abstain"
                     row[2] += got.mode != "abstain" and _right(case, got.answer, accept)
         print(f"{name}: done", file=sys.stderr, flush=True)
+    corpus = sets["gold-dev"].data_dir
+    devsets._env(corpus, "bundled")
+    with Answerer(load_settings(data_dir=corpus)) as answerer:
+        for line in FOLLOW_UPS.read_text(encoding="utf-8").splitlines():
+            fu = json.loads(line)
+            first = answerer.ask(fu["first"], no_llm=True)
+            history = {"alone": [], "its first question": [Turn(fu["first"], first.answer)]}
+            for label, turns in history.items():
+                got = answerer.ask(fu["question"], no_llm=True, history=turns)
+                right = got.mode != "abstain" and any(
+                    re.search(p, got.answer, re.IGNORECASE) for p in accept[fu["from"]]
+                )
+                row = tally[("follow-ups", label, True)]
+                row[0] += 1
+                row[1] += got.mode == "abstain"
+                row[2] += right
     print(f"{'set':18s} {'turn before':12s} {'kind':12s} {'n':>4s} {'declined':>9s} {'right':>6s}")
     for (name, label, hit), (n, declined, right) in sorted(tally.items()):
         kind = "answerable" if hit else "unanswerable"

@@ -37,6 +37,7 @@ _NEXT_QUESTION = re.compile(r"[?？]\s*")  # "How many ...? And who ...?"
 _HAN_ASKS = re.compile(
     r"多少|什么|谁|哪里|哪个|哪些|哪家|哪位|哪一|哪年|几[个年次位家]|何时|怎么|为什么|是否"
 )
+_HAN = re.compile(r"[\u3400-\u9fff]")
 _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
 # a later part whose subject is only a pronoun ("when was it founded?") cannot be
 # searched for on its own
@@ -52,15 +53,40 @@ _GOES_ON = re.compile(
 )
 
 
+# ... or pointing back at what the one before was about: a pronoun, a demonstrative
+# ("this", "these"; "that" where it points: "was that trained", "that model?", not "said
+# that all ..."), Indonesian "-nya" (its: "melatihnya", "pendirinya"; not an adverb such
+# as "sebenarnya"), 这/该 (this, the said)
+_REFERS = re.compile(
+    _PRONOUN.pattern
+    + r"|\b(?:this|these|those|him|ini|tersebut|nó|họ)\b"
+    + rf"|\b{_AUX}\s+that\b|\bthat(?:\s+\w+)?\s*[?？.!]?\s*$"
+    + r"|\b(?!(?:hanya|punya|bahwasanya|sebenarnya|sesungguhnya|biasanya|umumnya|"
+    r"khususnya|terutamanya|misalnya|akhirnya|selanjutnya|sebelumnya|sesudahnya|"
+    r"setelahnya|berikutnya|lainnya|semuanya|seluruhnya|tentunya|seharusnya|"
+    r"sepertinya|rupanya|tampaknya|nampaknya|agaknya|kiranya|mestinya|harusnya)\b)"
+    r"[a-z]{2,}nya\b" + r"|这|(?<!应)该",
+    re.IGNORECASE,
+)
+SHORT_WORDS = 4  # "How many GPUs?", "When?", "Why not?": a question this short ...
+SHORT_HAN = 6  # ... or of this many Chinese characters ("为什么？"), naming nothing
+
+
 def follows_on(question: str) -> bool:
-    """Does the question lean on the one before: opening with "and ...", or a pronoun
-    where it names nothing of its own ("when was it founded?", not "How many GPUs did
-    xAI train its Grok on?")? Model-free, the earlier question's words then help."""
+    """Does the question lean on the one before: opening with "and ...", or pointing
+    back at it (a pronoun, "that model", "-nya", 这) or too short to name a subject
+    ("How many GPUs?"), where it names nothing of its own ("when was it founded?", not
+    "How many GPUs did xAI train its Grok on?")? Model-free, the earlier question's
+    words then help."""
     if _GOES_ON.search(question):
         return True
     # ("Apa itu CUDA?", what is CUDA, names its own subject; the thing a how-many
     # question counts, "GPUs", is no subject)
-    return bool(_PRONOUN.search(question)) and not question_names(question) - {counted(question)}
+    if question_names(question) - {counted(question)}:
+        return False
+    han = len(_HAN.findall(question))
+    short = han <= SHORT_HAN if han else len(re.findall(r"[^\W\d_]+", question)) <= SHORT_WORDS
+    return short or bool(_REFERS.search(question))
 
 
 # "how many" right before its verb counts what an earlier part counted: "How many H100s

@@ -148,3 +148,39 @@ def test_a_question_that_follows_on_from_the_one_before() -> None:
     assert not follows_on("How many GPUs did xAI train its Grok on?")
     assert not follows_on("Apa itu CUDA?") and not follows_on("其他公司有多少GPU？")
     assert follows_on("How many GPUs was it trained on?")  # GPUs is what it counts
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "On how many GPUs was that trained?",  # a demonstrative
+        "How many GPUs were used to train that model?",
+        "How many of those were sold?",
+        "Berapa GPU yang digunakan untuk melatihnya?",  # -nya: its
+        "Kapan targetnya?",
+        "这是什么时候发布的？",  # this
+        "How many GPUs?",  # too short to name a subject
+        "When?",
+        "为什么？",
+    ],
+)
+def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
+    from rag.compound import follows_on
+
+    assert follows_on(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "法国的首都是哪里？",  # a new topic, named in Chinese
+        "What is the capital of France?",
+        "Berapa banyak pengguna yang sebenarnya dimiliki Roblox?",  # an adverb in -nya
+        "应该怎么做才能提高模型的安全性？",  # 应该 (should) is no 该 (the said)
+        "How many GPUs does Microsoft have?",  # names its own subject
+    ],
+)
+def test_a_question_of_its_own_does_not_follow_on(question: str) -> None:
+    from rag.compound import follows_on
+
+    assert not follows_on(question)
