@@ -13,6 +13,7 @@ of trailing sentences into the next chunk; finally verify every chunk against th
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,8 +96,9 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
     content after all:
     - a line with a digit (a table's row states values);
     - a list item ("- Run the server locally" among "- pip" and "## Usage");
-    - a line after one that states nothing (a value after its label: "Position" /
-      "Senior engineer at Acme", a glossary's "GPU" / "Graphics processing unit");
+    - in a run of labels and values (a third of its lines or more state something,
+      never two in a row), a line after one that states nothing ("Position" / "Senior
+      engineer at Acme", a glossary's "GPU" / "Graphics processing unit");
     - a piece of a wrapped sentence (the next line states something and opens in lower
       case, or this one does and the line before states something).
     The short lines are never quoted anyway; this keeps a longer one amid them from being
@@ -121,8 +123,14 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
         run = [text[a:b] for a, b in lines[i:j]]
         says = [states_something(line) for line in run]
         if len(run) >= FURNITURE_RUN and 2 * says.count(False) > len(run):
+            # labels and their values: a third of the lines or more state something, and
+            # never two in a row (a footer's "Tidak ada komentar" / "Perdagangkan
+            # Kripto ..." are two; a menu's one advert is under a third)
+            labelled = 3 * says.count(True) >= len(run) and not any(
+                says[k] and says[k + 1] for k in range(len(run) - 1)
+            )
             for k, line in enumerate(run):
-                after_label = k > 0 and not says[k - 1]
+                after_label = labelled and k > 0 and not says[k - 1]
                 wrapped = (k + 1 < len(run) and says[k + 1] and run[k + 1][0].islower()) or (
                     k > 0 and says[k - 1] and line[0].islower()
                 )
@@ -136,14 +144,14 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
 def statements(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The `spans` of `text` (its sentences) that may be quoted: they state something
     (`states_something`) and are no page furniture (`page_furniture`)."""
-    furniture = dict(page_furniture(text))  # a line's start -> its end
+    furniture = page_furniture(text)  # in order, not overlapping
+    starts = [a for a, _ in furniture]
     kept = []
     for a, b in spans:
         if not states_something(text[a:b]):
             continue
-        # (a sentence span never crosses a line: the furniture line starting where it
-        # starts holds it whole, or it is no furniture)
-        if a in furniture and b <= furniture[a]:
+        k = bisect.bisect_right(starts, a) - 1  # the furniture line starting at or before a
+        if k >= 0 and b <= furniture[k][1]:
             continue
         kept.append((a, b))
     return kept

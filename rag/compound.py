@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from rag.binding import question_names
+from index.lexical import STOPWORDS, tokenize
+from rag.binding import cjk_organisations, question_names
 from rag.extractive import SAID_BY, Extraction, shown
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.values import counted, counted_word
@@ -37,7 +38,6 @@ _NEXT_QUESTION = re.compile(r"[?？]\s*")  # "How many ...? And who ...?"
 _HAN_ASKS = re.compile(
     r"多少|什么|谁|哪里|哪个|哪些|哪家|哪位|哪一|哪年|几[个年次位家]|何时|怎么|为什么|是否"
 )
-_HAN = re.compile(r"[\u3400-\u9fff]")
 _HAN_JOIN = re.compile(r"[，,；;]\s*(?:以及|并且|还有|而且|和)?")
 # a later part whose subject is only a pronoun ("when was it founded?") cannot be
 # searched for on its own
@@ -53,40 +53,59 @@ _GOES_ON = re.compile(
 )
 
 
-# ... or pointing back at what the one before was about: a pronoun, a demonstrative
-# ("this", "these"; "that" where it points: "was that trained", "that model?", not "said
-# that all ..."), Indonesian "-nya" (its: "melatihnya", "pendirinya"; not an adverb such
-# as "sebenarnya"), 这/该 (this, the said)
+# ... or pointing back at what the one before was about: a pronoun (not "itu" of "apa
+# itu", what is), a demonstrative ("these", "those"; "this" and "that" where they point:
+# "was that trained", "that model?", not "said that all ..." nor "What is this document
+# about?"), Indonesian "-nya" closing a clause (its: "melatihnya?", "Menurutnya, ...";
+# not an adverb such as "Sayangnya, ..." nor "Apa dampaknya perubahan iklim"), 这/该
+# before what they point at (not 这么, 该如何), Vietnamese này/đó/ấy
+_NOT_ITS = (
+    "hanya punya tanya bertanya nyanya bahwasanya sebenarnya sebetulnya sesungguhnya "
+    "biasanya umumnya khususnya terutamanya misalnya akhirnya selanjutnya sebelumnya "
+    "sesudahnya setelahnya berikutnya lainnya semuanya seluruhnya tentunya seharusnya "
+    "sepertinya rupanya tampaknya nampaknya agaknya kiranya mestinya harusnya sayangnya "
+    "setidaknya katanya dasarnya intinya sebaliknya karenanya dulunya kenyataannya "
+    "nyatanya pokoknya"
+).split()
 _REFERS = re.compile(
-    _PRONOUN.pattern
-    + r"|\b(?:this|these|those|him|ini|tersebut|nó|họ)\b"
-    + rf"|\b{_AUX}\s+that\b|\bthat(?:\s+\w+)?\s*[?？.!]?\s*$"
-    + r"|\b(?!(?:hanya|punya|bahwasanya|sebenarnya|sesungguhnya|biasanya|umumnya|"
-    r"khususnya|terutamanya|misalnya|akhirnya|selanjutnya|sebelumnya|sesudahnya|"
-    r"setelahnya|berikutnya|lainnya|semuanya|seluruhnya|tentunya|seharusnya|"
-    r"sepertinya|rupanya|tampaknya|nampaknya|agaknya|kiranya|mestinya|harusnya)\b)"
-    r"[a-z]{2,}nya\b" + r"|这|(?<!应)该",
+    r"\b(?:it|its|they|them|their|he|she|his|her|him|these|those|ia|dia|mereka|"
+    r"tersebut|nó|họ|này|đó|ấy)\b|(?<!apa )\bitu\b|(?<!其)[它他她]"
+    # ("hari ini", today, "saat ini", now: no pointing back)
+    + r"|(?<!hari )(?<!saat )(?<!kali )(?<!tahun )(?<!bulan )(?<!minggu )(?<!masa )\bini\b"
+    + rf"|\b{_AUX}\s+that\b"
+    + r"|\b(?:that|this)(?!\s+(?:year|month|week|quarter|time|morning|evening|season)\b)"
+    + r"(?:\s+\w+)?\s*[?？.!]?\s*$"
+    + r"|\b(?!(?:"
+    + "|".join(_NOT_ITS)
+    + r")\b)[a-z]{2,}nya(?=\s*(?:[?？,，.!]|$))"
+    + r"|这(?=[个家款些位种是])|该(?=[个家款位种]|公司|模型|产品|项目|技术|方法)",
     re.IGNORECASE,
 )
-SHORT_WORDS = 4  # "How many GPUs?", "When?", "Why not?": a question this short ...
-SHORT_HAN = 6  # ... or of this many Chinese characters ("为什么？"), naming nothing
+# a question with no word of its own but the question words and the thing a how-many
+# question counts ("How many GPUs?", "When?", "Why not?", "为什么？") names no subject
+_ASKING_HAN = re.compile(
+    r"为什么|什么时候|什么|多少|哪里|哪个|哪些|几[个年次]?|何时|怎么样?|如何|是|的|呢|吗|了|谁"
+)
+
+
+def _names_nothing(question: str) -> bool:
+    own = [t for t in tokenize(_ASKING_HAN.sub(" ", question)) if t not in STOPWORDS]
+    return not [t for t in own if t != counted(question) and t not in ("not", "tidak")]
 
 
 def follows_on(question: str) -> bool:
     """Does the question lean on the one before: opening with "and ...", or pointing
-    back at it (a pronoun, "that model", "-nya", 这) or too short to name a subject
-    ("How many GPUs?"), where it names nothing of its own ("when was it founded?", not
-    "How many GPUs did xAI train its Grok on?")? Model-free, the earlier question's
-    words then help."""
+    back at it (a pronoun, "that model", "-nya", 这个) or asking with no word of its own
+    ("How many GPUs?", "When?"), where it names nothing of its own ("when was it
+    founded?", not "How many GPUs did xAI train its Grok on?")? Model-free, the earlier
+    question's words then help."""
     if _GOES_ON.search(question):
         return True
     # ("Apa itu CUDA?", what is CUDA, names its own subject; the thing a how-many
-    # question counts, "GPUs", is no subject)
-    if question_names(question) - {counted(question)}:
+    # question counts, "GPUs", is no subject; 英伟达 of "谁是英伟达的CEO" is a name)
+    if question_names(question) - {counted(question)} or cjk_organisations(question):
         return False
-    han = len(_HAN.findall(question))
-    short = han <= SHORT_HAN if han else len(re.findall(r"[^\W\d_]+", question)) <= SHORT_WORDS
-    return short or bool(_REFERS.search(question))
+    return _names_nothing(question) or bool(_REFERS.search(question))
 
 
 # "how many" right before its verb counts what an earlier part counted: "How many H100s

@@ -135,16 +135,32 @@ Komunitas
 def test_a_longer_line_amid_a_pages_furniture_is_no_statement() -> None:
     """A comment box, an app advert and a language menu: lines that end as no sentence
     does, most stating nothing. The advert's six words would pass for a statement alone;
-    amid them it is furniture. The article's sentence above them is kept, and so is a
-    line right after a label-like short one (it may be the label's value)."""
+    amid them it is furniture, and so is the app line after "qrCode" (a footer is no
+    list of labels and values). The article's sentence above them is kept."""
     from index.chunker import page_furniture, sentence_spans, statements
 
     furniture = {FOOTER[a:b] for a, b in page_furniture(FOOTER)}
     assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" in furniture
     assert not any("Perusahaan" in line for line in furniture)
+    assert "Pindai untuk mengunduh aplikasi Gate" in furniture  # after "qrCode": no label
     kept = [FOOTER[a:b] for a, b in statements(FOOTER, sentence_spans(FOOTER))]
-    assert "Perdagangkan Kripto Di Mana Saja Kapan Saja" not in kept
-    assert kept[0] == "Perusahaan itu mengatakan model baru akan dirilis tahun depan."
+    assert kept == ["Perusahaan itu mengatakan model baru akan dirilis tahun depan."]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Komentar\n0/400\nPerdagangkan Kripto Di Mana Saja Kapan Saja\nqrCode\nKomunitas\n",
+        "Home\nProducts\nBuy Bitcoin and Ethereum instantly\nLogin\nSign up\n",
+        # a sentence that starts inside a furniture line is inside it too
+        "Komentar\n0/400\nTidak ada. Jadilah yang pertama berkomentar di sini\nqrCode\n"
+        "Pindai\nKomunitas\n",
+    ],
+)
+def test_an_advert_after_a_one_word_line_is_no_value_of_a_label(text: str) -> None:
+    from index.chunker import sentence_spans, statements
+
+    assert statements(text, sentence_spans(text)) == []
 
 
 def test_a_closing_bracket_ends_no_sentence() -> None:
@@ -170,31 +186,45 @@ def test_a_closing_bracket_ends_no_sentence() -> None:
             ["• Salah satu Pendiri & CEO Antropis Dario Amodei", "• CTO Microsoft Kevin Scott"],
         ),
         # a table's rows state values, among labels of one word
-        ("Pendapatan\nLaba\nBiaya\nPendapatan kuartal ini 134.902 juta\nMargin\n",
-         ["Pendapatan kuartal ini 134.902 juta"]),
+        (
+            "Pendapatan\nLaba\nBiaya\nPendapatan kuartal ini 134.902 juta\nMargin\n",
+            ["Pendapatan kuartal ini 134.902 juta"],
+        ),
         # three short lines are no run
-        ("Bagikan\nKomentar\nIklan di sini untuk semua orang\nIni kalimat biasa.\n",
-         ["Iklan di sini untuk semua orang"]),
+        (
+            "Bagikan\nKomentar\nIklan di sini untuk semua orang\nIni kalimat biasa.\n",
+            ["Iklan di sini untuk semua orang"],
+        ),
         # Markdown headings and bullets: a longer bullet is content
-        ("## Install\n\n- Python 3.11\n- pip\n\n## Usage\n\n- Run the server locally\n"
-         "- Open the browser\n\n## License\n\nMIT\n",
-         ["- Run the server locally", "- Open the browser"]),
+        (
+            "## Install\n\n- Python 3.11\n- pip\n\n## Usage\n\n- Run the server locally\n"
+            "- Open the browser\n\n## License\n\nMIT\n",
+            ["- Run the server locally", "- Open the browser"],
+        ),
         # a glossary and a form: a value after its label
-        ("Glossary\nAPI\nApplication programming interface\nGPU\nGraphics processing unit\n"
-         "LLM\nLarge language model\n",
-         ["Application programming interface", "Graphics processing unit"]),
-        ("Name\nJohn Smith\nPosition\nSenior software engineer at Acme\nEducation\n"
-         "MSc Computer Science\n",
-         ["Senior software engineer at Acme", "MSc Computer Science"]),
+        (
+            "Glossary\nAPI\nApplication programming interface\nGPU\nGraphics processing unit\n"
+            "LLM\nLarge language model\n",
+            ["Application programming interface", "Graphics processing unit"],
+        ),
+        (
+            "Name\nJohn Smith\nPosition\nSenior software engineer at Acme\nEducation\n"
+            "MSc Computer Science\n",
+            ["Senior software engineer at Acme", "MSc Computer Science"],
+        ),
         # a wrapped sentence above a share bar
-        ("The chief executive said the model would ship\nto customers in Europe next spring\n"
-         "Share\nTweet\nEmail\nPrint\nComments\n",
-         ["The chief executive said the model would ship", "to customers in Europe next spring"]),
+        (
+            "The chief executive said the model would ship\nto customers in Europe next spring\n"
+            "Share\nTweet\nEmail\nPrint\nComments\n",
+            ["The chief executive said the model would ship", "to customers in Europe next spring"],
+        ),
         # prose wrapped at 40 characters, no stops at the line ends
-        ("The company said on Tuesday that its new\nmodel would be released to the public\n"
-         "next year after a long period of testing\nwith partners in several countries and\n"
-         "regions around the world this spring\n",
-         ["model would be released to the public", "with partners in several countries and"]),
+        (
+            "The company said on Tuesday that its new\nmodel would be released to the public\n"
+            "next year after a long period of testing\nwith partners in several countries and\n"
+            "regions around the world this spring\n",
+            ["model would be released to the public", "with partners in several countries and"],
+        ),
     ],
 )
 def test_lists_tables_forms_and_prose_are_not_furniture(text: str, content: list[str]) -> None:

@@ -162,6 +162,8 @@ def test_a_question_that_follows_on_from_the_one_before() -> None:
         "How many GPUs?",  # too short to name a subject
         "When?",
         "为什么？",
+        "Mô hình này được huấn luyện trên bao nhiêu GPU?",  # này: this
+        "Menurutnya, berapa lama?",  # -nya closing a clause: according to him
     ],
 )
 def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
@@ -178,6 +180,18 @@ def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
         "Berapa banyak pengguna yang sebenarnya dimiliki Roblox?",  # an adverb in -nya
         "应该怎么做才能提高模型的安全性？",  # 应该 (should) is no 该 (the said)
         "How many GPUs does Microsoft have?",  # names its own subject
+        # a subject in lower case or Chinese: a question of its own, however short
+        "What is photosynthesis?",
+        "what is bitcoin?",
+        "谁发明了电话？",
+        "什么是区块链？",
+        "英伟达的CEO是谁？",  # an organisation named in Chinese script
+        "Apa itu blockchain?",  # "apa itu": what is
+        "Sayangnya, berapa harga emas hari ini?",  # an adverb in -nya; "hari ini": today
+        "Apa dampaknya perubahan iklim terhadap pertanian?",  # -nya before its subject
+        "该如何学习钢琴？",  # 该 as "should"
+        "What is this document about?",
+        "How many H100s will Meta have this year?",
     ],
 )
 def test_a_question_of_its_own_does_not_follow_on(question: str) -> None:
