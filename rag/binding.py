@@ -119,16 +119,31 @@ def cjk_organisations(question: str) -> list[str]:
             continue  # "联合创始人兼CEO": a second role of the same person
         run = _HAN_RUN.search(head)
         org = _ASKING_PREFIX.sub("", run.group(0).rsplit("的", 1)[-1]) if run else ""
+        org = _ORG_EDGES.sub("", org)
+        if _POINTS_BACK.match(org):
+            continue  # "该公司", "这家公司": the one named before (a model reads it)
         if len(org) >= 2 and org not in _ALL_ROLES and org not in out:
             out.append(org)
     return out
 
 
-def latin_names(text: str, lower: Collection[str] = ()) -> list[str]:
+# "和微软" (and Microsoft), "亚马逊公司" (Amazon company): the name without them
+_ORG_EDGES = re.compile(r"^(?:和|与|及|跟|、)+|(?:有限公司|公司|集团|股份|科技)+$")
+_POINTS_BACK = re.compile(r"^(?:该|这|那|此|本)")
+
+
+def latin_names(text: str, lower: Collection[str] = (), roles: Collection[str] = ()) -> list[str]:
     """The capitalised words of `text` that may name an organisation (`_organisation`),
-    in order, once each."""
-    found = (m.group(0) for m in _PROPER.finditer(text))
-    return list(dict.fromkeys(w for w in found if _organisation(w, lower) and len(w) > 2))
+    in order, once each; given `roles`, only those within NEAR_CHARS of one of them."""
+    spans = _role_spans(text, roles) if roles else [(0, len(text))]
+    out: list[str] = []
+    for start, end in spans:
+        a, b = (max(0, start - NEAR_CHARS), end + NEAR_CHARS) if roles else (start, end)
+        for m in _PROPER.finditer(text, a, b):
+            word = m.group(0)
+            if len(word) > 2 and _organisation(word, lower) and word not in out:
+                out.append(word)
+    return out
 
 
 def asked_roles(question: str) -> list[str]:
@@ -194,7 +209,8 @@ def binding(
     "Roblox CEO", "Meta的CEO", and in a list line "CEO Roblox David Baszucki"); None when
     it says neither. `lower`: words the text writes in lower case, which name no
     organisation."""
-    names = {t for t in names if len(t) > 2}  # "ai" of Character.AI names nothing
+    # ("ai" of Character.AI names nothing; a Chinese name of two characters does: 苹果)
+    names = {t for t in names if len(t) > 2 or not t.isascii()}
     if not roles or not names:
         return None
     listed = bool(_LIST_LINE.match(sentence))

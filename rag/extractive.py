@@ -273,14 +273,20 @@ ALIAS_MARGIN = 0.015  # ... over the next name (Microsoft 0.843, Apple 0.837)
 MAX_ALIAS_NAMES = 40
 
 
+UNRESOLVED = "<an organisation named in another script>"  # matches no word of a text
+
+
 def _cross_script_aliases(
-    question: str, passages: Sequence[Passage], embedder: SentenceEmbedder
+    question: str, passages: Sequence[Passage], roles: Collection[str], embedder: SentenceEmbedder
 ) -> set[str]:
     """The Latin spelling in the passages of an organisation a Chinese who-question names
     in Chinese script ("英伟达" -> "nvidia" in "谁是英伟达的首席执行官？"): the passages'
-    capitalised name nearest in meaning, when it stands out from the next one. Without
-    it, the question had no organisation to bind the role to and answered Zuckerberg, the
-    other CEO of the sentence naming both."""
+    capitalised name within reach of a role (`roles`) nearest in meaning, when it stands
+    out from the next one. Without it, the question had no organisation to bind the role
+    to and answered Zuckerberg, the other CEO of the sentence naming both. With no Latin
+    name found, the organisation is still asked about: a role sentence naming another one
+    gives the role "elsewhere" (`rag.binding`), and none left, the question is declined
+    rather than answered with another company's CEO."""
     import numpy as np
 
     orgs = cjk_organisations(question)
@@ -288,14 +294,16 @@ def _cross_script_aliases(
         return set()
     found: list[str] = []
     for p in passages:
-        found += latin_names(p.text, lower_words(p.text))
+        found += latin_names(p.text, lower_words(p.text), roles)
     names = list(dict.fromkeys(found))[:MAX_ALIAS_NAMES]
+    # the organisation's own characters bind a Chinese sentence ("苹果的CEO"); named
+    # by no Latin name, it still tells another organisation's role holder from its own
+    out = {t for org in orgs for t in tokenize(org)} | {UNRESOLVED}
     if len(names) < 2:
-        return set()
+        return out
     vectors = np.asarray(embedder.queries([*orgs, *names]), dtype=np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     sims = vectors[: len(orgs)] @ vectors[len(orgs) :].T
-    out: set[str] = set()
     for row in sims:
         first, second = np.argsort(-row)[:2]
         if row[first] >= ALIAS_MIN and row[first] - row[second] >= ALIAS_MARGIN:
@@ -333,8 +341,18 @@ def candidates(
     # asked who holds a role at an organisation: sentences giving the role to another
     # organisation are left out (`rag.binding`)
     roles = asked_roles(question) if kind == "name" and not speaker else []
+    # an organisation named in Chinese script: only a sentence naming the role answers
+    # (a Chinese sentence that merely names 微软 or 苹果 gave "Meta" and "Vision Pro")
+    role_only = bool(roles) and bool(cjk_organisations(question))
     if roles and embedder is not None:
-        aliases |= _cross_script_aliases(question, passages[:MAX_PASSAGES], embedder)
+        cross = _cross_script_aliases(question, passages[:MAX_PASSAGES], roles, embedder)
+        aliases |= cross
+        # its Latin spelling is a word of the question's too: a value next to it is
+        # flanked by it ("CEO NVIDIA Jensen Huang serta CEO Meta Mark Zuckerberg")
+        for t in sorted(cross):
+            if t.isascii() and t != UNRESOLVED and t not in w:
+                terms.append(t)
+                w[t] = max(w.values(), default=1.0)
     asked = names | aliases
     # the question's words for the role ("首席", "执行官" of 首席执行官): a sentence naming
     # the role in another language ("CEO") holds them
@@ -367,6 +385,8 @@ def candidates(
             if key in seen:  # overlapping chunks repeat sentences
                 continue
             pair = (a, b) not in units
+            if role_only and not names_role(text, roles):
+                continue
             where = binding(text, roles, asked, lower_words(p.text)) if roles else None
             if where == "elsewhere":
                 bound_elsewhere = True
@@ -379,8 +399,8 @@ def candidates(
                 # sentence of their turn holds their name, not only the one their label
                 # opens (which otherwise won on the name alone)
                 have |= said_by(p, a, b)
-            if role_terms and names_role(text, roles):
-                have |= role_terms
+            if role_terms and where == "here":
+                have |= role_terms  # (a role line naming no organisation gains nothing)
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
             if silent and (embedder is None or pair):
