@@ -399,8 +399,8 @@ def candidates(
                 # sentence of their turn holds their name, not only the one their label
                 # opens (which otherwise won on the name alone)
                 have |= said_by(p, a, b)
-            if role_terms and where == "here":
-                have |= role_terms  # (a role line naming no organisation gains nothing)
+            if role_terms and names_role(text, roles):
+                have |= role_terms
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
             if silent and (embedder is None or pair):

@@ -63,8 +63,29 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 # Delegated handlers on the transcript: a click on [n] asks the server for the passage
 # view; "Copy as Markdown" copies the answer with its sources.
 TRANSCRIPT_JS = """
+// The chat takes the window's height, the question box's bottom at the window's bottom:
+// the CSS guess of the header's height was too small on a phone, where the header wraps
+// (the box fell below the fold, and an answer's first line above it).
+function fit() {
+  const box = element.querySelector('.transcript');
+  const row = document.querySelector('#ask-row');
+  if (!box || !row) return;
+  const top = box.getBoundingClientRect().top + window.scrollY;
+  const below = row.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom;
+  box.style.minHeight = '200px';
+  box.style.height = Math.max(200, window.innerHeight - top - below - 12) + 'px';
+}
+window.addEventListener('resize', fit);
+// ... and again whenever the page's layout changes (a banner or the status line arriving
+// after load pushed the box down)
+let fitting = 0;
+new ResizeObserver(() => {
+  cancelAnimationFrame(fitting);
+  fitting = requestAnimationFrame(fit);
+}).observe(document.body);
 // Each update re-renders the transcript: keep the latest question at the top of the view.
 watch('value', () => {
+  fit();
   const box = element.querySelector('.transcript');
   const turns = element.querySelectorAll('.turn');
   if (!box || !turns.length) return;
@@ -86,6 +107,7 @@ element.addEventListener('click', (event) => {
     event.preventDefault();
     element.querySelectorAll('a.cite.active').forEach((a) => a.classList.remove('active'));
     cite.classList.add('active');
+    window.ragCiteClicked = Date.now();
     trigger('cite', {turn: Number(cite.dataset.turn), n: Number(cite.dataset.n)});
     return;
   }
@@ -117,8 +139,9 @@ element.addEventListener('click', (event) => {
 """
 
 # The viewer scrolls the highlighted span into view whenever it shows a new passage:
-# inside its own box (the page stays put, header and tabs in view), and the page only as
-# far as needed to show the box (a narrow window puts the viewer below the chat).
+# inside its own box (the page stays put, header and tabs in view), and, after a click on
+# [n], the page only as far as needed to show the box (a narrow window puts the viewer
+# below the chat).
 VIEWER_JS = """
 const show = () => {
   const mark = element.querySelector('mark.cited');
@@ -128,7 +151,11 @@ const show = () => {
   const b = box.getBoundingClientRect();
   box.scrollTop += m.top - b.top - Math.max(0, (box.clientHeight - m.height) / 2);
   const r = mark.getBoundingClientRect();
-  if (r.top < 0 || r.bottom > window.innerHeight) {
+  // the page scrolls to it after a click on [n] only: the passage that follows each new
+  // answer by itself must not take a phone's window away from that answer
+  const clicked = Date.now() - (window.ragCiteClicked || 0) < 5000;
+  if (clicked && (r.top < 0 || r.bottom > window.innerHeight)) {
+    window.ragCiteClicked = 0;
     mark.scrollIntoView({block: 'nearest', inline: 'nearest'});
   }
 };
