@@ -370,8 +370,17 @@ def test_a_phone_width_window_gives_the_question_box_the_whole_width(
 ) -> None:
     page.set_viewport_size({"width": 400, "height": 800})
     open_app(page, serve_app())
+    # the header wraps tall at this width: the chat still fits the window, the question
+    # box in view without scrolling (it was below the fold)
+    page.wait_for_timeout(500)
+    question = page.locator("#question textarea").bounding_box()
+    assert question and question["y"] + question["height"] <= 800
     turn = ask(page, "Berapa banyak GPU H100 yang akan dimiliki Meta?")
     assert re.search(r"340[.,]000", turn.inner_text())
+    # ... and the answer's first line is in the window, not scrolled above it (the
+    # passage that follows the answer no longer takes the page down to the viewer)
+    first = turn.locator(".answer-text").bounding_box()
+    assert first and 0 <= first["y"] < 800
     box = page.locator("#question textarea").bounding_box()
     button = page.locator("#ask").bounding_box()
     model = page.locator("#model input").bounding_box()
