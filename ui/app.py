@@ -65,7 +65,8 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation
 TRANSCRIPT_JS = """
 // The chat takes the window's height, the question box's bottom at the window's bottom:
 // the CSS guess of the header's height was too small on a phone, where the header wraps
-// (the box fell below the fold, and an answer's first line above it).
+// (the box fell below the fold, and an answer's first line above it). Some slack is
+// left below it: a page that just fills the window scrolls on the least change.
 function fit() {
   const box = element.querySelector('.transcript');
   const row = document.querySelector('#ask-row');
@@ -73,7 +74,7 @@ function fit() {
   const top = box.getBoundingClientRect().top + window.scrollY;
   const below = row.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom;
   box.style.minHeight = '200px';
-  box.style.height = Math.max(200, window.innerHeight - top - below - 12) + 'px';
+  box.style.height = Math.max(200, window.innerHeight - top - below - 48) + 'px';
 }
 window.addEventListener('resize', fit);
 // ... and again whenever the page's layout changes (a banner or the status line arriving
@@ -140,8 +141,8 @@ element.addEventListener('click', (event) => {
 
 # The viewer scrolls the highlighted span into view whenever it shows a new passage:
 # inside its own box (the page stays put, header and tabs in view), and, after a click on
-# [n], the page only as far as needed to show the box (a narrow window puts the viewer
-# below the chat).
+# [n] while the box is out of the window (a narrow window puts the viewer below the
+# chat), the page as far as needed to show it.
 VIEWER_JS = """
 const show = () => {
   const mark = element.querySelector('mark.cited');
@@ -150,11 +151,13 @@ const show = () => {
   const m = mark.getBoundingClientRect();
   const b = box.getBoundingClientRect();
   box.scrollTop += m.top - b.top - Math.max(0, (box.clientHeight - m.height) / 2);
-  const r = mark.getBoundingClientRect();
-  // the page scrolls to it after a click on [n] only: the passage that follows each new
-  // answer by itself must not take a phone's window away from that answer
+  // the page scrolls to the viewer after a click on [n] only, and only when the viewer
+  // is out of the window (a narrow window puts it below the chat): the passage that
+  // follows each new answer must not take a phone's window away from that answer, nor
+  // a wide window's header out of view
+  const v = box.getBoundingClientRect();
   const clicked = Date.now() - (window.ragCiteClicked || 0) < 5000;
-  if (clicked && (r.top < 0 || r.bottom > window.innerHeight)) {
+  if (clicked && (v.top >= window.innerHeight || v.bottom <= 0)) {
     window.ragCiteClicked = 0;
     mark.scrollIntoView({block: 'nearest', inline: 'nearest'});
   }
