@@ -269,7 +269,7 @@ def _flanked(value: Value, per_term: Sequence[Sequence[int]]) -> float:
 
 
 ALIAS_MIN = 0.8  # bundled e5 query-query cosine of 英伟达 and NVIDIA: 0.868
-ALIAS_MARGIN = 0.015  # ... over the next name (Microsoft 0.843, Apple 0.837)
+ALIAS_MARGIN = 0.015  # ... over the next name (of 11 names tried: Microsoft 0.843)
 MAX_ALIAS_NAMES = 40
 
 
@@ -277,19 +277,22 @@ UNRESOLVED = "<an organisation named in another script>"  # matches no word of a
 
 
 def _cross_script_aliases(
-    question: str, passages: Sequence[Passage], roles: Collection[str], embedder: SentenceEmbedder
+    orgs: Sequence[str],
+    passages: Sequence[Passage],
+    roles: Collection[str],
+    embedder: SentenceEmbedder,
 ) -> set[str]:
-    """The Latin spelling in the passages of an organisation a Chinese who-question names
-    in Chinese script ("英伟达" -> "nvidia" in "谁是英伟达的首席执行官？"): the passages'
-    capitalised name within reach of a role (`roles`) nearest in meaning, when it stands
-    out from the next one. Without it, the question had no organisation to bind the role
-    to and answered Zuckerberg, the other CEO of the sentence naming both. With no Latin
+    """The Latin spelling in the passages of the organisations (`orgs`) a Chinese
+    who-question names in Chinese script ("英伟达" -> "nvidia" in "谁是英伟达的首席执行
+    官？"): the passages' capitalised name within reach of a role (`roles`) nearest in
+    meaning, when it stands out from the next one. Without it, the question had no
+    organisation to bind the role to and answered Zuckerberg, the other CEO of the
+    sentence naming both. With no Latin
     name found, the organisation is still asked about: a role sentence naming another one
     gives the role "elsewhere" (`rag.binding`), and none left, the question is declined
     rather than answered with another company's CEO."""
     import numpy as np
 
-    orgs = cjk_organisations(question)
     if not orgs:
         return set()
     found: list[str] = []
@@ -343,9 +346,10 @@ def candidates(
     roles = asked_roles(question) if kind == "name" and not speaker else []
     # an organisation named in Chinese script: only a sentence naming the role answers
     # (a Chinese sentence that merely names 微软 or 苹果 gave "Meta" and "Vision Pro")
-    role_only = bool(roles) and bool(cjk_organisations(question))
-    if roles and embedder is not None:
-        cross = _cross_script_aliases(question, passages[:MAX_PASSAGES], roles, embedder)
+    orgs = cjk_organisations(question) if roles else []
+    role_only = bool(orgs)
+    if orgs and embedder is not None:
+        cross = _cross_script_aliases(orgs, passages[:MAX_PASSAGES], roles, embedder)
         aliases |= cross
         # its Latin spelling is a word of the question's too: a value next to it is
         # flanked by it ("CEO NVIDIA Jensen Huang serta CEO Meta Mark Zuckerberg")
@@ -385,7 +389,8 @@ def candidates(
             if key in seen:  # overlapping chunks repeat sentences
                 continue
             pair = (a, b) not in units
-            if role_only and not names_role(text, roles):
+            role_named = bool(roles) and names_role(text, roles)
+            if role_only and not role_named:
                 continue
             where = binding(text, roles, asked, lower_words(p.text)) if roles else None
             if where == "elsewhere":
@@ -399,7 +404,7 @@ def candidates(
                 # sentence of their turn holds their name, not only the one their label
                 # opens (which otherwise won on the name alone)
                 have |= said_by(p, a, b)
-            if role_terms and names_role(text, roles):
+            if role_terms and role_named:
                 have |= role_terms
             credits = {t: _credit(t, have, near.get(t, ())) for t in w}
             silent = not any(credits.values())
