@@ -93,13 +93,37 @@ def _names_nothing(question: str) -> bool:
     return not [t for t in own if t != counted(question) and t not in ("not", "tidak")]
 
 
+# ... or pointing at a thing the one before named, whatever else it names: "that
+# company" in "How much money had that company received from Microsoft?" (Microsoft is
+# named, and still the company is the one asked about before), "perusahaan tersebut",
+# 该公司, "công ty đó"; a demonstrative before a common noun, not "this year" nor a
+# clause after a verb of saying ("Who said that companies ...?")
+_THING = (
+    r"company|companies|firm|startup|model|models|chip|chips|gpus?|cluster|product|"
+    r"platform|device|project|technology|tool|app|deal|plan|target|figure|number|person|"
+    r"man|woman|ceo|founder|report|study|article|interview|conversation|talk|event"
+)
+_POINTS_AT = re.compile(
+    rf"(?<!\bsaid )(?<!\bsays )(?<!\bsay )(?<!\bthink )(?<!\bthinks )(?<!\bbelieve )"
+    rf"(?<!\bbelieves )(?<!\bclaimed )(?<!\bclaims )(?<!\bargued )(?<!\bnoted )"
+    rf"(?<!\bpredicted )(?<!\bmentioned )(?<!\bstated )(?<!\bknow )(?<!\bmeans )"
+    rf"\b(?:that|this|these|those)\s+(?:{_THING})\b"
+    r"|\b(?:perusahaan|model|chip|produk|platform|perangkat|proyek|teknologi|rencana|"
+    r"target|angka|tokoh|orang|laporan|wawancara|acara)\s+(?:itu|tersebut|ini)\b"
+    r"|这(?=[个家款位种])|该(?=[个家款位种]|公司|模型|产品|项目|技术|方法)"
+    r"|\b(?:công ty|mô hình|sản phẩm|con chip|người)\s+(?:này|đó|ấy)\b",
+    re.IGNORECASE,
+)
+
+
 def follows_on(question: str) -> bool:
-    """Does the question lean on the one before: opening with "and ...", or pointing
+    """Does the question lean on the one before: opening with "and ...", pointing at a
+    thing it named ("that company", 该公司, whatever else it names), or pointing
     back at it (a pronoun, "that model", "-nya", 这个) or asking with no word of its own
     ("How many GPUs?", "When?"), where it names nothing of its own ("when was it
     founded?", not "How many GPUs did xAI train its Grok on?")? Model-free, the earlier
     question's words then help."""
-    if _GOES_ON.search(question):
+    if _GOES_ON.search(question) or _POINTS_AT.search(question):
         return True
     # ("Apa itu CUDA?", what is CUDA, names its own subject; the thing a how-many
     # question counts, "GPUs", is no subject; 英伟达 of "谁是英伟达的CEO" is a name)

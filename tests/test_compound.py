@@ -164,6 +164,11 @@ def test_a_question_that_follows_on_from_the_one_before() -> None:
         "为什么？",
         "Mô hình này được huấn luyện trên bao nhiêu GPU?",  # này: this
         "Menurutnya, berapa lama?",  # -nya closing a clause: according to him
+        # a demonstrative before a thing, whatever else the question names
+        "How much money had that company received from Microsoft and others?",
+        "Berapa dana yang diterima perusahaan tersebut dari Microsoft?",
+        "该公司从微软获得了多少资金？",
+        "Công ty đó nhận được bao nhiêu tiền từ Microsoft?",
     ],
 )
 def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
@@ -192,6 +197,7 @@ def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
         "该如何学习钢琴？",  # 该 as "should"
         "What is this document about?",
         "How many H100s will Meta have this year?",
+        "Who thinks that model is not the product?",  # "that" after a verb of thinking
     ],
 )
 def test_a_question_of_its_own_does_not_follow_on(question: str) -> None:
