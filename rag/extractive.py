@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from index.chunker import sentence_spans, statements
-from index.language import detect_language, same_language
+from index.language import detect_language, language_key, same_language
 from index.lexical import tokenize
 from index.speakers import SECTION, speaker_at, speaker_labels
 from index.textnorm import fold
@@ -59,6 +59,7 @@ from rag.values import (
     counted,
     counts,
     date_values,
+    glossed,
     values_in,
 )
 
@@ -441,7 +442,9 @@ def candidates(
                 cand.flanked = [f for f, _, _ in near_first]
                 cand.proximity = max((p for _, p, _ in near_first), default=0.0)
                 if kind == "number":
-                    cand.unasked_year = bool(date_values(text, question))
+                    # (a date relative to the article's time, "by the end of the year",
+                    # is the present the question asks about, not another year)
+                    cand.unasked_year = any(v.strong for v in date_values(text, question))
                 if (
                     speaker
                     and not cand.values
@@ -886,6 +889,8 @@ def answer_first(
     language = embedder.language if embedder else detect_language(question)
     chosen, value = choose(question, cands, language)
     shown_value = value.text if value else None
+    if value is not None and not same_language(language, chosen[0].passage.lang):
+        shown_value = glossed(value, language_key(language))  # 今年年底 (the end of the year)
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
     extra: list[Passage] = []
     # asked who said it: the attribution closing the quotation, else (the value is none,

@@ -242,9 +242,60 @@ def _number_values(sentence: str, question: str) -> list[Value]:
     return sorted(out, key=lambda v: v.start)
 
 
+# A date said relative to the article's own time ("by the end of the year", "akhir
+# tahun ini", 今年年底, "tahun depan"): the answer to "when will Meta have 340,000
+# H100s?" in a news article. Weak (an absolute date is the surer answer), and keyed by
+# what it means, so that the same time agrees across languages (`agrees`). A year after
+# it ("akhir tahun 2024") makes it an absolute date, read by _DATE and _YEAR instead.
+_RELATIVE_DATES: tuple[tuple[str, str], ...] = (
+    (
+        "~end of this year",
+        r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the|this)\s+year\b|\blater\s+this\s+year\b"
+        r"|\bakhir\s+tahun(?:\s+ini)?\b(?!\s+(?:depan|lalu|\d))|今年(?:年底|底)|(?<!明)(?<!去)年底"
+        r"|\bcuối\s+năm(?:\s+nay)?\b",
+    ),
+    ("~next year", r"\bnext\s+year\b|\btahun\s+depan\b|明年|\bnăm\s+(?:sau|tới)\b"),
+    ("~last year", r"\blast\s+year\b|\btahun\s+lalu\b|去年|\bnăm\s+ngoái\b"),
+    ("~this year", r"\bthis\s+year\b|\btahun\s+ini\b|今年(?!年?底)|\bnăm\s+nay\b"),
+)
+_RELATIVE = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _RELATIVE_DATES]
+# ... said in the asker's language when the quote is in another ("今年年底" for an
+# English question): en, id, zh, vi
+_RELATIVE_GLOSS = {
+    "~end of this year": ("the end of the year", "akhir tahun", "年底", "cuối năm"),
+    "~next year": ("next year", "tahun depan", "明年", "năm sau"),
+    "~last year": ("last year", "tahun lalu", "去年", "năm ngoái"),
+    "~this year": ("this year", "tahun ini", "今年", "năm nay"),
+}
+_GLOSS_LANGUAGES = ("en", "id", "zh", "vi")
+
+
+def glossed(value: Value, language: str) -> str:
+    """The value as shown to an asker in `language` (a language key): a relative date
+    in another language gets its meaning after it, "今年年底 (the end of the year)"."""
+    gloss = _RELATIVE_GLOSS.get(value.key)
+    if gloss is None or language not in _GLOSS_LANGUAGES:
+        return value.text
+    said = gloss[_GLOSS_LANGUAGES.index(language)]
+    return value.text if fold(said) in fold(value.text) else f"{value.text} ({said})"
+
+
+def _relative_dates(text: str) -> list[tuple[str, int, int]]:
+    """(key, start, end) of each relative date in `text`, the longest first where they
+    overlap ("akhir tahun ini" is the end of the year, not "tahun ini")."""
+    found = [(key, m.start(), m.end()) for key, rx in _RELATIVE for m in rx.finditer(text)]
+    found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
+    out: list[tuple[str, int, int]] = []
+    for f in found:
+        if not out or f[1] >= out[-1][2]:
+            out.append(f)
+    return out
+
+
 def date_values(sentence: str, question: str) -> list[Value]:
     asked = {fold(m.group(0)) for m in _DATE.finditer(question)}
     asked |= {m.group(0)[:4] for m in _YEAR.finditer(question)}
+    asked |= {key for key, _, _ in _relative_dates(question)}
     out: list[Value] = []
     taken: list[tuple[int, int]] = []
     for m in _DATE.finditer(sentence):
@@ -258,6 +309,11 @@ def date_values(sentence: str, question: str) -> list[Value]:
         if year in asked or any(a <= m.start() < b for a, b in taken):
             continue
         out.append(Value(m.group(0).strip(), m.start(), m.end(), year))
+        taken.append((m.start(), m.end()))
+    for key, a, b in _relative_dates(sentence):
+        if key in asked or any(x < b and a < y for x, y in taken):
+            continue
+        out.append(Value(sentence[a:b].strip(), a, b, key, strong=False))
     return sorted(out, key=lambda v: v.start)
 
 
@@ -350,7 +406,12 @@ def agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
     if kind == "name":
         return any(value.key in o.key or o.key in value.key for o in other)
     if kind == "date":
-        return any(value.key[:4] == o.key[:4] or value.key == o.key for o in other)
+        if value.key.startswith("~"):  # a relative date agrees with the same one only
+            return any(value.key == o.key for o in other)
+        return any(
+            value.key == o.key or (value.key[:4] == o.key[:4] and not o.key.startswith("~"))
+            for o in other
+        )
     return any(value.key == o.key for o in other)
 
 

@@ -83,6 +83,11 @@ def test_answer_type_in_three_languages(question: str, kind: str) -> None:
         # dates
         ("OpenAI muncul pada akhir tahun 2022.", "date", "When did OpenAI emerge?", "2022"),
         ("Meta将在2024年7月发布。", "date", "什么时候发布?", "2024年7月"),
+        # a date relative to the article's time is a date too (not its "tahun ini" alone)
+        ("Pada akhir tahun ini, Meta akan memiliki GPU.", "date", "Kapan?", "akhir tahun ini"),
+        ("到今年年底,Meta将拥有超过340,000个H100。", "date", "什么时候?", "今年年底"),
+        ("Meta will have them by the end of the year.", "date", "When?", "by the end of the year"),
+        ("Llama 2 dirilis tahun lalu.", "date", "Kapan Llama 2 dirilis?", "tahun lalu"),
     ],
 )
 def test_the_value_asked_for_is_pulled_out(
@@ -742,3 +747,25 @@ def test_a_menu_line_of_the_page_is_never_quoted() -> None:
     for question in ("What is the capital of France?", "Who lives in Afrique?"):
         got = candidates(question, [p], embedder=vectors)
         assert [c.text for c in got] == [statement], question
+
+
+def test_a_relative_date_answers_when_and_is_glossed_for_an_asker_of_another_language() -> None:
+    import dataclasses
+
+    from rag.values import date_values
+
+    # "akhir tahun 2024" is a year, not the end of this year; the question's own is none
+    assert [v.text for v in date_values("GPU pada akhir tahun 2024.", "Kapan?")] == ["2024"]
+    assert date_values("Pada akhir tahun ini, Meta ...", "Apa rencana akhir tahun ini?") == []
+    shipments = dataclasses.replace(
+        _passage(1, "根据外部研究,Meta在2023年的H100出货量为150,000。", doc="a"), lang="zh"
+    )
+    plan = dataclasses.replace(
+        _passage(2, "他告诉我,到今年年底,Meta将拥有超过340,000个Nvidia的H100 GPU。", doc="b"),
+        lang="zh",
+    )
+    got = answer_first("When will Meta have more than 340,000 H100s?", [shipments, plan])
+    assert got.quotes[0].n == 2, got.text
+    assert got.value == "今年年底 (the end of the year)"  # an English asker reads what it means
+    got = answer_first("Meta什么时候会拥有超过340,000个H100?", [shipments, plan])
+    assert got.value == "今年年底"  # in the asker's own language: as written
