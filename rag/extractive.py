@@ -60,6 +60,7 @@ from rag.values import (
     counts,
     date_values,
     glossed,
+    relative,
     values_in,
 )
 
@@ -444,7 +445,7 @@ def candidates(
                 if kind == "number":
                     # (a date relative to the article's time, "by the end of the year",
                     # is the present the question asks about, not another year)
-                    cand.unasked_year = any(v.strong for v in date_values(text, question))
+                    cand.unasked_year = any(not relative(v) for v in date_values(text, question))
                 if (
                     speaker
                     and not cand.values

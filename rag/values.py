@@ -244,9 +244,9 @@ def _number_values(sentence: str, question: str) -> list[Value]:
 
 # A date said relative to the article's own time ("by the end of the year", "akhir
 # tahun ini", 今年年底, "tahun depan"): the answer to "when will Meta have 340,000
-# H100s?" in a news article. Weak (an absolute date is the surer answer), and keyed by
-# what it means, so that the same time agrees across languages (`agrees`). A year after
-# it ("akhir tahun 2024") makes it an absolute date, read by _DATE and _YEAR instead.
+# H100s?" in a news article. Keyed by what it means, so that the same time agrees
+# across languages (`agrees`). A year after it ("akhir tahun 2024") makes it an absolute
+# date, read by _DATE and _YEAR instead.
 _RELATIVE_DATES: tuple[tuple[str, str], ...] = (
     (
         "~end of this year",
@@ -268,6 +268,11 @@ _RELATIVE_GLOSS = {
     "~this year": ("this year", "tahun ini", "今年", "năm nay"),
 }
 _GLOSS_LANGUAGES = ("en", "id", "zh", "vi")
+
+
+def relative(value: Value) -> bool:
+    """Is it a date relative to the article's time ("tahun depan")?"""
+    return value.key.startswith("~")
 
 
 def glossed(value: Value, language: str) -> str:
@@ -313,7 +318,7 @@ def date_values(sentence: str, question: str) -> list[Value]:
     for key, a, b in _relative_dates(sentence):
         if key in asked or any(x < b and a < y for x, y in taken):
             continue
-        out.append(Value(sentence[a:b].strip(), a, b, key, strong=False))
+        out.append(Value(sentence[a:b].strip(), a, b, key))
     return sorted(out, key=lambda v: v.start)
 
 
@@ -406,11 +411,10 @@ def agrees(value: Value, other: Sequence[Value], kind: AnswerType) -> bool:
     if kind == "name":
         return any(value.key in o.key or o.key in value.key for o in other)
     if kind == "date":
-        if value.key.startswith("~"):  # a relative date agrees with the same one only
+        if relative(value):  # a relative date agrees with the same one only
             return any(value.key == o.key for o in other)
         return any(
-            value.key == o.key or (value.key[:4] == o.key[:4] and not o.key.startswith("~"))
-            for o in other
+            value.key == o.key or (value.key[:4] == o.key[:4] and not relative(o)) for o in other
         )
     return any(value.key == o.key for o in other)
 

@@ -350,6 +350,13 @@ def test_a_chat_question_on_a_new_topic_is_judged_on_its_own(bundled_index: Sett
         ):
             got = answerer.ask(follow_up, history=history, no_llm=True)
             assert got.value == "16.000", (follow_up, got.answer)
+        # asked when, the plan's date is the end of the year (the article's), not the
+        # 2023 shipments: a date relative to the article's time answers too
+        history = [Turn(first.question, first.answer)]
+        for follow_up in ("Kapan targetnya?", "By when?", "什么时候？"):
+            got = answerer.ask(follow_up, history=history, no_llm=True)
+            assert got.value and "2023" not in got.value, (follow_up, got.answer)
+            assert "340" in got.answer.split("\n")[0], (follow_up, got.answer)
 
 
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
