@@ -182,6 +182,11 @@ class Settings(BaseSettings):
         return self.data_dir / "bm25"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Where the UI keeps uploaded files (deleting such a document deletes its copy)."""
+        return self.data_dir / "uploads"
+
+    @property
     def store_kind(self) -> Literal["embedded", "server"]:
         return "server" if self.chroma_url else "embedded"
 

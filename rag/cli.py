@@ -15,6 +15,7 @@ from typing import Any
 from core.errors import RagError
 from core.offline import configure_offline
 from core.settings import Settings, load_settings
+from index.catalog import DocumentRow
 from rag import __version__
 
 
@@ -51,6 +52,60 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print("error: nothing could be ingested", file=sys.stderr)
         return 1
     return 0
+
+
+def _documents_named(name: str, docs: Sequence[DocumentRow]) -> list[DocumentRow]:
+    """The indexed documents `name` names: its id, its source or path as ingested, the
+    file it resolves to, or else its file name (which may name several)."""
+    exact = [d for d in docs if name in (d.doc_id, d.source, d.path)]
+    if exact:
+        return exact
+    resolved = str(Path(name).expanduser().resolve())
+    exact = [d for d in docs if resolved in (d.source, d.path)]
+    if exact:
+        return exact
+    return [d for d in docs if Path(d.source.replace("\\", "/")).name == name]
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    """What the UI's delete does: forget documents (the files stay), and delete the copy
+    of an uploaded one."""
+    from index.catalog import Catalog
+    from index.ingest import Ingestor
+
+    if not settings.catalog_path.exists():
+        raise RagError("nothing is indexed yet: there is nothing to remove")
+    catalog = Catalog(settings.catalog_path)
+    try:
+        docs = catalog.documents()
+    finally:
+        catalog.close()
+    chosen: dict[str, DocumentRow] = {}
+    failed = False
+    for name in args.documents:
+        hits = _documents_named(name, docs)
+        if not hits:
+            print(f"skipped: {_one_line(name)}: not in the index", file=sys.stderr)
+            failed = True
+        elif len(hits) > 1 and not any(name in (d.source, d.path) for d in hits):
+            where = ", ".join(_one_line(d.source) for d in hits)
+            print(f"skipped: {_one_line(name)}: names {len(hits)} documents ({where}): "
+                  "give the path", file=sys.stderr)  # fmt: skip
+            failed = True
+        else:
+            chosen.update((d.doc_id, d) for d in hits)
+    report = Ingestor(settings, progress=False).remove(list(chosen)) if chosen else None
+    uploads = settings.uploads_dir.resolve()
+    for doc in chosen.values():
+        note = ""
+        if Path(doc.path).parent.resolve() == uploads:
+            Path(doc.path).unlink(missing_ok=True)
+            note = " (and its uploaded copy)"
+        print(f"removed: {_one_line(doc.source)}{note}")
+    if report is not None:
+        for source, reason in report.skipped:
+            print(f"skipped: {_one_line(source)}: {_one_line(reason)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -179,6 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("-v", "--verbose", action="store_true", help="list each document as it is done")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "remove",
+        help="remove documents from the index (the files stay)",
+        description="Forget documents: their passages, vectors and search entries. Name each "
+        "by its path as ingested, or by its file name when no other indexed file has it. "
+        "Your files are not touched, except a file uploaded through the UI, whose copy in "
+        "the data folder is deleted (as the UI's delete does). A later ingest of a folder "
+        "holding the file adds it again.",
+    )
+    p.add_argument("documents", nargs="+", metavar="PATH", help="files to forget")
+    p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser(
         "status",

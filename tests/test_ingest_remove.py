@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.settings import Settings
 from index.catalog import Catalog
 from index.ingest import Ingestor
@@ -59,3 +61,43 @@ def test_removed_document_comes_back_on_the_next_ingest(corpus_index: Settings) 
     assert len(report.added) == 1
     sources, vector_ids, lexical_ids = _state(corpus_index)
     assert len(sources) == 5 and vector_ids == lexical_ids
+
+
+def test_rag_remove_forgets_documents_named_by_path_or_file_name(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rag remove` does what the UI's delete does: the files stay, an unknown name is
+    one line on stderr (status 1) and the rest is still removed."""
+    from rag.cli import main
+
+    catalog = Catalog(corpus_index.catalog_path)
+    docs = catalog.documents()
+    catalog.close()
+    zh = next(d for d in docs if d.source.endswith(".zh.txt"))
+    a16z = next(d for d in docs if "a16z" in d.source)
+    code = main(["remove", Path(zh.source).name, "no-such.txt", a16z.path])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.strip() == "skipped: no-such.txt: not in the index"
+    assert out.splitlines() == [f"removed: {zh.source}", f"removed: {a16z.source}"]
+    sources, vector_ids, lexical_ids = _state(corpus_index)
+    assert len(sources) == 3 and zh.source not in sources and a16z.source not in sources
+    assert vector_ids == lexical_ids
+    assert Path(zh.path).exists() and Path(a16z.path).exists()
+    assert main(["remove", Path(zh.source).name]) == 1  # gone already: said so
+
+
+def test_rag_remove_deletes_an_uploaded_copy(
+    corpus_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    corpus_index.uploads_dir.mkdir(parents=True)
+    upload = corpus_index.uploads_dir / "notes.txt"
+    upload.write_text("Budi chose the secret code ALPHA for the launch.\n", encoding="utf-8")
+    Ingestor(corpus_index, progress=False).run([str(upload)])
+    assert main(["remove", "notes.txt"]) == 0
+    assert "(and its uploaded copy)" in capsys.readouterr().out
+    assert not upload.exists()
+    sources, _, _ = _state(corpus_index)
+    assert len(sources) == 5 and not any(s.endswith("notes.txt") for s in sources)
