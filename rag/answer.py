@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
-from rag.compound import follows_on, split_question
+from rag.compound import asks_nothing, follows_on, split_question
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
@@ -46,6 +46,7 @@ from rag.schema import (
     TokenEvent,
     Turn,
 )
+from rag.terminal import one_line
 
 if TYPE_CHECKING:
     from rag.extractive import Extraction, SentenceEmbedder
@@ -239,6 +240,15 @@ class _Run:
                 self._failed(down)
         standalone: str | None = None
         variants = [self.question]
+        if not self.history and asks_nothing(self.question):
+            # "When?" with nothing before it: any sentence with a date "answered" it
+            said = one_line(self.question.strip())[:40]
+            if not any(ch.isalnum() for ch in self.question):
+                raise QuestionError(f'"{said}" holds no word to search for: ask a question')
+            raise QuestionError(
+                f'"{said}" asks about an earlier answer, and there is none: say what it is '
+                'about, e.g. "When will Meta have 340,000 H100s?"'
+            )
         if asks_who_said_that(self.question):
             # "who said that?": that is the last answer's quote, model or not (a model's
             # condensed question can lose the quote's words)

@@ -282,8 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
         "chat",
         help="ask questions in a conversation (follow-ups understood)",
         description="An interactive chat: answers stream as they are written, then their "
-        "sources are listed. A follow-up is rewritten with the conversation into a "
-        "standalone question before retrieval. /new starts over, /quit or Ctrl-D leaves.",
+        "sources are listed. With a model, a follow-up is rewritten with the conversation "
+        "into a standalone question before retrieval; model-free, the previous question is "
+        'searched with a question that leans on it ("and how many A100s?"). Commands: '
+        "/show N prints passage [N] of the last answer with the quoted sentence marked, "
+        "/sources lists its sources again, /new starts over, /help lists the commands, "
+        "/quit or Ctrl-D leaves; Ctrl-C drops the line or stops an answer.",
     )
     add_chat_arguments(p)
     p.set_defaults(func=cmd_chat)

@@ -339,7 +339,14 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 line = input("> " if interactive else "")
             except EOFError:
+                if interactive:
+                    print()  # the shell's prompt on a line of its own
                 break
+            except KeyboardInterrupt:
+                if not interactive:
+                    raise
+                print()  # Ctrl-C drops the line being typed, as a shell does
+                continue
             question = line.strip()
             if not question:
                 continue
@@ -360,6 +367,11 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                 )
             except RagError as exc:
                 print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                continue
+            except KeyboardInterrupt:
+                if not interactive:
+                    raise
+                print("\n(stopped; the answer is not kept)", file=sys.stderr)
                 continue
             history.append(Turn(question=question, answer=last.answer))
             print()

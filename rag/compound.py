@@ -88,6 +88,13 @@ _ASKING_HAN = re.compile(
 )
 
 
+def asks_nothing(question: str) -> bool:
+    """Does the question hold no word but question words ("When?", "Why?", "为什么？")?
+    Asked first, it says nothing to search for."""
+    own = tokenize(_ASKING_HAN.sub(" ", question))
+    return bool(question.strip()) and not [t for t in own if t not in STOPWORDS]
+
+
 def _names_nothing(question: str) -> bool:
     own = [t for t in tokenize(_ASKING_HAN.sub(" ", question)) if t not in STOPWORDS]
     return not [t for t in own if t != counted(question) and t not in ("not", "tidak")]

@@ -364,6 +364,23 @@ def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
         Answerer(corpus_index).ask("  \n ")
 
 
+def test_a_question_of_question_words_alone_needs_an_earlier_answer(
+    corpus_index: Settings,
+) -> None:
+    """ "When?" first in a chat (or after /new) was answered with any sentence holding a
+    date ("1990an"); after an answer it is a follow-up, as before."""
+    answerer = Answerer(corpus_index)
+    for question in ("When?", "为什么？", "Kapan?"):
+        with pytest.raises(QuestionError, match="earlier answer, and there is none"):
+            answerer.ask(question, no_llm=True)
+    with pytest.raises(QuestionError, match="no word to search for"):
+        answerer.ask("?!...,;", no_llm=True)
+    assert answerer.ask("How many GPUs?", no_llm=True).mode != "abstain"  # names GPUs
+    first = answerer.ask(H100_QUESTION, no_llm=True)
+    got = answerer.ask("When?", history=[Turn(first.question, first.answer)], no_llm=True)
+    assert got.mode == "extractive" and got.value
+
+
 def test_huge_question_does_not_crash(llm_settings: Settings, with_ollama: FakeOllama) -> None:
     question = "how many H100s does Meta plan to have? " * 2700  # ~100 KB
     with_ollama.default_reply = router("Over 340,000 [1].")

@@ -303,3 +303,25 @@ def test_an_abstention_and_its_related_passages_are_titled_in_the_questions_lang
     # the passages' title speaks as the abstention does: no English heading under an
     # Indonesian or Chinese message
     assert f"\n{title}" in out and "Sources (* = cited)" not in out
+
+
+def test_chat_at_a_terminal_ctrl_c_drops_the_line_and_ctrl_d_ends_the_line(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As a shell does: Ctrl-C at the prompt drops what was typed and asks again (it
+    ended the chat, status 130), Ctrl-D leaves with the shell's prompt on a new line."""
+    keys = iter([KeyboardInterrupt, "/help", EOFError])
+
+    def typed(prompt: str = "") -> str:
+        print(prompt, end="")
+        key = next(keys)
+        if isinstance(key, str):
+            return key
+        raise key
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr("builtins.input", typed)
+    assert main(["chat", "--no-llm"]) == 0
+    out, _ = capsys.readouterr()
+    assert "/show N" in out  # the chat went on after Ctrl-C
+    assert out.endswith("> \n")  # Ctrl-D: a newline after the prompt
