@@ -363,16 +363,22 @@ class App:
             table = '<p class="hint">No documents are indexed yet: upload some above.</p>'
         else:
             rows = "".join(
-                f"<tr><td>{esc(d.title)}</td><td class='file'>{esc(file_name(d.source))}</td>"
+                f"<tr><td class='title'>{esc(d.title)}</td>"
+                f"<td class='file'>{esc(file_name(d.source))}</td>"
                 f"<td>{esc(d.lang)}</td><td class='num'>{d.n_chunks}</td>"
-                f"<td>{esc(d.format)}</td><td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
+                f"<td class='format'>{esc(d.format)}</td>"
+                f"<td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
                 for d in docs
             )
             total = sum(d.n_chunks for d in docs)
+            # in a box of its own that scrolls sideways: a phone-width window squeezed
+            # the columns to a few letters each
             table = (
-                f'<table class="docs"><caption>{len(docs)} documents, {total} chunks</caption>'
+                '<div class="docs-box"><table class="docs">'
+                f"<caption>{len(docs)} documents, {total} chunks</caption>"
                 "<thead><tr><th>Title</th><th>File</th><th>Language</th><th>Chunks</th>"
-                f"<th>Format</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
+                "<th class='format'>Format</th><th>Size</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table></div>"
             )
         choices = [(f"{d.title} — {file_name(d.source)}", d.doc_id) for d in docs]
         picker = gr.Dropdown(choices=choices, value=None, interactive=bool(choices))
