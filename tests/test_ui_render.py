@@ -376,3 +376,20 @@ def test_the_status_line_leaves_the_unreachable_model_to_the_banner() -> None:
     )
     assert "reachable" not in builtin and "no cross-lingual meaning" in builtin
     assert "the bundled embedding model cannot be used" in builtin
+
+
+def test_the_status_line_marks_its_problems() -> None:
+    # a phone-width window shows the first item and the problems only (app.css)
+    up = {"ollama": {"reachable": False}, "embedder": {"kind": "builtin"}}
+    fine = render_status(up, "llama3.1:8b")
+    assert 'class="problem"' not in fine and fine.count("<li>") == 4
+    html = render_status(
+        {**up, "dense": {"on": False, "reason": "no vectors"}, "lexical": {"problem": "stale"}},
+        "llama3.1:8b",
+    )
+    problems = re.findall(r'<li class="problem">(.*?)</li>', html)
+    assert problems == [
+        "dense search off: no vectors (answers use BM25 only)",
+        "lexical index: stale",
+    ]
+    assert html.index("<li>model-free answers</li>") < html.index('class="problem"')

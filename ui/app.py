@@ -487,11 +487,13 @@ def build_app(settings: Settings) -> gr.Blocks:
     with demo:
         turns = gr.State([])
         stored = gr.BrowserState([], storage_key=HISTORY_KEY)
-        gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
-        status_html = gr.HTML(
-            '<div class="status">checking…</div>', elem_id="status", js_on_load=None
-        )
-        banner = gr.HTML("", elem_id="banner", js_on_load=BANNER_JS)
+        # the header: compact on a phone (app.css), where it took half the window
+        with gr.Column(elem_id="header"):
+            gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
+            status_html = gr.HTML(
+                '<div class="status">checking…</div>', elem_id="status", js_on_load=None
+            )
+            banner = gr.HTML("", elem_id="banner", js_on_load=BANNER_JS)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=360):

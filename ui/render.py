@@ -475,15 +475,19 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
         f"index {status.get('documents', 0)} documents, {status.get('chunks', 0)} chunks ({langs})",
         f"store {status.get('store')}",
     ]
+    # a problem is marked: a phone-width window shows the first item and the problems
+    # only (app.css; the Status tab has it all)
+    problems = []
     dense = status.get("dense") or {}
     if dense and not dense.get("on"):
-        items.append(f"dense search off: {dense.get('reason')} (answers use BM25 only)")
+        problems.append(f"dense search off: {dense.get('reason')} (answers use BM25 only)")
     elif dense.get("reason"):
-        items.append(f"dense search: {dense.get('reason')}")
+        problems.append(f"dense search: {dense.get('reason')}")
     lexical_problem = (status.get("lexical") or {}).get("problem")
     if lexical_problem:
-        items.append(f"lexical index: {lexical_problem}")
+        problems.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
+    lis += "".join(f'<li class="problem">{esc(x)}</li>' for x in problems)
     note = status.get("embedder_note") or ""
     if not ol.get("reachable"):  # the banner says Ollama is not reachable: not again here
         if note.startswith("Ollama is not reachable: using the bundled"):
@@ -506,9 +510,10 @@ def render_banner(status: dict[str, Any], llm_model: str, embed_model: str) -> s
         cmds = "".join(f"<li><code>{esc(c)}</code></li>" for c in commands)
         return (
             f'<div class="banner model-free" role="status" data-kind="model-free">{close}'
-            "<strong>Model-free mode.</strong> No language model is reachable at "
-            f"{esc(host)}: answers quote the most relevant sentences of your documents, with "
-            "their citations. <details><summary>Get written answers</summary>"
+            '<strong>Model-free mode.</strong> <span class="banner-why">No language model '
+            f"is reachable at {esc(host)}: answers quote the most relevant sentences of your "
+            "documents, with their citations.</span> <details><summary>Get written answers"
+            "</summary>"
             f"Run<ol>{cmds}</ol>then press “Refresh status” on the Status tab (or set "
             "<code>OLLAMA_HOST</code> to point at another Ollama).</details></div>"
         )
