@@ -215,6 +215,29 @@ def test_delete_handler_removes_the_picked_document(corpus_index: Settings) -> N
     assert "no longer in the index" in app.delete(doc_id)[0]
 
 
+def test_new_chat_asks_first_when_there_is_a_conversation_to_lose(
+    corpus_index: Settings,
+) -> None:
+    app = App(corpus_index)
+    # an empty chat: started afresh at once, no question asked
+    box, message, html, turns, _viewer, question, stored = app.ask_new_chat([])
+    assert not box.visible and message == ""
+    assert "transcript empty" in html and turns == [] and question == "" and stored == []
+    # a conversation: asked first, nothing cleared yet (every other output skipped)
+    asked = [*list(app.ask(H100, [], None))[-1][1]]
+    box, message, *rest = app.ask_new_chat(asked)
+    assert box.visible and "Clear this conversation (1 question and its answer)?" in message
+    assert rest == [gr.skip()] * 5  # the transcript, state, viewer, box, storage kept
+    two = [*asked, replace(asked[0], question="dan A100?")]
+    assert "(2 questions and their answers)" in app.ask_new_chat(two)[1]
+    # then "Yes" clears it all and hides the question; "Cancel" only hides it
+    box, message, html, turns, _viewer, question, stored = app.confirm_new_chat()
+    assert not box.visible and message == "" and turns == [] and stored == []
+    assert "transcript empty" in html and question == ""
+    box, message = app.cancel_new_chat()
+    assert not box.visible and message == ""
+
+
 def _passage_of(settings: Settings, source_name: str, ordinal: int) -> Passage:
     catalog = Catalog(settings.catalog_path)
     try:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 from rag.schema import Passage, Quote
 from ui.chat import ChatTurn, DocumentView
 from ui.render import (
+    MODE_LABELS,
     answer_markdown,
+    mode_label,
     render_answer_text,
     render_banner,
     render_document,
@@ -207,12 +210,64 @@ def test_an_abstention_is_headed_in_the_questions_language() -> None:
     html = render_transcript([turn])
     text = "".join(parse(html).text)
     assert "Tidak ada di dokumen Anda." in text and "Terkait, tetapi bukan jawaban" in text
-    # no English heading over the Indonesian message (the mode badge is the UI's own word)
+    # no English heading over the Indonesian message
     assert "Not in your documents." not in text and "Related, but not" not in text
     # while the message streams, its passages are already related ones, not sources
     streaming = dataclasses.replace(turn, text="", done=False)
     text = "".join(parse(render_transcript([streaming])).text)
     assert "Terkait, tetapi bukan jawaban" in text and "Sources:" not in text
+
+
+def badge(turn: ChatTurn) -> str:
+    found = re.search(r'<div class="badge"[^>]*>(.*?)</div>', render_transcript([turn]))
+    assert found, "no badge"
+    return unescape(found.group(1))
+
+
+def test_the_mode_badge_is_in_the_questions_language() -> None:
+    questions = {
+        "en": "How many H100s will Meta have?",
+        "id": "Berapa banyak GPU H100 yang akan dimiliki Meta?",
+        "zh": "Llama 3.1最大的版本有多少参数?",
+        "vi": "Meta có bao nhiêu GPU H100?",
+    }
+    expected = {
+        "en": ["answer written by llama3.1:8b", "no language model used: quoted passages"],
+        "id": ["jawaban ditulis oleh llama3.1:8b", "tanpa model bahasa: kutipan dari dokumen"],
+        "zh": ["由 llama3.1:8b 撰写的回答", "未使用语言模型：引用原文段落"],
+        "vi": [
+            "câu trả lời do llama3.1:8b viết",
+            "không dùng mô hình ngôn ngữ: trích dẫn các đoạn văn",
+        ],
+    }
+    abstain = {
+        "en": "not in your documents",
+        "id": "tidak ada di dokumen Anda",
+        "zh": "不在您的文档中",
+        "vi": "không có trong tài liệu của bạn",
+    }
+    for lang, question in questions.items():
+        base = ChatTurn(question=question, text="x [1].", passages=[passage(1)], done=True)
+        shown = [
+            badge(dataclasses.replace(base, mode="llm", model="llama3.1:8b")),
+            badge(dataclasses.replace(base, mode="extractive")),
+        ]
+        assert shown == expected[lang], lang
+        assert badge(dataclasses.replace(base, mode="abstain")) == abstain[lang], lang
+    # a language with no words of its own (a short question read as Irish): English
+    turn = ChatTurn(question="Who is Yann LeCun?", mode="llm", done=True)
+    assert badge(turn) == "answer written by the model"
+    assert mode_label("llm", "ms") == "jawaban ditulis oleh model bahasa"  # Malay: Indonesian
+    assert mode_label("rewritten", "zh") == "rewritten"  # a mode it does not know: as it is
+
+
+def test_the_badges_have_words_in_every_language_an_abstention_has() -> None:
+    from rag.abstain import ABSTAIN_HEAD
+
+    assert set(MODE_LABELS) == set(ABSTAIN_HEAD)
+    for lang, words in MODE_LABELS.items():
+        assert set(words) == set(MODE_LABELS["en"]), lang
+        assert "{model}" in words["llm"], lang
 
 
 def test_markdown_copy_has_answer_and_cited_sources() -> None:
@@ -321,3 +376,20 @@ def test_the_status_line_leaves_the_unreachable_model_to_the_banner() -> None:
     )
     assert "reachable" not in builtin and "no cross-lingual meaning" in builtin
     assert "the bundled embedding model cannot be used" in builtin
+
+
+def test_the_status_line_marks_its_problems() -> None:
+    # a phone-width window shows the first item and the problems only (app.css)
+    up = {"ollama": {"reachable": False}, "embedder": {"kind": "builtin"}}
+    fine = render_status(up, "llama3.1:8b")
+    assert 'class="problem"' not in fine and fine.count("<li>") == 4
+    html = render_status(
+        {**up, "dense": {"on": False, "reason": "no vectors"}, "lexical": {"problem": "stale"}},
+        "llama3.1:8b",
+    )
+    problems = re.findall(r'<li class="problem">(.*?)</li>', html)
+    assert problems == [
+        "dense search off: no vectors (answers use BM25 only)",
+        "lexical index: stale",
+    ]
+    assert html.index("<li>model-free answers</li>") < html.index('class="problem"')

@@ -332,6 +332,30 @@ class App:
     def new_chat(self) -> tuple[str, list[ChatTurn], str, str, list[Any]]:
         return render_transcript([]), [], render_viewer_message(VIEWER_HINT), "", []
 
+    def ask_new_chat(self, turns: list[ChatTurn] | None) -> tuple[Any, ...]:
+        """Step one of "New chat", as a delete asks first: with a conversation to lose,
+        ask for confirmation (saying how much would go); an empty chat is started afresh
+        at once. (confirmation box, its message, then what `new_chat` gives)"""
+        n = len(turns or [])
+        if not n:
+            return (gr.Column(visible=False), "", *self.new_chat())
+        question = (
+            f"Clear this conversation ({n} question{'s' if n != 1 else ''} and "
+            f"{'their answers' if n != 1 else 'its answer'})? It cannot be brought back."
+        )
+        skip = gr.skip()
+        return (
+            gr.Column(visible=True),
+            f'<p class="confirm-msg">{esc(question)}</p>',
+            *(skip,) * 5,
+        )
+
+    def confirm_new_chat(self) -> tuple[Any, ...]:
+        return (gr.Column(visible=False), "", *self.new_chat())
+
+    def cancel_new_chat(self) -> tuple[Any, str]:
+        return gr.Column(visible=False), ""
+
     # documents ------------------------------------------------------------------------
     def documents(self) -> tuple[str, Any]:
         docs = list_documents(self.settings)
@@ -339,16 +363,22 @@ class App:
             table = '<p class="hint">No documents are indexed yet: upload some above.</p>'
         else:
             rows = "".join(
-                f"<tr><td>{esc(d.title)}</td><td class='file'>{esc(file_name(d.source))}</td>"
+                f"<tr><td class='title'>{esc(d.title)}</td>"
+                f"<td class='file'>{esc(file_name(d.source))}</td>"
                 f"<td>{esc(d.lang)}</td><td class='num'>{d.n_chunks}</td>"
-                f"<td>{esc(d.format)}</td><td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
+                f"<td class='format'>{esc(d.format)}</td>"
+                f"<td class='num'>{d.size / 1024:,.1f} KB</td></tr>"
                 for d in docs
             )
             total = sum(d.n_chunks for d in docs)
+            # in a box of its own that scrolls sideways: a phone-width window squeezed
+            # the columns to a few letters each
             table = (
-                f'<table class="docs"><caption>{len(docs)} documents, {total} chunks</caption>'
+                '<div class="docs-box"><table class="docs">'
+                f"<caption>{len(docs)} documents, {total} chunks</caption>"
                 "<thead><tr><th>Title</th><th>File</th><th>Language</th><th>Chunks</th>"
-                f"<th>Format</th><th>Size</th></tr></thead><tbody>{rows}</tbody></table>"
+                "<th class='format'>Format</th><th>Size</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table></div>"
             )
         choices = [(f"{d.title} — {file_name(d.source)}", d.doc_id) for d in docs]
         picker = gr.Dropdown(choices=choices, value=None, interactive=bool(choices))
@@ -457,11 +487,13 @@ def build_app(settings: Settings) -> gr.Blocks:
     with demo:
         turns = gr.State([])
         stored = gr.BrowserState([], storage_key=HISTORY_KEY)
-        gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
-        status_html = gr.HTML(
-            '<div class="status">checking…</div>', elem_id="status", js_on_load=None
-        )
-        banner = gr.HTML("", elem_id="banner", js_on_load=BANNER_JS)
+        # the header: compact on a phone (app.css), where it took half the window
+        with gr.Column(elem_id="header"):
+            gr.HTML('<h1 class="app-title">Ask your documents</h1>', js_on_load=None)
+            status_html = gr.HTML(
+                '<div class="status">checking…</div>', elem_id="status", js_on_load=None
+            )
+            banner = gr.HTML("", elem_id="banner", js_on_load=BANNER_JS)
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=360):
@@ -470,6 +502,15 @@ def build_app(settings: Settings) -> gr.Blocks:
                         elem_id="transcript",
                         js_on_load=TRANSCRIPT_JS,
                     )
+                    # "New chat" asks here first, just above the question box (in
+                    # view: the tools row under the box can be below the window's edge)
+                    with gr.Column(visible=False, elem_id="new-chat-confirm") as new_confirm:
+                        new_msg = gr.HTML("", elem_id="new-chat-msg", js_on_load=None)
+                        with gr.Row():
+                            new_yes = gr.Button(
+                                "Yes, clear it", variant="stop", size="sm", elem_id="new-chat-yes"
+                            )
+                            new_no = gr.Button("Cancel", size="sm", elem_id="new-chat-no")
                     with gr.Row(elem_id="ask-row"):
                         question = gr.Textbox(
                             placeholder="Ask a question in any language…",
@@ -546,7 +587,10 @@ def build_app(settings: Settings) -> gr.Blocks:
         transcript.cite(
             app.cite, [turns], [viewer], show_progress="hidden", trigger_mode="always_last"
         )
-        new_btn.click(app.new_chat, None, [transcript, turns, viewer, question, stored])
+        cleared = [new_confirm, new_msg, transcript, turns, viewer, question, stored]
+        new_btn.click(app.ask_new_chat, [turns], cleared, show_progress="hidden")
+        new_yes.click(app.confirm_new_chat, None, cleared, show_progress="hidden")
+        new_no.click(app.cancel_new_chat, None, [new_confirm, new_msg], show_progress="hidden")
         upload.upload(
             app.upload,
             [upload],

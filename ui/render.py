@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from index.language import detect_language
+from index.language import detect_language, language_key
 from rag.abstain import abstain_head
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
@@ -26,10 +26,35 @@ from ui.chat import ChatTurn, DocumentView, file_name
 # [1], [1, 2], [1][2] (two matches), 【1】, 【1，2】
 CITE_RE = MARKER  # the answer checker's own marker grammar, so what it counts is linked
 
-MODE_LABELS = {
-    "llm": "answer written by {model}",
-    "extractive": "no language model used: quoted passages",
-    "abstain": "not in your documents",
+# The badge over an answer, in the question's language (the languages an abstention is
+# worded in, `rag.abstain.ABSTAIN_HEAD`; any other: English): the answer below it is in
+# that language, and an English badge over it read as a second voice. "model": what
+# "{model}" says when the answer names none.
+MODE_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "llm": "answer written by {model}",
+        "extractive": "no language model used: quoted passages",
+        "abstain": "not in your documents",
+        "model": "the model",
+    },
+    "id": {
+        "llm": "jawaban ditulis oleh {model}",
+        "extractive": "tanpa model bahasa: kutipan dari dokumen",
+        "abstain": "tidak ada di dokumen Anda",
+        "model": "model bahasa",
+    },
+    "zh": {
+        "llm": "由 {model} 撰写的回答",
+        "extractive": "未使用语言模型：引用原文段落",
+        "abstain": "不在您的文档中",
+        "model": "语言模型",
+    },
+    "vi": {
+        "llm": "câu trả lời do {model} viết",
+        "extractive": "không dùng mô hình ngôn ngữ: trích dẫn các đoạn văn",
+        "abstain": "không có trong tài liệu của bạn",
+        "model": "mô hình ngôn ngữ",
+    },
 }
 
 EXAMPLE_QUESTION = "how many H100s does Meta plan to have?"
@@ -282,17 +307,25 @@ def shown_question(question: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _abstain_words(question: str) -> tuple[str, str]:
-    """`abstain_head` in the question's language, read once per question (the whole
+def _question_language(question: str) -> str:
+    """The question's language (`language_key`), read once per question (the whole
     transcript is rendered again for every streamed token)."""
-    return abstain_head(detect_language(question))
+    return language_key(detect_language(question))
+
+
+def mode_label(mode: str, lang: str, model: str | None = None) -> str:
+    """The badge over an answer given in `mode`, in `lang` (English for a language
+    `MODE_LABELS` has no words for); an unknown mode is shown as it is."""
+    words = MODE_LABELS.get(language_key(lang), MODE_LABELS["en"])
+    return words.get(mode, mode).format(model=model or words["model"])
 
 
 def render_turn(turn: ChatTurn, index: int) -> str:
     valid = {p.n for p in turn.passages}
     abstaining = turn.mode == "abstain"  # the sources came: related ones, even while it streams
     # in the question's language, as the abstention's own words are (`Answerer`)
-    head, related = _abstain_words(turn.question) if abstaining else ("", "")
+    lang = _question_language(turn.question)
+    head, related = abstain_head(lang) if abstaining else ("", "")
     question = esc(shown_question(turn.question))
     parts = [
         f'<div class="turn" id="turn-{index}" data-turn="{index}">',
@@ -300,7 +333,7 @@ def render_turn(turn: ChatTurn, index: int) -> str:
         f'<div class="a{"" if turn.done else " streaming"} mode-{esc(turn.mode or "pending")}">',
     ]
     if turn.mode:
-        label = MODE_LABELS.get(turn.mode, turn.mode).format(model=turn.model or "the model")
+        label = mode_label(turn.mode, lang, turn.model)
         # why no model was used is said once, by the banner; here only on hover
         title = f' title="{esc(turn.notice)}"' if turn.notice else ""
         parts.append(f'<div class="badge"{title}>{esc(label)}</div>')
@@ -442,15 +475,19 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
         f"index {status.get('documents', 0)} documents, {status.get('chunks', 0)} chunks ({langs})",
         f"store {status.get('store')}",
     ]
+    # a problem is marked: a phone-width window shows the first item and the problems
+    # only (app.css; the Status tab has it all)
+    problems = []
     dense = status.get("dense") or {}
     if dense and not dense.get("on"):
-        items.append(f"dense search off: {dense.get('reason')} (answers use BM25 only)")
+        problems.append(f"dense search off: {dense.get('reason')} (answers use BM25 only)")
     elif dense.get("reason"):
-        items.append(f"dense search: {dense.get('reason')}")
+        problems.append(f"dense search: {dense.get('reason')}")
     lexical_problem = (status.get("lexical") or {}).get("problem")
     if lexical_problem:
-        items.append(f"lexical index: {lexical_problem}")
+        problems.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
+    lis += "".join(f'<li class="problem">{esc(x)}</li>' for x in problems)
     note = status.get("embedder_note") or ""
     if not ol.get("reachable"):  # the banner says Ollama is not reachable: not again here
         if note.startswith("Ollama is not reachable: using the bundled"):
@@ -473,9 +510,10 @@ def render_banner(status: dict[str, Any], llm_model: str, embed_model: str) -> s
         cmds = "".join(f"<li><code>{esc(c)}</code></li>" for c in commands)
         return (
             f'<div class="banner model-free" role="status" data-kind="model-free">{close}'
-            "<strong>Model-free mode.</strong> No language model is reachable at "
-            f"{esc(host)}: answers quote the most relevant sentences of your documents, with "
-            "their citations. <details><summary>Get written answers</summary>"
+            '<strong>Model-free mode.</strong> <span class="banner-why">No language model '
+            f"is reachable at {esc(host)}: answers quote the most relevant sentences of your "
+            "documents, with their citations.</span> <details><summary>Get written answers"
+            "</summary>"
             f"Run<ol>{cmds}</ol>then press “Refresh status” on the Status tab (or set "
             "<code>OLLAMA_HOST</code> to point at another Ollama).</details></div>"
         )

@@ -212,6 +212,7 @@ def test_model_free_banner_when_ollama_goes_down(
     shot(page, "browser-model-free-reloaded")
 
     page.click("#new-chat")
+    page.click("#new-chat-yes")  # (it asks first: `test_new_chat_asks_before_clearing`)
     page.wait_for_selector("#transcript .transcript.empty")
     assert page.locator("#transcript .turn").count() == 0
     page.reload()  # a new chat is also what a reload shows
@@ -233,6 +234,7 @@ def test_example_questions_are_clickable_and_abstentions_list_related_passages(
     assert re.search(r"340[.,]000", page.inner_text("#turn-0 .answer-first .value"))
 
     page.click("#new-chat")  # not a follow-up of the H100 question
+    page.click("#new-chat-yes")
     page.wait_for_selector("#transcript .transcript.empty")
     turn = ask(page, "qwertzuiop asdfghjkl lkjhgfdsa poiuytrewq mnbvcxyq zuckerberg")
     assert turn.locator(".badge").inner_text() == "not in your documents"
@@ -389,4 +391,43 @@ def test_a_phone_width_window_gives_the_question_box_the_whole_width(
     assert box["width"] >= 280 and button["y"] >= box["y"] + box["height"]
     assert model["width"] >= 240
     shot(page, "browser-phone-width")
+    assert page.js_errors == []
+
+
+def test_new_chat_asks_before_clearing_a_conversation(
+    corpus_index: Settings, serve_app: Any, page: Any
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_app(page, serve_app())
+    confirm = page.locator("#new-chat-confirm")
+    # an empty chat has nothing to lose: cleared at once (the typed question too)
+    page.fill("#question textarea", "half a question")
+    page.click("#new-chat")
+    page.wait_for_function("() => document.querySelector('#question textarea').value === ''")
+    assert confirm.is_hidden() and page.locator("#transcript .transcript.empty").count() == 1
+
+    ask(page, H100)
+    page.click("#new-chat")  # asks first, clears nothing yet
+    page.get_by_text("Clear this conversation (1 question and its answer)?").wait_for()
+    assert page.locator("#transcript .turn").count() == 1
+    # the question is in the window, the question box still in view below it
+    yes = page.locator("#new-chat-yes").bounding_box()
+    box = page.locator("#question textarea").bounding_box()
+    assert yes and box and yes["y"] >= 0 and yes["y"] + yes["height"] <= box["y"]
+    assert box["y"] + box["height"] <= 900
+    shot(page, "browser-new-chat-confirm")
+    page.click("#new-chat-no")  # cancelled: the conversation stays
+    confirm.wait_for(state="hidden")
+    assert page.locator("#transcript .turn").count() == 1
+    page.reload()  # ... and stays stored in the browser
+    open_app(page, page.url)
+    page.wait_for_selector("#transcript #turn-0")
+
+    page.click("#new-chat")
+    page.click("#new-chat-yes")
+    page.wait_for_selector("#transcript .transcript.empty")
+    confirm.wait_for(state="hidden")
+    page.reload()
+    open_app(page, page.url)
+    page.wait_for_selector("#transcript .transcript.empty")
     assert page.js_errors == []
