@@ -167,7 +167,13 @@ def load_html(data: bytes, name: str) -> LoadedDocument:
 
 
 def load_pdf(data: bytes, name: str) -> LoadedDocument:
+    import logging
+
     from pypdf import PdfReader
+
+    # pypdf logs its repairs ("invalid pdf header", "EOF marker not found") as warnings:
+    # on a terminal they were lines naming no file, before the one naming it
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
     try:
         reader = PdfReader(io.BytesIO(data))

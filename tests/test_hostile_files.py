@@ -367,3 +367,24 @@ def test_ten_megabyte_single_line_loads_and_chunks_in_bounded_time() -> None:
         assert not line[prev.end : span.start].strip()  # nothing but spaces dropped
     for span in spans[:: max(1, len(spans) // 200)]:  # spot-check the cap (counting all is slow)
         assert span.tokens == count_tokens(line[span.start : span.end]) <= 300
+
+
+def test_a_broken_pdf_is_one_line_on_a_real_terminal_run(tmp_path: Path) -> None:
+    """pytest captures logging; the command line does not, and pypdf's warnings were
+    lines of their own naming no file ("invalid pdf header: b'Ini b'")."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "fake.pdf").write_bytes(b"Ini bukan PDF sama sekali, hanya teks biasa.\n")
+    (folder / "truncated.pdf").write_bytes(make_pdf("Truncated PDF text")[:300])
+    (folder / "good.txt").write_text("Meta akan memiliki 340.000 GPU H100.\n", encoding="utf-8")
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "data"), "RAG_EMBEDDER": "builtin"}
+    run = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(folder)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("skipped: ") for line in lines), lines
