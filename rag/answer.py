@@ -413,7 +413,12 @@ class _Run:
         reply failed and quotes stand in): it may cite only those passages. A question
         asking several things gets an answer per part (`rag.compound`)."""
         from rag.compound import merge, split_question
+        from rag.retrieve import MAX_QUERY_CHARS
 
+        if len(question) > MAX_QUERY_CHARS:
+            # cut as retrieval cuts it: a pasted page as the question took minutes (every
+            # sentence read against every word, the whole text embedded)
+            question = normalize_query(question)
         parts = split_question(question)
         if len(parts) == 1:
             return self._answer_part(question, passages, new_sources)
