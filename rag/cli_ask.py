@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from core.errors import QuestionError, RagError
 from core.settings import Settings
+from rag.extractive import quoted as in_quotes
 from rag.schema import Answer, DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
 from rag.terminal import one_line, safe_stream, safe_text
 
@@ -97,7 +98,7 @@ def format_sources(
         page = quote.page if quote and quote.page else p.page
         if quote:
             where = f"{p.source}:{quote.start}-{quote.end}"
-            text = f"“{_snippet(quote.text, 120)}”"
+            text = in_quotes(_snippet(quote.text, 120))
         else:
             where = f"{p.source}:{p.start}-{p.end}"
             text = _snippet(p.text)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from index.lexical import STOPWORDS, tokenize
 from rag.binding import cjk_organisations, question_names
-from rag.extractive import SAID_BY, Extraction, shown
+from rag.extractive import SAID_BY, Extraction, quoted
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.values import counted, counted_word
 
@@ -236,9 +236,9 @@ def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
             continue  # the same sentence and value answer an earlier part
         said = [q for q in got.quotes[1:] if q.role == ATTRIBUTION]
         value = head.value
-        quoted = f"“{shown(head.text)}” [{head.n}]"
-        lines.append(f"**{value}** — {quoted}" if value else f"{part} — {quoted}")
-        lines += [f"{SAID_BY} “{shown(q.text)}” [{q.n}]" for q in said]
+        line = f"{quoted(head.text)} [{head.n}]"
+        lines.append(f"**{value}** — {line}" if value else f"{part} — {line}")
+        lines += [f"{SAID_BY} {quoted(q.text)} [{q.n}]" for q in said]
         quotes += [head, *said]
         extra += [p for p in got.extra if all(p.n != e.n for e in extra)]
     # the answer's value is the first part's: none when no sentence answers it

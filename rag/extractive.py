@@ -123,7 +123,8 @@ _SAID_THAT = re.compile(
     r"|(?:这|那)?(?:句话)?(?:是)?谁说的)",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"“(.{12,}?)” \[\d+\]")  # “sentence” [n], quotation marks inside kept
+# “sentence” [n], or ‘sentence’ [n] where it holds quotation marks (`quoted`)
+_QUOTED = re.compile(r"“(.{12,}?)” \[\d+\]|‘(.{12,}?)’ \[\d+\]")
 
 
 def asks_who_said_that(question: str) -> bool:
@@ -137,7 +138,7 @@ def who_said_quote(answer: str) -> str | None:
     m = _QUOTED.search(answer)
     if not m:
         return None
-    said = m.group(1).removesuffix("…").strip()  # a long sentence is shown cut
+    said = (m.group(1) or m.group(2)).removesuffix("…").strip()  # a long one is shown cut
     if said[:1] in '“"':  # a sentence opening with a quotation is not quoted twice
         return f"Who said {said.rstrip('.。')}?"
     return f"Who said “{said}”?"
@@ -193,6 +194,17 @@ def shown(text: str) -> str:
         cut = text.rfind(" ", 0, MAX_SHOWN_CHARS)
         text = text[: cut if cut > MAX_SHOWN_CHARS // 2 else MAX_SHOWN_CHARS] + "…"
     return text
+
+
+_QUOTE_MARKS = '“”"「」『』„'
+
+
+def quoted(text: str) -> str:
+    """A quote as displayed, in quotation marks: single ones around a sentence that holds
+    double ones itself (‘“Llama 2 is the best open model,” he said.’), which doubled
+    read as ““...””."""
+    text = shown(text)
+    return f"‘{text}’" if any(m in text for m in _QUOTE_MARKS) else f"“{text}”"
 
 
 @dataclass
@@ -789,14 +801,14 @@ def compose(quotes: Sequence[Quote], value: str | None) -> str:
     it as a list."""
     if not quotes:
         return "No sentence of the retrieved passages matches the question."
-    first = f"“{shown(quotes[0].text)}” [{quotes[0].n}]"
+    first = f"{quoted(quotes[0].text)} [{quotes[0].n}]"
     lines = [f"**{value}** — {first}" if value else first]
     said = [q for q in quotes[1:] if q.role == ATTRIBUTION]
     rest = [q for q in quotes[1:] if q.role != ATTRIBUTION]
-    lines += [f"{SAID_BY} “{shown(q.text)}” [{q.n}]" for q in said]
+    lines += [f"{SAID_BY} {quoted(q.text)} [{q.n}]" for q in said]
     if rest:
         lines += ["", ALSO]
-        lines += [f"- “{shown(q.text)}” [{q.n}]" for q in rest]
+        lines += [f"- {quoted(q.text)} [{q.n}]" for q in rest]
     return "\n".join(lines)
 
 

@@ -222,7 +222,8 @@ def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> Non
     assert said.n == 2 and "kata Huang" in said.text and DOC[said.start : said.end] == said.text
     # shown as who said it, not as another document stating the same
     assert said.role == "attribution" and "Also stated in" not in got.text, got.text
-    assert got.text.splitlines()[1].startswith("Said by: “") and got.text.endswith("[2]")
+    # (in single quotation marks: the sentence holds the quotation's closing mark)
+    assert got.text.splitlines()[1].startswith("Said by: ‘") and got.text.endswith("’ [2]")
     # another document's attribution, or one that opens a new quotation, is not taken
     other = _passage(2, DOC[cut:], doc="d2", start=cut)
     assert answer_first(question, [first, other]).value is None
@@ -769,3 +770,16 @@ def test_a_relative_date_answers_when_and_is_glossed_for_an_asker_of_another_lan
     assert got.value == "今年年底 (the end of the year)"  # an English asker reads what it means
     got = answer_first("Meta什么时候会拥有超过340,000个H100?", [shipments, plan])
     assert got.value == "今年年底"  # in the asker's own language: as written
+
+
+def test_a_sentence_holding_quotation_marks_is_quoted_in_single_ones() -> None:
+    from rag.extractive import quoted, who_said_quote
+
+    said = "“Llama 2 bukanlah model terdepan di industri,” katanya."
+    assert quoted(said) == f"‘{said}’"  # not ““...”” nor “...” katanya.”
+    assert quoted("Meta akan memiliki 340.000 GPU.") == "“Meta akan memiliki 340.000 GPU.”"
+    assert quoted("他说:“我们已经建立了这样的能力。”") == "‘他说:“我们已经建立了这样的能力。”’"
+    # "who said that?" reads the quote back either way
+    assert who_said_quote(f"**Huang** — {quoted(said)} [1]") == (
+        "Who said “Llama 2 bukanlah model terdepan di industri,” katanya?"
+    )

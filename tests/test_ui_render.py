@@ -325,7 +325,8 @@ def test_the_sentence_naming_who_said_it_is_labelled_said_by() -> None:
     html = _model_free(
         "Siapa yang mengatakan bahwa AI masa kini berbasis giliran?", ps, quotes, "Huang"
     )
-    said = re.search(r'<div class="said-by">Said by: <q class="quote">(.*?)</q>', html)
+    # (its own quotation marks inside: single ones around it)
+    said = re.search(r'<div class="said-by">Said by: <q class="quote inner">(.*?)</q>', html)
     assert said and "kata Huang" in said.group(1)
     assert "Also stated in:" not in html
 

@@ -28,13 +28,12 @@ from index.loaders import SUPPORTED_SUFFIXES
 from index.report import IngestReport
 from ui.chat import file_name
 
-UPLOAD_FOLDER = "uploads"
 MAX_NAME_CHARS = 120
 _UNSAFE = re.compile(r"[^\w.\- ()\[\]+,@]", re.UNICODE)
 
 
 def uploads_dir(settings: Settings) -> Path:
-    return settings.data_dir / UPLOAD_FOLDER
+    return settings.uploads_dir
 
 
 def allowed_types() -> str:

@@ -19,6 +19,7 @@ from rag.abstain import abstain_head
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
 from rag.extractive import ALSO, SAID_BY, shown
+from rag.extractive import quoted as quote_text
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.terminal import safe_text
 from ui.chat import ChatTurn, DocumentView, file_name
@@ -174,7 +175,9 @@ def render_answer_text(
 
 def render_quote(q: Quote, turn: int, valid: set[int]) -> str:
     link = cite_link(turn, q.n) if q.n in valid else esc(f"[{q.n}]")
-    return f'<q class="quote">{esc(shown(q.text))}</q> {link}'
+    # (single quotation marks around a sentence holding double ones: `quoted`)
+    inner = " inner" if quote_text(q.text).startswith("‘") else ""
+    return f'<q class="quote{inner}">{esc(shown(q.text))}</q> {link}'
 
 
 def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
@@ -226,7 +229,7 @@ def render_sources(
         page = next((q.page for q in quoted.get(p.n, []) if q.page), p.page)
         where = f" · p. {page}" if page else ""
         if quoted.get(p.n):
-            snippet = " … ".join(f"“{shown(q.text)}”" for q in quoted[p.n])
+            snippet = " … ".join(quote_text(q.text) for q in quoted[p.n])
             css = "src cited quoted"
         else:
             snippet = " ".join(p.text.split())
