@@ -72,11 +72,16 @@ def word_count(text: str) -> int:
     return ideographs + len(_WORD_RUN.findall(IDEOGRAPH.sub(" ", text)))
 
 
+_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
+
+
 def states_something(text: str) -> bool:
     """Is `text` long enough in words to state anything? A page's language menu
     ("• Français (Afrique)") is not: quoted, it answered "What is the capital of France?"
-    over articles that never mention it."""
-    return word_count(text) >= MIN_WORDS
+    over articles that never mention it. Nor is a web or mail address with a label
+    ("订阅:https://rengongzhineng.io/ 。?", a newsletter's sign-up line, quoted for
+    "lorem ipsum dolor"): an address's parts are no words."""
+    return word_count(_ADDRESS.sub(" ", text)) >= MIN_WORDS
 
 
 # page furniture: a run of at least FURNITURE_RUN lines in a row that end as no sentence

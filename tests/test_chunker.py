@@ -112,6 +112,10 @@ def test_bad_parameters(size: int, overlap: int) -> None:
         ("Rp 1.234.567", 2, False),
         ("他告诉我,到今年年底", 9, True),  # a Chinese character is a word
         ("Noam Shazeer, Karakter.AI :", 4, True),
+        # an address is no words: a sign-up line states nothing, prose citing one does
+        ("订阅:https://rengongzhineng.io/ 。?", 5, False),
+        ("Contact: news@example.com, www.example.com/about", 8, False),
+        ("Lihat https://ai.meta.com/blog untuk detail model baru.", 10, True),
     ],
 )
 def test_a_menu_item_states_nothing(text: str, words: int, states: bool) -> None:
