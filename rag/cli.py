@@ -47,6 +47,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for line in report.repaired:
             print(f"repaired: {_one_line(line)}", file=sys.stderr)
         print(_one_line(report.summary()))
+        found = report.added or report.updated or report.unchanged or report.reembedded
+        if not (found or report.skipped or report.removed):
+            from index.loaders import SUPPORTED_SUFFIXES
+
+            kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            print(f"note: no file to index in {_one_line(' '.join(paths))} (looked for "
+                  f"{kinds})", file=sys.stderr)  # fmt: skip
     indexed = report.added or report.updated or report.unchanged or report.reembedded
     if report.skipped and not indexed and not report.removed:
         print("error: nothing could be ingested", file=sys.stderr)

@@ -167,10 +167,11 @@ def render(
         print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
     if answer.passages:
         if answer.mode == "abstain":  # in the question's language, as the abstention is
-            from index.language import detect_language
+            from index.language import detect_language, language_key
             from rag.abstain import abstain_head
 
-            title = abstain_head(detect_language(answer.question))[1] + ":"
+            lang = detect_language(answer.question)
+            title = abstain_head(lang)[1] + ("：" if language_key(lang) == "zh" else ":")
         else:
             title = "Sources (* = cited):"
         print(f"\n{title}", file=out)

@@ -217,5 +217,6 @@ def format_status(st: dict[str, Any]) -> str:
     else:
         lines.append(f"dense:    off: {dense['reason']} (answers use BM25 only)")
     for d in st["docs"]:
-        lines.append(f"  - {d['source']}  [{d['lang']}, {d['chunks']} chunks]  {d['title']}")
+        chunks = f"{d['chunks']} chunk" + ("" if d["chunks"] == 1 else "s")
+        lines.append(f"  - {d['source']}  [{d['lang']}, {chunks}]  {d['title']}")
     return "\n".join(lines)

@@ -303,6 +303,8 @@ def test_an_abstention_and_its_related_passages_are_titled_in_the_questions_lang
     # the passages' title speaks as the abstention does: no English heading under an
     # Indonesian or Chinese message
     assert f"\n{title}" in out and "Sources (* = cited)" not in out
+    colon = "：" if "相关" in title else ":"  # a Chinese heading ends as Chinese does
+    assert re.search(rf"\n{re.escape(title)}[^\n]*{colon}\n", out), out
 
 
 def test_chat_at_a_terminal_ctrl_c_drops_the_line_and_ctrl_d_ends_the_line(

@@ -337,6 +337,14 @@ def test_nothing_ingestable_exits_one(
     (folder / "ok.txt").write_text(GOOD, encoding="utf-8")
     assert main(["ingest", str(folder)]) == 0
 
+    # a folder with no file to index says so (it printed "added 0, ... skipped 0" alone)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+    assert main(["ingest", str(empty)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: no file to index in {empty} (looked for .docx," in err, err
+
 
 def test_a_missing_path_is_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
