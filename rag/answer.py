@@ -32,7 +32,7 @@ from core.errors import (
 )
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
-from rag.compound import asks_nothing, follows_on, split_question
+from rag.compound import asks_nothing, follows_on, split_question, with_person
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
@@ -265,6 +265,9 @@ class _Run:
                 )
         if self.history and self.use_llm and not standalone:
             standalone = self._condense()
+        if self.history and not self.use_llm and not standalone:
+            # model-free, "he" is the person the last answer named (shown as searched for)
+            standalone = with_person(self.question, self.history[-1].answer)
         if standalone:
             variants = [standalone]
         elif self.history and follows_on(self.question):

@@ -123,6 +123,39 @@ _POINTS_AT = re.compile(
 )
 
 
+# the person a who-question's answer named: "**Noam Shazeer** — “...” [1]"
+_ANSWERED_NAME = re.compile(
+    r"^\*\*(?P<name>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}|[\u3400-\u9fff·]{2,8})\*\* — "
+)
+# "he", "she", "him", "his" (a possessive), "dia", "ia", "beliau", 他, 她 (not 他们, they,
+# nor 其他, other), "anh ấy", "cô ấy", "ông ấy", "bà ấy"
+_PERSON = re.compile(
+    r"\b(?P<own>his)\b|\b(?:he|she|him|dia|ia|beliau)\b|(?<!其)[他她](?!们)"
+    r"|\b(?:anh|cô|ông|bà)\s+ấy\b",
+    re.IGNORECASE,
+)
+
+
+def with_person(question: str, answer: str) -> str | None:
+    """A follow-up about the person the last answer named, with the name in place of its
+    pronoun: "What does he say about AI friends?" after "**Noam Shazeer** — ..." is
+    "What does Noam Shazeer say about AI friends?". Model-free, the earlier question's
+    words did not say who "he" is (its answer does), and a pronoun finds nothing. None
+    when the answer named nobody, or the question has no such pronoun or names someone
+    itself."""
+    named = _ANSWERED_NAME.match(answer)
+    if named is None or any(ch.isdigit() for ch in named.group("name")):
+        return None
+    name = named.group("name")
+    found = _PERSON.search(question)
+    if found is None or question_names(question) - {counted(question)}:
+        # a question naming someone may mean them ("What did Tesla say of his father?":
+        # XQuAD questions on one topic lost answers to the earlier answer's name)
+        return None
+    said = f"{name}'s" if found.group("own") else name
+    return question[: found.start()] + said + question[found.end() :]
+
+
 def follows_on(question: str) -> bool:
     """Does the question lean on the one before: opening with "and ...", pointing at a
     thing it named ("that company", 该公司, whatever else it names), or pointing

@@ -359,6 +359,25 @@ def test_a_chat_question_on_a_new_topic_is_judged_on_its_own(bundled_index: Sett
             assert "340" in got.answer.split("\n")[0], (follow_up, got.answer)
 
 
+def test_a_follow_up_about_he_searches_for_the_person_the_last_answer_named(
+    bundled_index: Settings,
+) -> None:
+    """Model-free, "he" after "**Noam Shazeer** — ..." was searched with the earlier
+    question's words (founder, CEO, Character.AI), and the industry's size was declined."""
+    with Answerer(bundled_index) as answerer:
+        first = answerer.ask("Siapa pendiri dan CEO Character.AI?", no_llm=True)
+        assert first.value == "Noam Shazeer", first.answer
+        got = answerer.ask(
+            "How big does he say the entertainment industry is per year?",
+            history=[Turn(first.question, first.answer)],
+            no_llm=True,
+        )
+        assert got.standalone_question == (
+            "How big does Noam Shazeer say the entertainment industry is per year?"
+        )
+        assert got.value and "2 triliun" in got.value, got.answer
+
+
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
     with pytest.raises(QuestionError, match="empty"):
         Answerer(corpus_index).ask("  \n ")

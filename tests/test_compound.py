@@ -204,3 +204,23 @@ def test_a_question_of_its_own_does_not_follow_on(question: str) -> None:
     from rag.compound import follows_on
 
     assert not follows_on(question)
+
+
+def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() -> None:
+    from rag.compound import with_person
+
+    answer = "**Noam Shazeer** — “• Pendiri & CEO Character.AI Noam Shazeer” [1]"
+    assert with_person("What does he say about AI friends?", answer) == (
+        "What does Noam Shazeer say about AI friends?"
+    )
+    assert with_person("What is his company worth?", answer) == (
+        "What is Noam Shazeer's company worth?"
+    )
+    assert with_person("Berapa biaya yang dia sebut?", answer) == (
+        "Berapa biaya yang Noam Shazeer sebut?"
+    )
+    assert with_person("他说了什么？", answer) == "Noam Shazeer说了什么？"
+    assert with_person("他们说了什么？", answer) is None  # they
+    assert with_person("What did Tesla say of his father?", answer) is None  # names one
+    assert with_person("How many GPUs?", answer) is None  # no pronoun
+    assert with_person("What did he say?", "**340,000** — “...” [1]") is None  # no person
