@@ -769,8 +769,10 @@ def choose(
     for c in support:
         if len(chosen) >= MAX_QUOTES:
             break
-        if any(_overlaps(c, o) for o in chosen):
-            continue  # the same sentence again, from an overlapping chunk or as a pair
+        if any(_overlaps(c, o) or _restates(c, o) for o in chosen):
+            # the same sentence again: from an overlapping chunk, as a pair, or written
+            # twice in the document (a pull quote, a headline repeated over its article)
+            continue
         chosen.append(c)
     if language and value is not None and not same_language(language, best.passage.lang):
         mine = next((c for c in chosen[1:] if same_language(language, c.passage.lang)), None)
@@ -780,6 +782,16 @@ def choose(
             # the value as that sentence writes it (340.000, not 340,000)
             value = next((v for v in mine.values if agrees(v, [value], kind)), value)
     return chosen, value
+
+
+def _gist(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def _restates(a: Candidate, b: Candidate) -> bool:
+    """Does one sentence hold the other's words whole (punctuation aside)?"""
+    x, y = _gist(a.text), _gist(b.text)
+    return bool(x and y) and (x in y or y in x)
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

@@ -783,3 +783,15 @@ def test_a_sentence_holding_quotation_marks_is_quoted_in_single_ones() -> None:
     assert who_said_quote(f"**Huang** — {quoted(said)} [1]") == (
         "Who said “Llama 2 bukanlah model terdepan di industri,” katanya?"
     )
+
+
+def test_a_sentence_the_document_repeats_is_quoted_once() -> None:
+    """A pull quote repeats the article's sentence (here without its closing mark): it
+    was listed under "Also stated in" as if another source said it."""
+    text = (
+        "他说:“我们已经建立了这样的能力,其规模可能超过任何其他单一公司。” "
+        "Meta将拥有超过340,000个H100。 "
+        "他说:“我们已经建立了这样的能力,其规模可能超过任何其他单一公司。"
+    )
+    got = answer_first("他说他们建立了什么样的能力?", [_passage(1, text)])
+    assert len(got.quotes) == 1, got.text
