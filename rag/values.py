@@ -297,6 +297,9 @@ def _relative_dates(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+_DECADE = re.compile(r"(?:an|s|['’]s)\b|年代")
+
+
 def date_values(sentence: str, question: str) -> list[Value]:
     asked = {fold(m.group(0)) for m in _DATE.finditer(question)}
     asked |= {m.group(0)[:4] for m in _YEAR.finditer(question)}
@@ -307,14 +310,18 @@ def date_values(sentence: str, question: str) -> list[Value]:
         text = m.group(0).strip()
         if fold(text) in asked:
             continue
-        out.append(Value(text, m.start(), m.end(), fold(text)))
-        taken.append((m.start(), m.end()))
+        end = m.end() + (text.endswith("年") and sentence[m.end() : m.end() + 1] == "代")
+        out.append(Value(sentence[m.start() : end].strip(), m.start(), end, fold(text)))
+        taken.append((m.start(), end))
     for m in _YEAR.finditer(sentence):
         year = m.group(0)[:4]
         if year in asked or any(a <= m.start() < b for a, b in taken):
             continue
-        out.append(Value(m.group(0).strip(), m.start(), m.end(), year))
-        taken.append((m.start(), m.end()))
+        # a decade: "1990an", "the 1990s", "1990年代" (not the year 1990)
+        decade = _DECADE.match(sentence, m.end()) if not m.group(0).endswith("年") else None
+        end = decade.end() if decade else m.end()
+        out.append(Value(sentence[m.start() : end].strip(), m.start(), end, year))
+        taken.append((m.start(), end))
     for key, a, b in _relative_dates(sentence):
         if key in asked or any(x < b and a < y for x, y in taken):
             continue

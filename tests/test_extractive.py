@@ -88,6 +88,9 @@ def test_answer_type_in_three_languages(question: str, kind: str) -> None:
         ("到今年年底,Meta将拥有超过340,000个H100。", "date", "什么时候?", "今年年底"),
         ("Meta will have them by the end of the year.", "date", "When?", "by the end of the year"),
         ("Llama 2 dirilis tahun lalu.", "date", "Kapan Llama 2 dirilis?", "tahun lalu"),
+        # a decade is shown as one, not as its first year
+        ("Lalu pada tahun 1990an, internet muncul.", "date", "Kapan?", "1990an"),
+        ("在1990年代互联网兴起。", "date", "什么时候?", "1990年代"),
     ],
 )
 def test_the_value_asked_for_is_pulled_out(
