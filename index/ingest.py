@@ -29,7 +29,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
 from typing import Any
 
 from core.errors import StoreError
@@ -388,3 +389,25 @@ class Ingestor(StoreWriter):
 
 def ingest(paths: list[str], settings: Settings, **kwargs: Any) -> IngestReport:
     return Ingestor(settings, **kwargs).run(paths)
+
+
+def forget_documents(
+    settings: Settings, docs: Sequence[DocumentRow]
+) -> list[tuple[DocumentRow, bool]]:
+    """Remove documents from the index, as the UI's delete and `rag remove` do: the files
+    stay, except a file uploaded through the UI, whose copy in the data folder goes too.
+    Returns each document removed, and whether its uploaded copy was deleted."""
+    if not docs:
+        return []
+    report = Ingestor(settings, progress=False).remove([d.doc_id for d in docs])
+    uploads = settings.uploads_dir.resolve()
+    done = []
+    for doc in docs:
+        if doc.source not in report.removed:
+            continue
+        path = Path(doc.path)
+        uploaded = path.parent.resolve() == uploads
+        if uploaded:
+            path.unlink(missing_ok=True)
+        done.append((doc, uploaded))
+    return done

@@ -37,6 +37,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     paths = args.paths or ["corpus"]
     log = (lambda m: print(_one_line(m), file=sys.stderr)) if args.verbose else None
     report = Ingestor(settings, progress=None if not args.json else False, log=log).run(paths)
+    indexed = report.added or report.updated or report.unchanged or report.reembedded
     if args.json:
         _print_json(report.as_dict())
     else:
@@ -47,14 +48,12 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for line in report.repaired:
             print(f"repaired: {_one_line(line)}", file=sys.stderr)
         print(_one_line(report.summary()))
-        found = report.added or report.updated or report.unchanged or report.reembedded
-        if not (found or report.skipped or report.removed):
+        if not (indexed or report.skipped or report.removed):
             from index.loaders import SUPPORTED_SUFFIXES
 
             kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
             print(f"note: no file to index in {_one_line(' '.join(paths))} (looked for "
                   f"{kinds})", file=sys.stderr)  # fmt: skip
-    indexed = report.added or report.updated or report.unchanged or report.reembedded
     if report.skipped and not indexed and not report.removed:
         print("error: nothing could be ingested", file=sys.stderr)
         return 1
@@ -63,22 +62,23 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _documents_named(name: str, docs: Sequence[DocumentRow]) -> list[DocumentRow]:
     """The indexed documents `name` names: its id, its source or path as ingested, the
-    file it resolves to, or else its file name (which may name several)."""
+    file it resolves to, every file under the folder it resolves to, or else its file
+    name (which may name several)."""
     exact = [d for d in docs if name in (d.doc_id, d.source, d.path)]
     if exact:
         return exact
-    resolved = str(Path(name).expanduser().resolve())
-    exact = [d for d in docs if resolved in (d.source, d.path)]
-    if exact:
-        return exact
+    resolved = Path(name).expanduser().resolve()
+    exact = [d for d in docs if str(resolved) in (d.source, d.path)]
+    if exact or resolved.is_dir():
+        return exact or [d for d in docs if resolved in Path(d.path).resolve().parents]
     return [d for d in docs if Path(d.source.replace("\\", "/")).name == name]
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    """What the UI's delete does: forget documents (the files stay), and delete the copy
-    of an uploaded one."""
+    """What the UI's delete does (`index.ingest.forget_documents`): the documents are
+    forgotten, the files stay, an uploaded copy is deleted."""
     from index.catalog import Catalog
-    from index.ingest import Ingestor
+    from index.ingest import forget_documents
 
     if not settings.catalog_path.exists():
         raise RagError("nothing is indexed yet: there is nothing to remove")
@@ -92,26 +92,26 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     for name in args.documents:
         hits = _documents_named(name, docs)
         if not hits:
-            print(f"skipped: {_one_line(name)}: not in the index", file=sys.stderr)
+            what = "a folder holding no indexed file" if Path(name).is_dir() else "not in the index"
+            print(f"skipped: {_one_line(name)}: {what}", file=sys.stderr)
             failed = True
-        elif len(hits) > 1 and not any(name in (d.source, d.path) for d in hits):
+        elif (
+            len(hits) > 1
+            and not Path(name).is_dir()
+            and not any(name in (d.source, d.path) for d in hits)
+        ):
             where = ", ".join(_one_line(d.source) for d in hits)
             print(f"skipped: {_one_line(name)}: names {len(hits)} documents ({where}): "
                   "give the path", file=sys.stderr)  # fmt: skip
             failed = True
         else:
             chosen.update((d.doc_id, d) for d in hits)
-    report = Ingestor(settings, progress=False).remove(list(chosen)) if chosen else None
-    uploads = settings.uploads_dir.resolve()
-    for doc in chosen.values():
-        note = ""
-        if Path(doc.path).parent.resolve() == uploads:
-            Path(doc.path).unlink(missing_ok=True)
-            note = " (and its uploaded copy)"
-        print(f"removed: {_one_line(doc.source)}{note}")
-    if report is not None:
-        for source, reason in report.skipped:
-            print(f"skipped: {_one_line(source)}: {_one_line(reason)}", file=sys.stderr)
+    for doc, copy_deleted in forget_documents(settings, list(chosen.values())):
+        print(f"removed: {_one_line(doc.source)}" + (" (and its uploaded copy)" * copy_deleted))
+        chosen.pop(doc.doc_id)
+    for doc in chosen.values():  # gone meanwhile (another process removed it)
+        print(f"skipped: {_one_line(doc.source)}: not in the index", file=sys.stderr)
+        failed = True
     return 1 if failed else 0
 
 
@@ -246,12 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
         "remove",
         help="remove documents from the index (the files stay)",
         description="Forget documents: their passages, vectors and search entries. Name each "
-        "by its path as ingested, or by its file name when no other indexed file has it. "
+        "by its path as ingested, by a folder (every indexed file under it), or by its file "
+        "name when no other indexed file has it. "
         "Your files are not touched, except a file uploaded through the UI, whose copy in "
         "the data folder is deleted (as the UI's delete does). A later ingest of a folder "
         "holding the file adds it again.",
     )
-    p.add_argument("documents", nargs="+", metavar="PATH", help="files to forget")
+    p.add_argument(
+        "documents", nargs="+", metavar="PATH", help="files, or folders (every file under them)"
+    )
     p.set_defaults(func=cmd_remove)
 
     p = sub.add_parser(

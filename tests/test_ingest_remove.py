@@ -101,3 +101,21 @@ def test_rag_remove_deletes_an_uploaded_copy(
     assert not upload.exists()
     sources, _, _ = _state(corpus_index)
     assert len(sources) == 5 and not any(s.endswith("notes.txt") for s in sources)
+
+
+def test_rag_remove_takes_a_folder_for_every_file_under_it(
+    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    catalog = Catalog(corpus_index.catalog_path)
+    folder = Path(catalog.documents()[0].path).parent
+    catalog.close()
+    assert main(["remove", str(folder)]) == 0
+    assert capsys.readouterr().out.count("removed: ") == 5
+    sources, vector_ids, lexical_ids = _state(corpus_index)
+    assert sources == [] and vector_ids == lexical_ids == set()
+    empty = folder.parent / "empty-folder"
+    empty.mkdir()
+    assert main(["remove", str(empty)]) == 1
+    assert "a folder holding no indexed file" in capsys.readouterr().err

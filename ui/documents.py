@@ -23,7 +23,7 @@ from pathlib import Path
 from core.errors import RagError
 from core.settings import Settings
 from index.catalog import Catalog, DocumentRow
-from index.ingest import Ingestor
+from index.ingest import Ingestor, forget_documents
 from index.loaders import SUPPORTED_SUFFIXES
 from index.report import IngestReport
 from ui.chat import file_name
@@ -309,14 +309,11 @@ def delete_document(settings: Settings, doc_id: str) -> str:
     doc = docs.get(doc_id)
     if doc is None:
         raise RagError("that document is no longer in the index")
-    report = Ingestor(settings, progress=False).remove([doc.doc_id])
-    if not report.removed:
+    done = forget_documents(settings, [doc])  # (as `rag remove` does)
+    if not done:
         raise RagError(f"{file_name(doc.source)} could not be removed")
     forget_cached(settings, sha256=doc.sha256)
-    upload_root = uploads_dir(settings).resolve()
-    path = Path(doc.path)
     name = file_name(doc.source)
-    if path.parent == upload_root:
-        path.unlink(missing_ok=True)
+    if done[0][1]:
         return f"deleted {doc.title} ({name}) from the index and the upload folder"
     return f"deleted {doc.title} ({name}) from the index; the file itself was not touched"
