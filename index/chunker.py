@@ -72,7 +72,10 @@ def word_count(text: str) -> int:
     return ideographs + len(_WORD_RUN.findall(IDEOGRAPH.sub(" ", text)))
 
 
-_ADDRESS = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
+# (printable ASCII only: "参见https://x.io，GPT-4..." goes on after the address)
+_ADDRESS = re.compile(
+    r"(?:https?://|www\.)[!-~]+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE | re.ASCII
+)
 
 
 def states_something(text: str) -> bool:

@@ -15,8 +15,8 @@ from dataclasses import replace
 from index.lexical import STOPWORDS, tokenize
 from rag.binding import cjk_organisations, question_names
 from rag.extractive import SAID_BY, Extraction, quoted
-from rag.schema import ATTRIBUTION, PART, Passage, Quote
-from rag.values import counted, counted_word
+from rag.schema import ATTRIBUTION, PART, Passage, Quote, Turn
+from rag.values import counted, counted_word, date_values
 
 NOT_FOUND = "no sentence of the retrieved passages answers this part."
 
@@ -88,11 +88,20 @@ _ASKING_HAN = re.compile(
 )
 
 
+_ASKING_VI = {"khi", "nào", "gì", "ai", "sao", "bao", "nhiêu", "đâu", "thế", "là"}
+
+
 def asks_nothing(question: str) -> bool:
-    """Does the question hold no word but question words ("When?", "Why?", "为什么？")?
-    Asked first, it says nothing to search for."""
+    """Does the question hold no word but question words ("When?", "Why?", "为什么？",
+    "Khi nào?")? Asked first, it says nothing to search for. A capitalised word after
+    the first, or one in capitals, is a name of its own ("What is IT?", "Who is Will?")."""
+    words = question.split()
+    if any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words):
+        return False
     own = tokenize(_ASKING_HAN.sub(" ", question))
-    return bool(question.strip()) and not [t for t in own if t not in STOPWORDS]
+    return bool(question.strip()) and not [
+        t for t in own if t not in STOPWORDS and t not in _ASKING_VI
+    ]
 
 
 def _names_nothing(question: str) -> bool:
@@ -106,15 +115,18 @@ def _names_nothing(question: str) -> bool:
 # 该公司, "công ty đó"; a demonstrative before a common noun, not "this year" nor a
 # clause after a verb of saying ("Who said that companies ...?")
 _THING = (
-    r"company|companies|firm|startup|model|models|chip|chips|gpus?|cluster|product|"
-    r"platform|device|project|technology|tool|app|deal|plan|target|figure|number|person|"
-    r"man|woman|ceo|founder|report|study|article|interview|conversation|talk|event"
-)
+    "company firm startup model chip gpu cluster product platform device project technology "
+    "tool app deal plan target figure number person man woman ceo founder report study "
+    "article interview conversation talk event"
+).split()
+_THINGS = [t[:-1] + "ies" if t.endswith("y") else t + "s" for t in _THING] + ["men", "women"]
 _POINTS_AT = re.compile(
-    rf"(?<!\bsaid )(?<!\bsays )(?<!\bsay )(?<!\bthink )(?<!\bthinks )(?<!\bbelieve )"
-    rf"(?<!\bbelieves )(?<!\bclaimed )(?<!\bclaims )(?<!\bargued )(?<!\bnoted )"
-    rf"(?<!\bpredicted )(?<!\bmentioned )(?<!\bstated )(?<!\bknow )(?<!\bmeans )"
-    rf"\b(?:that|this|these|those)\s+(?:{_THING})\b"
+    # "that"/"this" with one thing, "these"/"those" with several: "confirm that chips
+    # were ..." is a clause, not chips pointed at
+    r"(?<!\bsaid )(?<!\bsays )(?<!\bsay )(?<!\bthink )(?<!\bthinks )(?<!\bbelieve )"
+    r"(?<!\bbelieves )(?<!\bclaimed )(?<!\bclaims )(?<!\bargued )(?<!\bnoted )"
+    r"(?<!\bpredicted )(?<!\bmentioned )(?<!\bstated )(?<!\bknow )(?<!\bmeans )"
+    rf"\b(?:(?:that|this)\s+(?:{'|'.join(_THING)})|(?:these|those)\s+(?:{'|'.join(_THINGS)}))\b"
     r"|\b(?:perusahaan|model|chip|produk|platform|perangkat|proyek|teknologi|rencana|"
     r"target|angka|tokoh|orang|laporan|wawancara|acara)\s+(?:itu|tersebut|ini)\b"
     r"|这(?=[个家款位种])|该(?=[个家款位种]|公司|模型|产品|项目|技术|方法)"
@@ -127,26 +139,28 @@ _POINTS_AT = re.compile(
 _ANSWERED_NAME = re.compile(
     r"^\*\*(?P<name>[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}|[\u3400-\u9fff·]{2,8})\*\* — "
 )
-# "he", "she", "him", "his" (a possessive), "dia", "ia", "beliau", 他, 她 (not 他们, they,
-# nor 其他, other), "anh ấy", "cô ấy", "ông ấy", "bà ấy"
+# "he", "she", "him", "his"/"her" (possessives), "dia", "ia", "beliau" (in lower case:
+# "IA" is AI in French), 他, 她 (not 他们/她们, they, nor 其他, other), "anh ấy", ...
 _PERSON = re.compile(
-    r"\b(?P<own>his)\b|\b(?:he|she|him|dia|ia|beliau)\b|(?<!其)[他她](?!们)"
-    r"|\b(?:anh|cô|ông|bà)\s+ấy\b",
-    re.IGNORECASE,
+    r"\b(?P<own>[Hh]is|[Hh]er)\b|\b(?:[Hh]e|[Ss]he|[Hh]im|[Dd]ia|ia|[Bb]eliau)\b"
+    r"|(?<!其)[他她](?!们)|\b(?:anh|cô|ông|bà)\s+ấy\b"
 )
 
 
-def with_person(question: str, answer: str) -> str | None:
+def with_person(question: str, previous: Turn) -> str | None:
     """A follow-up about the person the last answer named, with the name in place of its
     pronoun: "What does he say about AI friends?" after "**Noam Shazeer** — ..." is
     "What does Noam Shazeer say about AI friends?". Model-free, the earlier question's
     words did not say who "he" is (its answer does), and a pronoun finds nothing. None
-    when the answer named nobody, or the question has no such pronoun or names someone
+    unless the earlier question asked who (its value is a name, not 今年年底 or a
+    company's "Meta" asked which), the question has such a pronoun and names no one
     itself."""
-    named = _ANSWERED_NAME.match(answer)
+    named = _ANSWERED_NAME.match(previous.answer)
     if named is None or any(ch.isdigit() for ch in named.group("name")):
         return None
     name = named.group("name")
+    if not _ASKS_WHO.search(previous.question) or date_values(name, ""):
+        return None
     found = _PERSON.search(question)
     if found is None or question_names(question) - {counted(question)}:
         # a question naming someone may mean them ("What did Tesla say of his father?":
@@ -154,6 +168,10 @@ def with_person(question: str, answer: str) -> str | None:
         return None
     said = f"{name}'s" if found.group("own") else name
     return question[: found.start()] + said + question[found.end() :]
+
+
+# who asked about: "who", "siapa", 谁, "ai" (Vietnamese), "whom", "whose"
+_ASKS_WHO = re.compile(r"\b(?:who|whom|whose|siapa|ai là|là ai)\b|谁", re.IGNORECASE)
 
 
 def follows_on(question: str) -> bool:

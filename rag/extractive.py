@@ -788,10 +788,15 @@ def _gist(text: str) -> str:
     return re.sub(r"[\W_]+", "", text).casefold()
 
 
+RESTATES_SHARE = 0.9  # ... and is no shorter than this share of it
+
+
 def _restates(a: Candidate, b: Candidate) -> bool:
-    """Does one sentence hold the other's words whole (punctuation aside)?"""
-    x, y = _gist(a.text), _gist(b.text)
-    return bool(x and y) and (x in y or y in x)
+    """Does one sentence hold the other's words whole (punctuation aside), and little
+    else? ("The model is safe." is no restatement of "No study shows the model is
+    safe.")"""
+    x, y = sorted((_gist(a.text), _gist(b.text)), key=len)
+    return bool(x) and x in y and len(x) >= RESTATES_SHARE * len(y)
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

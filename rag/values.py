@@ -250,12 +250,16 @@ def _number_values(sentence: str, question: str) -> list[Value]:
 _RELATIVE_DATES: tuple[tuple[str, str], ...] = (
     (
         "~end of this year",
-        r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the|this)\s+year\b|\blater\s+this\s+year\b"
-        r"|\bakhir\s+tahun(?:\s+ini)?\b(?!\s+(?:depan|lalu|\d))|今年(?:年底|底)|(?<!明)(?<!去)年底"
-        r"|\bcuối\s+năm(?:\s+nay)?\b",
+        r"\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the|this)\s+year\b(?!\s+\d)"
+        r"|\blater\s+this\s+year\b"
+        r"|\bakhir\s+tahun(?:\s+ini)?\b(?!\s+(?:depan|lalu|\d))"
+        # (not 去年年底, 明年年底, 每年年底, 2023年年底: another year's end, or every year's)
+        r"|今年年?底|(?<![明去前每年\d])年底"
+        r"|\bcuối\s+năm(?:\s+nay)?\b(?!\s+(?:ngoái|sau|tới|trước|\d))",
     ),
-    ("~next year", r"\bnext\s+year\b|\btahun\s+depan\b|明年|\bnăm\s+(?:sau|tới)\b"),
-    ("~last year", r"\blast\s+year\b|\btahun\s+lalu\b|去年|\bnăm\s+ngoái\b"),
+    # ("the next year", "the last year": of the story, not of the article)
+    ("~next year", r"(?<!the )\bnext\s+year\b|\btahun\s+depan\b|明年|\bnăm\s+(?:sau|tới)\b"),
+    ("~last year", r"(?<!the )\blast\s+year\b|\btahun\s+lalu\b|去年|\bnăm\s+ngoái\b"),
     ("~this year", r"\bthis\s+year\b|\btahun\s+ini\b|今年(?!年?底)|\bnăm\s+nay\b"),
 )
 _RELATIVE = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _RELATIVE_DATES]
@@ -297,7 +301,7 @@ def _relative_dates(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-_DECADE = re.compile(r"(?:an|s|['’]s)\b|年代")
+_DECADE = re.compile(r"(?:-?an|s|['’]s)\b|年代")  # 1990an, 1990-an, 1990s, 1990年代
 
 
 def date_values(sentence: str, question: str) -> list[Value]:

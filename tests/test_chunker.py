@@ -116,6 +116,7 @@ def test_bad_parameters(size: int, overlap: int) -> None:
         ("订阅:https://rengongzhineng.io/ 。?", 5, False),
         ("Contact: news@example.com, www.example.com/about", 8, False),
         ("Lihat https://ai.meta.com/blog untuk detail model baru.", 10, True),
+        ("参见https://x.io，GPT-4在考试中得分最高。", 15, True),  # the text after it counts
     ],
 )
 def test_a_menu_item_states_nothing(text: str, words: int, states: bool) -> None:

@@ -208,19 +208,28 @@ def test_a_question_of_its_own_does_not_follow_on(question: str) -> None:
 
 def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() -> None:
     from rag.compound import with_person
+    from rag.schema import Turn
 
-    answer = "**Noam Shazeer** — “• Pendiri & CEO Character.AI Noam Shazeer” [1]"
-    assert with_person("What does he say about AI friends?", answer) == (
+    who = Turn("Siapa pendiri Character.AI?", "**Noam Shazeer** — “• Pendiri Noam Shazeer” [1]")
+    assert with_person("What does he say about AI friends?", who) == (
         "What does Noam Shazeer say about AI friends?"
     )
-    assert with_person("What is his company worth?", answer) == (
-        "What is Noam Shazeer's company worth?"
+    assert with_person("What is his company worth?", who) == "What is Noam Shazeer's company worth?"
+    assert with_person("What is her role?", who) == "What is Noam Shazeer's role?"
+    assert (
+        with_person("Berapa biaya yang dia sebut?", who) == "Berapa biaya yang Noam Shazeer sebut?"
     )
-    assert with_person("Berapa biaya yang dia sebut?", answer) == (
-        "Berapa biaya yang Noam Shazeer sebut?"
+    assert with_person("他说了什么？", who) == "Noam Shazeer说了什么？"
+    assert with_person("他们说了什么？", who) is None  # they
+    assert with_person("她们说了什么？", who) is None
+    assert with_person("What did Tesla say of his father?", who) is None  # names one
+    assert with_person("How many GPUs?", who) is None  # no pronoun
+    assert with_person("What IA tools does he use?", who) == (
+        "What IA tools does Noam Shazeer use?"  # "IA" is no Indonesian "ia"
     )
-    assert with_person("他说了什么？", answer) == "Noam Shazeer说了什么？"
-    assert with_person("他们说了什么？", answer) is None  # they
-    assert with_person("What did Tesla say of his father?", answer) is None  # names one
-    assert with_person("How many GPUs?", answer) is None  # no pronoun
-    assert with_person("What did he say?", "**340,000** — “...” [1]") is None  # no person
+    # the earlier question asked no who: its value is no person
+    when = Turn("Meta什么时候会拥有34万个H100？", "**今年年底** — “...” [1]")
+    assert with_person("他说了什么？", when) is None
+    which = Turn("Which company makes Llama?", "**Meta** — “...” [1]")
+    assert with_person("What did she say?", which) is None
+    assert with_person("What did he say?", Turn("Who?", "**340,000** — “...” [1]")) is None
