@@ -14,6 +14,7 @@ of trailing sentences into the next chunk; finally verify every chunk against th
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
     anywhere, any time, between "Tidak ada komentar" and "qrCode", answered "What is the
     capital of Peru?"). Read per passage, so a footer cut by a chunk's end may be missed.
     """
+    return list(_furniture(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _furniture(text: str) -> tuple[tuple[int, int], ...]:
+    """`page_furniture`, read once per passage text: the sentences of the top passages
+    are read for abstention, and again for the answer."""
     lines: list[tuple[int, int]] = []
     pos = 0
     for line in text.splitlines(keepends=True):
@@ -146,13 +154,13 @@ def page_furniture(text: str) -> list[tuple[int, int]]:
                 if not content and not any(c.isdigit() for c in line):
                     out.append(lines[i + k])
         i = j + 1
-    return out
+    return tuple(out)
 
 
 def statements(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The `spans` of `text` (its sentences) that may be quoted: they state something
     (`states_something`) and are no page furniture (`page_furniture`)."""
-    furniture = page_furniture(text)  # in order, not overlapping
+    furniture = _furniture(text)  # in order, not overlapping
     starts = [a for a, _ in furniture]
     kept = []
     for a, b in spans:

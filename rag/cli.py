@@ -10,13 +10,15 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import RagError
 from core.offline import configure_offline
 from core.settings import Settings, load_settings
-from index.catalog import DocumentRow
 from rag import __version__
+
+if TYPE_CHECKING:
+    from index.catalog import DocumentRow
 
 
 def _print_json(data: Any) -> None:
@@ -95,11 +97,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
             what = "a folder holding no indexed file" if Path(name).is_dir() else "not in the index"
             print(f"skipped: {_one_line(name)}: {what}", file=sys.stderr)
             failed = True
-        elif (
-            len(hits) > 1
-            and not Path(name).is_dir()
-            and not any(name in (d.source, d.path) for d in hits)
-        ):
+        elif len(hits) > 1 and not Path(name).is_dir():  # a file name several files have
             where = ", ".join(_one_line(d.source) for d in hits)
             print(f"skipped: {_one_line(name)}: names {len(hits)} documents ({where}): "
                   "give the path", file=sys.stderr)  # fmt: skip

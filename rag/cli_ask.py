@@ -18,7 +18,6 @@ from typing import Any, TextIO
 
 from core.errors import QuestionError, RagError
 from core.settings import Settings
-from rag.extractive import quoted as in_quotes
 from rag.schema import Answer, DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
 from rag.terminal import one_line, safe_stream, safe_text
 
@@ -88,17 +87,19 @@ def format_sources(
 ) -> list[str]:
     """One line per passage; a cited one shows the sentence quoted from it, the others
     their opening words."""
-    quoted: dict[int, Quote] = {}
+    from rag.extractive import quoted  # (not at import: every `rag` command loads this)
+
+    first: dict[int, Quote] = {}
     for q in quotes:
-        quoted.setdefault(q.n, q)
+        first.setdefault(q.n, q)
     lines = []
     for p in passages:
         mark = "*" if p.n in cited else " "
-        quote = quoted.get(p.n)
+        quote = first.get(p.n)
         page = quote.page if quote and quote.page else p.page
         if quote:
             where = f"{p.source}:{quote.start}-{quote.end}"
-            text = in_quotes(_snippet(quote.text, 120))
+            text = quoted(_snippet(quote.text, 120))
         else:
             where = f"{p.source}:{p.start}-{p.end}"
             text = _snippet(p.text)

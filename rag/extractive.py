@@ -199,12 +199,16 @@ def shown(text: str) -> str:
 _QUOTE_MARKS = '“”"「」『』„'
 
 
+def holds_quotation(text: str) -> bool:
+    return any(m in text for m in _QUOTE_MARKS)
+
+
 def quoted(text: str) -> str:
     """A quote as displayed, in quotation marks: single ones around a sentence that holds
     double ones itself (‘“Llama 2 is the best open model,” he said.’), which doubled
     read as ““...””."""
     text = shown(text)
-    return f"‘{text}’" if any(m in text for m in _QUOTE_MARKS) else f"“{text}”"
+    return f"‘{text}’" if holds_quotation(text) else f"“{text}”"
 
 
 @dataclass

@@ -15,6 +15,7 @@ The model-free answer (`rag.extractive`) scores sentences with them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -304,10 +305,16 @@ def _relative_dates(text: str) -> list[tuple[str, int, int]]:
 _DECADE = re.compile(r"(?:-?an|s|['’]s)\b|年代")  # 1990an, 1990-an, 1990s, 1990年代
 
 
-def date_values(sentence: str, question: str) -> list[Value]:
+@functools.lru_cache(maxsize=64)
+def _asked_dates(question: str) -> frozenset[str]:
+    """The dates a question names itself (read once per question, not per sentence)."""
     asked = {fold(m.group(0)) for m in _DATE.finditer(question)}
     asked |= {m.group(0)[:4] for m in _YEAR.finditer(question)}
-    asked |= {key for key, _, _ in _relative_dates(question)}
+    return frozenset(asked | {key for key, _, _ in _relative_dates(question)})
+
+
+def date_values(sentence: str, question: str) -> list[Value]:
+    asked = _asked_dates(question)
     out: list[Value] = []
     taken: list[tuple[int, int]] = []
     for m in _DATE.finditer(sentence):

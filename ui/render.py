@@ -18,7 +18,7 @@ from index.language import detect_language, language_key
 from rag.abstain import abstain_head
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
-from rag.extractive import ALSO, SAID_BY, shown
+from rag.extractive import ALSO, SAID_BY, holds_quotation, shown
 from rag.extractive import quoted as quote_text
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.terminal import safe_text
@@ -176,7 +176,7 @@ def render_answer_text(
 def render_quote(q: Quote, turn: int, valid: set[int]) -> str:
     link = cite_link(turn, q.n) if q.n in valid else esc(f"[{q.n}]")
     # (single quotation marks around a sentence holding double ones: `quoted`)
-    inner = " inner" if quote_text(q.text).startswith("‘") else ""
+    inner = " inner" if holds_quotation(q.text) else ""
     return f'<q class="quote{inner}">{esc(shown(q.text))}</q> {link}'
 
 
