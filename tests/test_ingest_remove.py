@@ -104,7 +104,7 @@ def test_rag_remove_deletes_an_uploaded_copy(
 
 
 def test_rag_remove_takes_a_folder_for_every_file_under_it(
-    corpus_index: Settings, capsys: pytest.CaptureFixture[str]
+    corpus_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from rag.cli import main
 
@@ -115,7 +115,7 @@ def test_rag_remove_takes_a_folder_for_every_file_under_it(
     assert capsys.readouterr().out.count("removed: ") == 5
     sources, vector_ids, lexical_ids = _state(corpus_index)
     assert sources == [] and vector_ids == lexical_ids == set()
-    empty = folder.parent / "empty-folder"
+    empty = tmp_path / "empty-folder"
     empty.mkdir()
     assert main(["remove", str(empty)]) == 1
     assert "a folder holding no indexed file" in capsys.readouterr().err
