@@ -45,20 +45,20 @@ def catalog_state(settings: Settings) -> dict[str, Any]:
 
 
 def test_first_ingest_then_nothing_to_do(
-    corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    short_corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RAG_EMBEDDER", "auto")  # Ollama is down: auto uses the bundled model
-    first = ingest([corpus_copy])
+    first = ingest([short_corpus_copy])
     assert sorted(Path(s).name for s in first.added) == sorted(
-        p.name for p in corpus_copy.iterdir()
+        p.name for p in short_corpus_copy.iterdir()
     )
     assert first.embedder == {"kind": "bundled", "model": "multilingual-e5-small-q4", "dim": 384}
     assert first.note == "Ollama is not reachable: using the bundled multilingual-e5-small-q4"
     assert first.chunks > 20
 
-    second = ingest([corpus_copy])
+    second = ingest([short_corpus_copy])
     assert second.added == second.updated == second.removed == []
-    assert len(second.unchanged) == 5
+    assert len(second.unchanged) == 4
     assert second.chunks == 0
     assert second.embed_requests == 0
 

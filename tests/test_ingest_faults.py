@@ -85,16 +85,16 @@ def test_down_at_start(
 
 def test_auto_falls_back_when_down(
     ollama_env: FakeOllama,
-    corpus_copy: Path,
+    short_corpus_copy: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RAG_EMBEDDER", "auto")
     ollama_env.stop()
-    code, out, err = run_cli(capsys, str(corpus_copy))
+    code, out, err = run_cli(capsys, str(short_corpus_copy))
     assert code == 0, err
     assert "note: Ollama is not reachable: using the bundled multilingual-e5-small-q4" in err
-    assert "added 5" in out and "(bundled multilingual-e5-small-q4)" in out
+    assert "added 4" in out and "(bundled multilingual-e5-small-q4)" in out
 
 
 def test_transient_500_is_retried_with_backoff_and_the_ingest_completes(
@@ -157,12 +157,12 @@ def test_slower_than_the_timeout(
 
 def test_unknown_model(
     ollama_env: FakeOllama,
-    corpus_copy: Path,
+    short_corpus_copy: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RAG_EMBED_MODEL", "nomic-embed-text")
-    code, _out, err = run_cli(capsys, str(corpus_copy))
+    code, _out, err = run_cli(capsys, str(short_corpus_copy))
     assert code == 1
     assert error_line(err) == (
         f"error: model nomic-embed-text is not available in Ollama at {ollama_env.url}: "
@@ -171,10 +171,10 @@ def test_unknown_model(
     assert not ollama_env.calls("/api/embed")
     # auto: the bundled model, with a note saying how to get Ollama's
     monkeypatch.setenv("RAG_EMBEDDER", "auto")
-    code, out, err = run_cli(capsys, str(corpus_copy))
+    code, out, err = run_cli(capsys, str(short_corpus_copy))
     assert code == 0, err
     assert 'run "ollama pull nomic-embed-text"' in err and "bundled multilingual-e5" in err
-    assert "added 5" in out
+    assert "added 4" in out
 
 
 def test_dimension_changed_mid_way_keeps_what_is_stored(

@@ -154,7 +154,7 @@ def _syscall_violations(trace: str) -> tuple[list[str], int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="network namespaces: Linux")
 @pytest.mark.timeout(600)
 def test_cli_ingests_answers_and_serves_with_no_network_at_all(
-    corpus_copy: Path, data_dir: Path
+    short_corpus_copy: Path, data_dir: Path
 ) -> None:
     """`unshare -n`: a new network namespace whose only interface (loopback) is down, so
     any connection or DNS query fails. Ollama is unreachable, so the bundled embedder and
@@ -180,7 +180,7 @@ def test_cli_ingests_answers_and_serves_with_no_network_at_all(
             f"kill $(cat serve.pid); test $ok = 0"
         )
     script = (
-        f'"{RAG}" ingest --json "{corpus_copy}" > ingest.json && '
+        f'"{RAG}" ingest --json "{short_corpus_copy}" > ingest.json && '
         f'"{RAG}" ask --no-llm --json "{QUESTION}" > ask.json && '
         f'"{RAG}" ask --json "{QUESTION}" > ask-auto.json' + serve
     )
@@ -195,7 +195,7 @@ def test_cli_ingests_answers_and_serves_with_no_network_at_all(
     run = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=540)
     assert run.returncode == 0, run.stderr + (work / "serve.log").read_text(errors="replace")
     ingest = json.loads((work / "ingest.json").read_text())
-    assert len(ingest["added"]) == 5 and ingest["embedder"]["kind"] == "bundled"
+    assert len(ingest["added"]) == 4 and ingest["embedder"]["kind"] == "bundled"
     assert "not reachable" in (ingest["note"] or "")
     for name in ("ask.json", "ask-auto.json"):
         answer = json.loads((work / name).read_text())
