@@ -193,6 +193,36 @@ _MANY = re.compile(
 )
 
 
+# a question asking for an amount of money ("how much did Meta pay", "berapa harga",
+# 多少钱): only an amount in a currency answers it, not a count in the same sentence
+# ("How much does an H100 cost?" over "340.000 GPU Nvidia H100")
+_ASKS_MONEY = re.compile(
+    r"\bhow\s+much\b.*\b(?:pa(?:y|ys|id|ying)|spen(?:d|ds|t|ding)|cost(?:s|ing)?|"
+    r"pric(?:e|ed|es)|worth|money|invest(?:s|ed|ing|ment)?|rais(?:e|es|ed|ing)|"
+    r"earn(?:s|ed|ing)?|revenue|fund(?:s|ed|ing)?|valu(?:ation|ed)|s(?:ell|ells|old|elling)|"
+    r"charg(?:e|es|ed|ing)|salary|budget|fined|profits?|income)\b"
+    r"|\bwhat\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|valuation|"
+    r"net\s+worth|salary|budget|revenue)\b"
+    r"|\bberapa\s+(?:harga|biaya|dana|gaji|tarif|ongkos|investasi|pendapatan|valuasi|uang|"
+    r"dolar|rupiah|kekayaan)(?:nya)?\b"
+    r"|多少钱|价格|价钱|花了多少|投资了?多少|估值|财富|身价|费用|成本|多少美元|多少资金",
+    re.IGNORECASE,
+)
+# a currency right after a number (and its multiplier: "4 miliar dolar AS", "150亿美元")
+_CURRENCY_AFTER = re.compile(
+    r"^\s?(?:美元|美分|元|欧元|英镑|日元|dolar|dollars?|USD|US\$|euros?|EUR|rupiah|IDR|"
+    r"yuan|RMB|yen|pounds?|sen|cents?)(?![^\W\d_])",
+    re.IGNORECASE,
+)
+# a range of two numbers ("$10-$18", "10–18 persen", "10 hingga 18"): one value
+_RANGE = re.compile(r"^\s?(?:[-–—~～至到]|to|hingga|sampai|until)\s?(?:US\$|\$|€|£|¥|Rp\.?\s?)?")
+
+
+def asks_money(question: str) -> bool:
+    """Does the question ask for an amount of money?"""
+    return bool(_ASKS_MONEY.search(question))
+
+
 _WORD_COUNT = re.compile(
     r"(?<!\w)(?<!salah )(?P<word>"
     + "|".join(k for k in _WORD_NUMBERS if k != "se")
@@ -205,16 +235,32 @@ def _number_values(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question)
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
+    money = asks_money(question)
     out: list[Value] = []
+    upto = 0  # the end of a range already read ("$10-$18": its 18 is no value of its own)
     for m in _NUMBER.finditer(sentence):
+        if m.start() < upto:
+            continue
         key = canonical_number(m.group("num"), m.group("mult"))
         if key is None or key in asked or _is_year(key):
             continue  # a plain year is a date, rarely the answer to "how many"
         a, b = m.start(), m.end()
+        rng = _RANGE.match(sentence[b:])
+        second = _NUMBER.match(sentence, b + rng.end()) if rng else None
+        if second is not None:
+            high = canonical_number(second.group("num"), second.group("mult"))
+            if high is not None and not _is_year(high):
+                key, b = f"{key}-{high}", second.end()
+                upto = b
         if a >= 2 and sentence[a - 1] in "-‑" and sentence[a - 2].isalpha():
             continue  # a model name: GPT-2, Llama-3
-        if _VERSION.search(sentence, 0, a) and len(m.group("num")) <= 4 and not m.group("mult"):
-            continue  # a version: Llama 3.1, Claude 3.5
+        quantity = second is not None or _SUFFIX.match(sentence[b:])  # "Sekitar 40 persen"
+        if (
+            _VERSION.search(sentence, 0, a)
+            and len(m.group("num")) <= 4
+            and not (m.group("mult") or quantity)
+        ):
+            continue  # a version: Llama 3.1, Claude 3.5 (a capital before a count or share: no)
         prefix = _PREFIX.search(sentence, 0, a)
         if prefix:
             a = prefix.start()
@@ -223,11 +269,14 @@ def _number_values(sentence: str, question: str) -> list[Value]:
             if no_share and _PERCENT.search(suffix.group(0)):
                 continue
             b += suffix.end()
+        currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
+        if money and not (currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0)))):
+            continue  # asked for money: a count, a share or a year is no answer
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
         out.append(Value(sentence[a:b].strip(), a, b, key, strong=not (bare or heading)))
     taken = []
-    for m in _WORD_NUMBER.finditer(sentence):
+    for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
         if key not in asked:

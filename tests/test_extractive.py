@@ -103,6 +103,38 @@ def test_the_value_asked_for_is_pulled_out(
         assert sentence[v.start : v.end] == v.text
 
 
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        # asked for money, a count in the same sentence is no answer
+        (
+            "Pada akhir tahun ini Meta akan memiliki lebih dari 340.000 GPU Nvidia H100.",
+            "How much did Meta pay for its H100 GPUs?",
+            [],
+        ),
+        ("Meta 拥有34万个H100，投资超过150亿美元。", "Meta投资了多少？", ["150亿美元"]),
+        (
+            "Amazon akan menginvestasikan hingga 4 miliar dolar AS di dalamnya, 2 kali.",
+            "How much is Amazon investing in Anthropic?",
+            ["4 miliar dolar"],
+        ),
+        ("Harga satu GPU $25.000, dan 3 GPU dikirim.", "Berapa harga GPU?", ["$25.000"]),
+        # a range is one value, not its first end
+        ("Saat ini, biaya operasional sekitar $10-$18.", "Berapa biaya operasional?", ["$10-$18"]),
+        ("Porsinya 10 hingga 18 persen.", "Berapa persen porsinya?", ["10 hingga 18 persen"]),
+        # (not money: "how much" of a share, and a count, still read as before)
+        ("Nvidia memegang 80% pasar, dengan 3 pabrik.", "How much of the market?", ["80%", "3"]),
+    ],
+)
+def test_a_money_question_takes_amounts_of_money_and_a_range_is_one_value(
+    sentence: str, question: str, expected: list[str]
+) -> None:
+    values = values_in(sentence, "number", question)
+    assert [v.text for v in values] == expected
+    for v in values:
+        assert sentence[v.start : v.end] == v.text
+
+
 def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
     sentence = "Perselisihan dengan Meta dan dikeluarkan dari Apple Intelligence bisa berbahaya."
     assert "Intelligence" not in [
