@@ -19,6 +19,7 @@ import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from index.lexical import STOPWORDS, tokenize
@@ -132,6 +133,7 @@ class Value:
     # "lebih dari 340.000"), and how many characters of `text` it takes
     qualifier: str = ""
     lead: int = 0
+    amount: bool = False  # a number written in digits (`said_in` may rewrite it), no date
 
 
 def _is_year(key: str) -> bool:
@@ -336,6 +338,7 @@ def _number_values(sentence: str, question: str) -> list[Value]:
                 strong=not (bare or heading),
                 qualifier=qualifier,
                 lead=a - q,
+                amount=True,
             )
         )
     taken = []
@@ -392,14 +395,79 @@ def relative(value: Value) -> bool:
     return value.key.startswith("~")
 
 
+# How an English or Indonesian reader writes an amount (`said_in`): 16.000 reads as
+# sixteen in English, "$15 miliar" and 150亿美元 as nothing much
+_SCALES = {
+    "en": ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")),
+    "id": ((10**12, "triliun"), (10**9, "miliar"), (10**6, "juta")),
+}
+_MARKS = {"en": (",", "."), "id": (".", ",")}  # (thousands, decimals)
+_DOLLARS = re.compile(r"^\s?(?:dolar(?:\s+AS)?|dollars?|美元|USD)(?![^\W\d_])", re.IGNORECASE)
+_SHARE = re.compile(r"^\s?(?:%|persen|percent|per cent)(?![^\W\d_])", re.IGNORECASE)
+_UNITS = {
+    "en": {"hours": "jam 小时 个小时 hours hour", "days": "hari 天 days day",
+           "weeks": "minggu 周 星期 weeks week", "months": "bulan 个月 months month",
+           "years": "tahun 年 years year", "times": "kali 倍 times"},
+    "id": {"jam": "jam 小时 个小时 hours hour", "hari": "hari 天 days day",
+           "minggu": "minggu 周 星期 weeks week", "bulan": "bulan 个月 months month",
+           "tahun": "tahun 年 years year", "kali": "kali 倍 times"},
+}  # fmt: skip
+
+
+def _digits(number: Decimal, language: str, scaled: bool) -> str:
+    thousands, point = _MARKS[language]
+    if scaled:
+        for scale, word in _SCALES[language]:
+            if number >= scale and (number / scale) == (number / scale).quantize(Decimal("0.01")):
+                return f"{_digits(number / scale, language, False)} {word}"
+    whole, _, frac = format(number.normalize(), "f").partition(".")
+    grouped = f"{int(whole):,}".replace(",", thousands)
+    return grouped + (point + frac if frac else "")
+
+
+def said_in(value: Value, language: str) -> str | None:
+    """A number value as an English or Indonesian reader writes it ("16.000" -> "16,000",
+    "$15 miliar" -> "$15 billion", 150亿美元 -> "$15 billion", "50 persen" -> "50%"),
+    without its qualifier; None when it is not a plain amount this knows how to say (a
+    range, a word number, an unknown unit): it is then shown as written."""
+    if not value.amount or language not in _MARKS or not value.key.replace(".", "", 1).isdigit():
+        return None
+    body = value.text[value.lead :]
+    m = _NUMBER.search(body)
+    if m is None:
+        return None
+    prefix, rest = body[: m.start()].strip(), body[m.end() :]
+    number = _digits(Decimal(value.key), language, bool(m.group("mult")))
+    dollars, share = _DOLLARS.match(rest), _SHARE.match(rest)
+    if prefix in ("$", "US$") or (not prefix and dollars):
+        tail = rest[dollars.end() :] if dollars else rest
+        return f"${number}" if not tail.strip() else None
+    if prefix:
+        return None  # Rp, €, £, ¥: as written
+    if not rest.strip():
+        return number
+    if share and not rest[share.end() :].strip():
+        return f"{number}%"
+    unit = rest.strip().lower()
+    for word, forms in _UNITS[language].items():
+        if unit in forms.split():
+            return f"{number} {word}"
+    return None
+
+
 def glossed(value: Value, language: str) -> str:
-    """The value as shown to an asker in `language` (a language key): a relative date
-    in another language gets its meaning after it, "今年年底 (the end of the year)"."""
+    """The value as shown to an asker in `language` (a language key) when its sentence
+    is in another: an amount as the asker writes it (`said_in`), its qualifier in the
+    asker's words ("lebih dari 340.000" -> "more than 340,000"), a relative date with its
+    meaning after it, "今年年底 (the end of the year)"."""
+    amount = said_in(value, language)
     if value.qualifier and language in _GLOSS_LANGUAGES:
-        # "lebih dari 340.000" to an English asker: "more than 340.000"
+        # "lebih dari 340.000" to an English asker: "more than 340,000"
         words = next(g for k, _rx, g in _QUALIFIER_BEFORE if k == value.qualifier)
         word = words[_GLOSS_LANGUAGES.index(language)]
-        return word + ("" if language == "zh" else " ") + value.text[value.lead :]
+        return word + ("" if language == "zh" else " ") + (amount or value.text[value.lead :])
+    if amount is not None:
+        return amount
     gloss = _RELATIVE_GLOSS.get(value.key)
     if gloss is None or language not in _GLOSS_LANGUAGES:
         return value.text

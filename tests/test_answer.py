@@ -349,7 +349,7 @@ def test_a_chat_question_on_a_new_topic_is_judged_on_its_own(bundled_index: Sett
             "How many GPUs?",  # too short to name a subject of its own
         ):
             got = answerer.ask(follow_up, history=history, no_llm=True)
-            assert got.value and got.value.endswith(" 16.000"), (follow_up, got.answer)
+            assert got.value in ("more than 16,000", "lebih dari 16.000"), (follow_up, got.answer)
         # asked when, the plan's date is the end of the year (the article's), not the
         # 2023 shipments: a date relative to the article's time answers too
         history = [Turn(first.question, first.answer)]
@@ -375,7 +375,7 @@ def test_a_follow_up_about_he_searches_for_the_person_the_last_answer_named(
         assert got.standalone_question == (
             "How big does Noam Shazeer say the entertainment industry is per year?"
         )
-        assert got.value and "2 triliun" in got.value, got.answer
+        assert got.value == "$2 trillion", got.answer  # "$2 triliun", as English writes it
 
 
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:

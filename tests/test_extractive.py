@@ -140,7 +140,7 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
     (more,) = values_in("Metal akan memiliki lebih dari 340.000 GPU.", "number", "Berapa GPU?")
     assert (more.text, more.qualifier) == ("lebih dari 340.000", "more than")
     assert [glossed(more, lang) for lang in ("en", "zh", "id")] == [
-        "more than 340.000",
+        "more than 340,000",  # as an English reader writes it
         "超过340.000",
         "lebih dari 340.000",
     ]
@@ -149,6 +149,33 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
     # a word that merely ends like one ("clover") qualifies nothing
     (bare,) = values_in("A clover 5 leaves wide.", "number", "How many leaves?")
     assert bare.text == "5" and not bare.qualifier
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "english", "indonesian"),
+    [
+        ("Dilatih pada 16.000 GPU.", "How many GPUs?", "16,000", "16.000"),
+        ("Meta masih menghabiskan $15 miliar per tahun.", "How much?", "$15 billion", None),
+        ("OpenAI menerima 11 miliar dolar AS.", "How much money?", "$11 billion", "$11 miliar"),
+        ("Meta投资150亿美元。", "How much money?", "$15 billion", "$15 miliar"),
+        ("Meta将拥有34万个H100。", "How many H100s?", "340,000", "340.000"),
+        ("Ada 1,5 juta pengguna.", "How many users?", "1.5 million", None),
+        ("Biayanya 50 persen.", "How much?", "50%", "50%"),
+        ("模型训练了3个月。", "How long?", "3 months", "3 bulan"),
+        ("Meta will have 340,000 GPUs.", "Berapa GPU?", None, "340.000"),
+        # as written: a range, a currency this does not say, a year
+        ("Biayanya $10-$18.", "How much?", "$10-$18", "$10-$18"),
+        ("Nilainya Rp 5 miliar.", "How much money?", "Rp 5 miliar", "Rp 5 miliar"),
+    ],
+)
+def test_an_amount_is_shown_as_a_reader_of_another_language_writes_it(
+    sentence: str, question: str, english: str | None, indonesian: str | None
+) -> None:
+    (value,) = values_in(sentence, "number", question)
+    assert glossed(value, "en") == (english or value.text)
+    assert glossed(value, "id") == (indonesian or value.text)
+    (year,) = values_in("OpenAI muncul pada tahun 2022.", "date", "When?")
+    assert glossed(year, "en") == "2022"  # a date is no amount: never "2,022"
 
 
 def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
@@ -187,7 +214,7 @@ def test_supporting_quotes_agree_with_the_value() -> None:
         _passage(3, "Llama dilatih pada 16.000 GPU H100 milik Meta.", "llama"),
     ]
     result = answer_first(question, passages)
-    assert result.value == "more than 340.000"  # "lebih dari", said in English
+    assert result.value == "more than 340,000"  # "lebih dari 340.000", said in English
     assert result.text.startswith(f"**{result.value}** — “")
     assert len(result.quotes) == 2 and result.cited == {1, 2}
     assert "150" not in result.text and "16.000" not in result.text
@@ -595,12 +622,12 @@ def test_asked_how_many_of_a_thing_the_number_counting_it_is_the_value() -> None
         _passage(2, "Llama punya 405 miliar parameter.", "llama"),
     ]
     got = answer_first("On how many H100s was the biggest Llama model trained?", passages)
-    assert got.value and got.value.endswith(" 16.000"), got.text  # (lebih dari / more than)
+    assert got.value in ("lebih dari 16.000", "more than 16,000"), got.text
     params = answer_first("How many parameters does the biggest Llama have?", passages)
-    assert params.value == "405 miliar", params.text
+    assert params.value in ("405 miliar", "405 billion"), params.text
     # Indonesian writes "on how many GPUs" as bare "pada berapa GPU"
     got = answer_first("Versi Llama terbesar dilatih pada berapa GPU?", passages)
-    assert got.value and got.value.endswith(" 16.000"), got.text  # (lebih dari / more than)
+    assert got.value in ("lebih dari 16.000", "more than 16,000"), got.text
 
 
 def test_a_share_is_no_count_of_a_thing() -> None:
