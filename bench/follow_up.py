@@ -15,9 +15,10 @@ question of both). Each question is asked (`Answerer.ask(no_llm=True)`):
   each question naming its own subject; XQuAD only).
 
 These questions name their own subject, so none needs the turn before. Real follow-ups
-do: `bench/follow_ups.jsonl` holds 14 written over the shipped corpus, each an elliptical
+do: `bench/follow_ups.jsonl` holds 16 written over the shipped corpus, each an elliptical
 rewrite ("On how many GPUs was that trained?", "Berapa GPU yang digunakan untuk
-melatihnya?", "How many GPUs?", "他假设的...") of a gold **dev** question (`from`, whose
+melatihnya?", "How many GPUs?", "他假设的...", "What about Anthropic?" after the CEO of
+another company) of a gold **dev** question (`from`, whose
 accept patterns score it), asked after a first question that gives its subject; and
 alone, where most cannot be answered.
 

@@ -32,7 +32,13 @@ from core.errors import (
 )
 from core.settings import Settings
 from rag.abstain import abstain_text, decide, model_declined
-from rag.compound import asks_nothing, follows_on, split_question, with_person
+from rag.compound import (
+    asks_nothing,
+    follows_on,
+    split_question,
+    swapped_subject,
+    with_person,
+)
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
@@ -267,7 +273,11 @@ class _Run:
             standalone = self._condense()
         if self.history and not self.use_llm and not standalone:
             # model-free, "he" is the person the last answer named (shown as searched for)
-            standalone = with_person(self.question, self.history[-1])
+            # ... and "What about Meta?" is the question before, asked of Meta
+            previous = self.history[-1]
+            standalone = with_person(self.question, previous) or swapped_subject(
+                self.question, previous.question
+            )
         if standalone:
             variants = [standalone]
         elif self.history and follows_on(self.question):

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from index.lexical import STOPWORDS, tokenize
-from rag.binding import cjk_organisations, question_names
+from index.textnorm import fold
+from rag.binding import ROLES_LATIN, cjk_organisations, generic, question_names
 from rag.extractive import SAID_BY, Extraction, quoted
 from rag.schema import ATTRIBUTION, PART, Passage, Quote, Turn
 from rag.values import counted, counted_word, date_values
@@ -168,6 +169,75 @@ def with_person(question: str, previous: Turn) -> str | None:
         return None
     said = f"{name}'s" if found.group("own") else name
     return question[: found.start()] + said + question[found.end() :]
+
+
+# "What about Meta?", "Bagaimana dengan Meta?", "那Meta呢？", "Còn Meta thì sao?": the
+# question before, asked of another subject
+_WHAT_ABOUT = re.compile(
+    r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<en>.+?)\s*[?？.!]?\s*$"
+    r"|^\s*(?:dan\s+|lalu\s+|terus\s+)?bagaimana\s+dengan\s+(?P<id>.+?)\s*[?？.!]?\s*$"
+    r"|^\s*(?:那么?|还有)?(?P<zh>[^\s，,。？?]+?)呢\s*[？?]?\s*$"
+    r"|^\s*còn\s+(?P<vi>.+?)\s+thì\s+sao\s*[?？]?\s*$",
+    re.IGNORECASE,
+)
+_NAMED = re.compile(
+    # a name as a question writes it, with its version ("Llama 3.1", "GPT-4o")
+    r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
+    r"(?:\s+\d+(?:\.\d+)*[A-Za-z]?(?![\w.]))?"
+)
+_NOT_A_SUBJECT = re.compile(
+    r"^(?:it|its|they|them|that|this|these|those|he|she|him|her|itu|ini|dia|ia|mereka|"
+    r"它|他|她|它们|他们|这个|那个|这|那|nó|họ)$|^(?:in|on|at|for|by|pada|di|dalam|untuk|在)\b",
+    re.IGNORECASE,
+)
+
+
+def swapped_subject(question: str, previous: str) -> str | None:
+    """A follow-up asking the question before of another subject, as one question:
+    "What about Meta?" after "Who is the CEO of NVIDIA?" is "Who is the CEO of Meta?".
+    Model-free, "What about Meta?" held no question word (no value was looked for)
+    and its search leaned on NVIDIA's passages. The earlier question's last name is
+    the subject swapped (a Chinese who-question's organisation, 英伟达); None when the
+    follow-up names no subject ("What about in 2023?", "那它呢？") or the earlier
+    question names none."""
+    m = _WHAT_ABOUT.match(question)
+    if m is None:
+        return None
+    subject = re.sub(r"^(?:the|a|an)\s+", "", next(g for g in m.groups() if g).strip(), flags=re.I)
+    if not subject or len(subject) > 40 or _NOT_A_SUBJECT.search(subject):
+        return None
+    if not m.group("zh") and not all(w[0].isupper() or w[0].isdigit() for w in subject.split()):
+        # "how about training it?", "What about Meta's plans for AGI?": no name alone
+        return None
+    names = [
+        n
+        for n in _NAMED.finditer(previous)
+        if not generic(n.group(0).split()[0])
+        and fold(n.group(0)) not in ROLES_LATIN
+        and not (n.start() == 0 and n.group(0)[1:].islower())  # (the opening capital)
+    ]
+    digits = any(c.isdigit() for c in subject)
+    count = counted(previous)
+    # the thing a how-many question counts ("GPUs") is no subject, unless it is a model
+    # as the new subject is: "What about the H200?" swaps the H100s, not Meta
+    names = [
+        n
+        for n in names
+        if not (count and tokenize(n.group(0))[:1] == [count])
+        or (digits and any(c.isdigit() for c in n.group(0)))
+    ]
+    if names:
+        alike = [n for n in names if any(c.isdigit() for c in n.group(0)) == digits]
+        a, b = (alike or names)[-1].span()
+    else:
+        orgs = cjk_organisations(previous)
+        if not orgs:
+            return None
+        a = previous.rfind(orgs[-1])
+        b = a + len(orgs[-1])
+    if fold(previous[a:b]) == fold(subject):
+        return None
+    return previous[:a] + subject + previous[b:]
 
 
 # who asked about: "who", "siapa", 谁, "ai" (Vietnamese), "whom", "whose"

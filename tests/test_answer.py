@@ -378,6 +378,27 @@ def test_a_follow_up_about_he_searches_for_the_person_the_last_answer_named(
         assert got.value == "$2 trillion", got.answer  # "$2 triliun", as English writes it
 
 
+@pytest.mark.parametrize(
+    ("first", "then", "standalone"),
+    [
+        ("Who is the CEO of NVIDIA?", "What about Meta?", "Who is the CEO of Meta?"),
+        ("Siapa CEO NVIDIA?", "Bagaimana dengan Meta?", "Siapa CEO Meta?"),
+        ("英伟达的首席执行官是谁？", "那Meta呢？", "Meta的首席执行官是谁？"),
+    ],
+)
+def test_what_about_asks_the_question_before_of_another_subject(
+    bundled_index: Settings, first: str, then: str, standalone: str
+) -> None:
+    """Model-free, "What about Meta?" had no question word (no name was pulled out) and
+    was searched beside NVIDIA's question."""
+    with Answerer(bundled_index) as answerer:
+        before = answerer.ask(first, no_llm=True)
+        assert before.value == "Jensen Huang", before.answer
+        got = answerer.ask(then, history=[Turn(first, before.answer)], no_llm=True)
+        assert got.standalone_question == standalone
+        assert got.value == "Mark Zuckerberg", got.answer
+
+
 def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
     with pytest.raises(QuestionError, match="empty"):
         Answerer(corpus_index).ask("  \n ")

@@ -7,7 +7,7 @@ import pytest
 
 from core.settings import Settings
 from rag.answer import Answerer
-from rag.compound import merge, split_question
+from rag.compound import merge, split_question, swapped_subject
 from rag.extractive import Extraction
 from rag.schema import PART, Quote
 
@@ -234,3 +234,30 @@ def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() ->
     which = Turn("Which company makes Llama?", "**Meta** — “...” [1]")
     assert with_person("What did she say?", which) is None
     assert with_person("What did he say?", Turn("Who?", "**340,000** — “...” [1]")) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        ("What about Meta?", "Who is the CEO of NVIDIA?", "Who is the CEO of Meta?"),
+        ("And what about Google DeepMind?", "Who leads NVIDIA?", "Who leads Google DeepMind?"),
+        ("What about Llama 2?", "On how many GPUs was Llama 3.1 trained?",
+         "On how many GPUs was Llama 2 trained?"),
+        ("What about the H200?", "How many H100s will Meta have?", "How many H200 will Meta have?"),
+        ("Bagaimana dengan Meta?", "Siapa CEO NVIDIA?", "Siapa CEO Meta?"),
+        ("那Meta呢？", "英伟达的首席执行官是谁？", "Meta的首席执行官是谁？"),
+        ("Còn Meta thì sao?", "Ai là CEO của NVIDIA?", "Ai là CEO của Meta?"),
+        # no subject of its own, or no name before it to swap: as before
+        ("What about in 2023?", "How many H100s will Meta have?", None),
+        ("那它呢？", "英伟达的首席执行官是谁？", None),
+        ("How about training it?", "Who made Llama?", None),
+        ("What about Meta's plans for AGI?", "Who is the CEO of NVIDIA?", None),
+        ("Bagaimana Meta melatih Llama?", "Siapa CEO NVIDIA?", None),
+        ("What about Meta?", "how many GPUs are there?", None),
+        ("What about Meta?", "Who is the CEO of Meta?", None),
+    ],
+)  # fmt: skip
+def test_what_about_swaps_the_subject_of_the_question_before(
+    question: str, previous: str, expected: str | None
+) -> None:
+    assert swapped_subject(question, previous) == expected
