@@ -318,6 +318,7 @@ class _Run:
             mode=mode,
             model=self.model if mode == "llm" else None,
             notice="; ".join([*([self.notice] if self.notice else []), *result.notes]) or None,
+            standalone_question=standalone,
         )
 
         answer = Answer(

@@ -122,11 +122,13 @@ def render(
     *,
     model: str = "",
     noted: set[str] | None = None,
+    question: str = "",
 ) -> Answer:
     """Stream tokens to `out`, then the sources; returns the finished answer. Each note
     goes to `err` once: `noted` remembers those already printed (a chat passes the same
     set for every question, so the model-free note is said once per conversation).
-    Control characters of passages, titles and questions are shown as escapes."""
+    Control characters of passages, titles and questions are shown as escapes. A
+    follow-up searched for as another question than `question` says so first."""
     out, err = safe_stream(out), safe_stream(err)
     noted = set() if noted is None else noted
 
@@ -143,6 +145,10 @@ def render(
             if event.notice:
                 note(f"note: {event.notice}")
                 shown = event.notice
+            searched = event.standalone_question
+            if searched and searched.strip() != question.strip():
+                # a follow-up as it was searched for, as the UI shows it
+                print(f"searched for: {one_line(searched)}", file=out)
         elif isinstance(event, TokenEvent):
             out.write(event.text)
             out.flush()
@@ -367,6 +373,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                     sys.stderr,
                     model=args.model or settings.llm_model,
                     noted=noted,
+                    question=question,
                 )
             except RagError as exc:
                 print(f"error: {one_line(str(exc))}", file=sys.stderr)

@@ -139,6 +139,8 @@ class SourcesEvent:
     mode: AnswerMode
     model: str | None
     notice: str | None = None
+    # a follow-up as searched for ("What about Meta?" -> "Who is the CEO of Meta?")
+    standalone_question: str | None = None
 
 
 @dataclass(frozen=True)

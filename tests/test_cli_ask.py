@@ -213,6 +213,20 @@ def test_chat_no_llm_uses_history_for_retrieval(
     assert "600.000" in second or "600,000" in second
 
 
+def test_chat_says_what_a_follow_up_was_searched_for(
+    corpus_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # as the UI does: "What about Meta?" is searched for as the question before, of Meta
+    questions = "Who is the CEO of NVIDIA?\nWhat about Meta?\nWho is the CEO of Meta?\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(questions))
+    assert main(["chat", "--no-llm"]) == 0
+    out, _ = capsys.readouterr()
+    first, second, third = out.split("Sources (* = cited):")[:3]
+    assert "searched for:" not in first
+    assert "searched for: Who is the CEO of Meta?\n" in second
+    assert "searched for:" not in third  # asked in full, it is searched for as asked
+
+
 def test_chat_no_llm_a_follow_up_counts_what_the_question_before_was_about(
     bundled_index: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
