@@ -591,6 +591,8 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
                 continue
             if nobody_numbered and any(c.isdigit() for c in text):
                 continue  # asked who: "SIGGRAPH 2024", "Llama 3.1", "GPT-4" are nobody
+            if nobody_numbered and len(group) == 1 and text.isupper() and len(text) > 3:
+                continue  # ... nor a word in capitals: SIGGRAPH, NVIDIA (a name is not)
             out.append(Value(text, a, a + len(text), fold(text)))
     return out
 

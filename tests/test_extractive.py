@@ -186,6 +186,9 @@ def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
     # a person after the asked company is kept, and a product when a product is asked for
     ceo = values_in("CEO NVIDIA Jensen Huang berbicara.", "name", "Who is the CEO of Nvidia?")
     assert [v.text for v in ceo] == ["Jensen Huang"]
+    # asked who, a word in capitals is no person: an event, a company (SIGGRAPH, NVIDIA)
+    wife = values_in("Dari istrinya, Lori, khusus untuk SIGGRAPH.", "name", "Who gave it?")
+    assert [v.text for v in wife] == ["Lori"]
     product = values_in(sentence, "name", "Apa produk AI Apple?")
     assert "Intelligence" in [v.text for v in product]
 
