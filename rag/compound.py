@@ -174,22 +174,28 @@ def with_person(question: str, previous: Turn) -> str | None:
 # "What about Meta?", "Bagaimana dengan Meta?", "那Meta呢？", "Còn Meta thì sao?": the
 # question before, asked of another subject
 _WHAT_ABOUT = re.compile(
-    r"^\s*(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<en>.+?)\s*[?？.!]?\s*$"
-    r"|^\s*(?:dan\s+|lalu\s+|terus\s+)?bagaimana\s+dengan\s+(?P<id>.+?)\s*[?？.!]?\s*$"
-    r"|^\s*(?:那么?|还有)?(?P<zh>[^\s，,。？?]+?)呢\s*[？?]?\s*$"
-    r"|^\s*còn\s+(?P<vi>.+?)\s+thì\s+sao\s*[?？]?\s*$",
+    # (matched on the question with its closing mark and spaces taken off; each subject
+    # starts at a non-space, so no run of spaces is tried two ways)
+    r"^(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<en>\S.*)$"
+    r"|^(?:dan\s+|lalu\s+|terus\s+)?bagaimana\s+dengan\s+(?P<id>\S.*)$"
+    r"|^(?:那么?|还有)?(?P<zh>[^\s，,。？?]+?)呢$"
+    r"|^còn\s+(?P<vi>\S.*?)\s+thì\s+sao$",
     re.IGNORECASE,
 )
+# a name as a question writes it: a run of capitalised words, with its version ("Jensen
+# Huang", "Llama 3.1", "GPT-4o")
 _NAMED = re.compile(
-    # a name as a question writes it, with its version ("Llama 3.1", "GPT-4o")
     r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
+    r"(?:\s+[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9])*"
     r"(?:\s+\d+(?:\.\d+)*[A-Za-z]?(?![\w.]))?"
 )
+_YEAR_IN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _NOT_A_SUBJECT = re.compile(
     r"^(?:it|its|they|them|that|this|these|those|he|she|him|her|itu|ini|dia|ia|mereka|"
     r"它|他|她|它们|他们|这个|那个|这|那|nó|họ)$|^(?:in|on|at|for|by|pada|di|dalam|untuk|在)\b",
     re.IGNORECASE,
 )
+MAX_WHAT_ABOUT = 120  # characters: "What about Meta?" is short; longer is a question of its own
 
 
 def swapped_subject(question: str, previous: str) -> str | None:
@@ -200,22 +206,40 @@ def swapped_subject(question: str, previous: str) -> str | None:
     the subject swapped (a Chinese who-question's organisation, 英伟达); None when the
     follow-up names no subject ("What about in 2023?", "那它呢？") or the earlier
     question names none."""
-    m = _WHAT_ABOUT.match(question)
+    asked = question.strip().rstrip("?？.!。 ")
+    if len(asked) > MAX_WHAT_ABOUT or _WHAT_ABOUT.match(previous.strip().rstrip("?？.!。 ")):
+        return None  # (after another "What about ...?", its own question is not known here)
+    m = _WHAT_ABOUT.match(asked)
     if m is None:
         return None
     subject = re.sub(r"^(?:the|a|an)\s+", "", next(g for g in m.groups() if g).strip(), flags=re.I)
     if not subject or len(subject) > 40 or _NOT_A_SUBJECT.search(subject):
         return None
-    if not m.group("zh") and not all(w[0].isupper() or w[0].isdigit() for w in subject.split()):
+    if m.group("zh") and not re.search(r"[A-Za-z]", subject):
+        return None  # "为什么呢？", "那么价格呢？": no name (a Chinese name is not told here)
+    if not all(w[0].isupper() or w[0].isdigit() for w in subject.split()):
         # "how about training it?", "What about Meta's plans for AGI?": no name alone
         return None
-    names = [
-        n
-        for n in _NAMED.finditer(previous)
-        if not generic(n.group(0).split()[0])
-        and fold(n.group(0)) not in ROLES_LATIN
-        and not (n.start() == 0 and n.group(0)[1:].islower())  # (the opening capital)
-    ]
+    if subject.isdigit():
+        # "What about 2023?": another year of the question before, if it names one
+        years = list(_YEAR_IN.finditer(previous))
+        if not _YEAR_IN.fullmatch(subject) or not years:
+            return None
+        a, b = years[-1].span()
+        return previous[:a] + subject + previous[b:]
+    # (start, end, text) of each name run, less the role words and the opening capital
+    # before it: "CEO NVIDIA" is NVIDIA, "Siapa" no name
+    names: list[tuple[int, int, str]] = []
+    for n in _NAMED.finditer(previous):
+        a = n.start()
+        for word in n.group(0).split():
+            opening = a == 0 and word[1:].islower()
+            if not (generic(word) or fold(word) in ROLES_LATIN or opening):
+                break
+            a = previous.index(word, a) + len(word)
+            a += len(previous[a : n.end()]) - len(previous[a : n.end()].lstrip())
+        if a < n.end():
+            names.append((a, n.end(), previous[a : n.end()]))
     digits = any(c.isdigit() for c in subject)
     count = counted(previous)
     # the thing a how-many question counts ("GPUs") is no subject, unless it is a model
@@ -223,12 +247,12 @@ def swapped_subject(question: str, previous: str) -> str | None:
     names = [
         n
         for n in names
-        if not (count and tokenize(n.group(0))[:1] == [count])
-        or (digits and any(c.isdigit() for c in n.group(0)))
+        if not (count and tokenize(n[2])[:1] == [count])
+        or (digits and any(c.isdigit() for c in n[2]))
     ]
     if names:
-        alike = [n for n in names if any(c.isdigit() for c in n.group(0)) == digits]
-        a, b = (alike or names)[-1].span()
+        alike = [n for n in names if any(c.isdigit() for c in n[2]) == digits]
+        a, b, _ = (alike or names)[-1]
     else:
         orgs = cjk_organisations(previous)
         if not orgs:

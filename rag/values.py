@@ -78,8 +78,9 @@ _NAME_RUN = re.compile(
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
 _PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
 _SUFFIX = re.compile(
-    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|"
-    r"dolar\b|dollars?\b|sen\b|cents?\b|hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
+    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|欧元|英镑|日元|元|"
+    r"dolar\b|dollars?\b|sen\b|cents?\b|rupiah\b|euros?\b|yuan\b|yen\b|đô la|đồng\b|"
+    r"hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
     r"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年))"
 )
 
@@ -211,16 +212,24 @@ _ASKS_MONEY = re.compile(
     r"net\s+worth|salary|budget|revenue)\b"
     r"|\bberapa\s+(?:harga|biaya|dana|gaji|tarif|ongkos|investasi|pendapatan|valuasi|uang|"
     r"dolar|rupiah|kekayaan)(?:nya)?\b"
-    r"|多少钱|价格|价钱|花了多少|投资了?多少|估值|财富|身价|费用|成本|多少美元|多少资金",
+    r"|多少钱|(?:价格|价钱|估值|财富|身价|费用|成本)(?:是|为|有)?多少|花了多少|投资了?多少"
+    r"|多少美元|多少资金",
+    re.IGNORECASE,
+)
+# ... unless it asks for a change or a share ("How much did revenue grow?", 百分之多少)
+_CHANGE = re.compile(
+    r"\b(?:grow|grew|grown|growth|increase[sd]?|rise|rose|risen|fall|fell|fallen|drop(?:ped)?|"
+    r"decline[sd]?|cheaper|naik|turun|meningkat|menurun|tăng|giảm)\b|增长|上涨|下降|下跌|涨|跌",
     re.IGNORECASE,
 )
 # a currency right after a number (and its multiplier: "4 miliar dolar AS", "150亿美元")
 _CURRENCY_AFTER = re.compile(
     r"^\s?(?:美元|美分|元|欧元|英镑|日元|dolar|dollars?|USD|US\$|euros?|EUR|rupiah|IDR|"
-    r"yuan|RMB|yen|pounds?|sen|cents?)(?![^\W\d_])",
+    r"yuan|RMB|yen|pounds?|sen|cents?|đô la|đồng)(?![^\W\d_])",
     re.IGNORECASE,
 )
 # a range of two numbers ("$10-$18", "10–18 persen", "10 hingga 18"): one value
+_FROM = re.compile(r"\b(?:from|dari)\s+(?:US\$|\$|€|£|¥|Rp\.?\s?)?$", re.IGNORECASE)
 _RANGE = re.compile(r"^\s?(?:[-–—~～至到]|to|hingga|sampai|until)\s?(?:US\$|\$|€|£|¥|Rp\.?\s?)?")
 
 
@@ -231,7 +240,7 @@ _RANGE = re.compile(r"^\s?(?:[-–—~～至到]|to|hingga|sampai|until)\s?(?:US
 _QUALIFIERS: tuple[tuple[str, str, tuple[str, str, str, str]], ...] = (
     (
         "more than",
-        r"more\s+than|over|lebih\s+dari|di\s+atas|超过|超過|逾|多于|hơn|trên",
+        r"more\s+than|over|lebih\s+dari|超过|超過|逾|多于|nhiều\s+hơn",
         ("more than", "lebih dari", "超过", "hơn"),
     ),
     (
@@ -241,7 +250,8 @@ _QUALIFIERS: tuple[tuple[str, str, tuple[str, str, str, str]], ...] = (
     ),
     (
         "about",
-        r"about|around|approximately|roughly|sekitar|kira-kira|kurang\s+lebih|大约|约|大概|khoảng",
+        r"about|around|approximately|roughly|sekitar|kira-kira|kurang\s+lebih|大约|大概|khoảng"
+        r"|(?<![节签预合条契邀公制违婚和相])约",  # (not 节约 save, 签约 sign, 合约 ...)
         ("about", "sekitar", "约", "khoảng"),
     ),
     ("up to", r"up\s+to|hingga|sampai|多达|高达|lên\s+tới", ("up to", "hingga", "多达", "lên tới")),
@@ -262,18 +272,29 @@ _QUALIFIER_BEFORE = [
 ]
 
 
+_SPAN_AFTER = re.compile(r"^\s?(?:years?|months?|weeks?|days?|decades?|年|个月|周|天|日)", re.I)
+_NEGATED = re.compile(r"(?:\b(?:no|not|never|tidak|tak|bukan|không)\s+|不|未|没有?)$", re.I)
+AS_WRITTEN = "as written"  # a negated qualifier: "no more than 5" is shown as the source says
+
+
 def _qualifier(sentence: str, at: int) -> tuple[str, int]:
     """(key, start) of the qualifier right before `at`, else ("", at)."""
     before = sentence[max(0, at - 24) : at]
     for key, rx, _glosses in _QUALIFIER_BEFORE:
         m = rx.search(before)
         if m:
-            return key, at - len(before) + m.start()
+            start = at - len(before) + m.start()
+            negated = _NEGATED.search(sentence, 0, start)
+            if negated:
+                return AS_WRITTEN, negated.start()
+            return key, start
     return "", at
 
 
 def asks_money(question: str) -> bool:
-    """Does the question ask for an amount of money?"""
+    """Does the question ask for an amount of money (not a change, a share or a count)?"""
+    if _CHANGE.search(question) or _PERCENT.search(question) or _MANY.search(question):
+        return False
     return bool(_ASKS_MONEY.search(question))
 
 
@@ -296,14 +317,20 @@ def _number_values(sentence: str, question: str) -> list[Value]:
         if m.start() < upto:
             continue
         key = canonical_number(m.group("num"), m.group("mult"))
-        if key is None or key in asked or _is_year(key):
+        year = key is not None and _is_year(key) and m.group("num").isdigit()
+        if key is None or key in asked or year:
             continue  # a plain year is a date, rarely the answer to "how many"
         a, b = m.start(), m.end()
         rng = _RANGE.match(sentence[b:])
+        said = rng.group(0).strip(" $€£¥Rp.").lower() if rng else ""
+        if said in ("to", "until") and _FROM.search(sentence, 0, a):
+            rng = None  # "from $10 billion to $18 billion": a change, not a range
         second = _NUMBER.match(sentence, b + rng.end()) if rng else None
         if second is not None:
             high = canonical_number(second.group("num"), second.group("mult"))
-            if high is not None and not _is_year(high):
+            if high is not None and not (_is_year(high) and second.group("num").isdigit()):
+                if second.group("mult") and not m.group("mult"):  # "$5-10 billion"
+                    key = canonical_number(m.group("num"), second.group("mult")) or key
                 key, b = f"{key}-{high}", second.end()
                 upto = b
         if a >= 2 and sentence[a - 1] in "-‑" and sentence[a - 2].isalpha():
@@ -329,6 +356,10 @@ def _number_values(sentence: str, question: str) -> list[Value]:
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
         qualifier, q = _qualifier(sentence, a)
+        if sentence[q:a].strip().lower() in ("近", "over") and _SPAN_AFTER.match(
+            sentence[m.end() :]
+        ):
+            qualifier, q = "", a  # 近3年, "over 3 years": a span of time, not a count
         out.append(
             Value(
                 sentence[q:b].strip(),
@@ -401,7 +432,7 @@ _SCALES = {
     "en": ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")),
     "id": ((10**12, "triliun"), (10**9, "miliar"), (10**6, "juta")),
 }
-_MARKS = {"en": (",", "."), "id": (".", ",")}  # (thousands, decimals)
+_MARKS = {"en": (",", "."), "id": (".", ","), "zh": (",", ".")}  # (thousands, decimals)
 _DOLLARS = re.compile(r"^\s?(?:dolar(?:\s+AS)?|dollars?|美元|USD)(?![^\W\d_])", re.IGNORECASE)
 _SHARE = re.compile(r"^\s?(?:%|persen|percent|per cent)(?![^\W\d_])", re.IGNORECASE)
 _UNITS = {
@@ -411,6 +442,9 @@ _UNITS = {
     "id": {"jam": "jam 小时 个小时 hours hour", "hari": "hari 天 days day",
            "minggu": "minggu 周 星期 weeks week", "bulan": "bulan 个月 months month",
            "tahun": "tahun 年 years year", "kali": "kali 倍 times"},
+    "zh": {"小时": "jam 小时 个小时 hours hour", "天": "hari 天 days day",
+           "周": "minggu 周 星期 weeks week", "个月": "bulan 个月 months month",
+           "年": "tahun 年 years year", "倍": "kali 倍 times"},
 }  # fmt: skip
 
 
@@ -432,11 +466,18 @@ def said_in(value: Value, language: str) -> str | None:
     range, a word number, an unknown unit): it is then shown as written."""
     if not value.amount or language not in _MARKS or not value.key.replace(".", "", 1).isdigit():
         return None
+    if value.qualifier == AS_WRITTEN:
+        return None
     body = value.text[value.lead :]
     m = _NUMBER.search(body)
     if m is None:
         return None
+    groups = re.split(r"[.,]", m.group("num"))
+    if len(groups) == 2 and len(groups[1]) == 3 and (groups[0] == "0" or m.group("mult")):
+        return None  # 0.125, "$1.234 billion": a decimal read as thousands, maybe
     prefix, rest = body[: m.start()].strip(), body[m.end() :]
+    if language == "zh" and m.group("mult"):
+        return None  # (万 and 亿 are not said here: "$15 miliar" stays as written)
     number = _digits(Decimal(value.key), language, bool(m.group("mult")))
     dollars, share = _DOLLARS.match(rest), _SHARE.match(rest)
     if prefix in ("$", "US$") or (not prefix and dollars):
@@ -451,6 +492,10 @@ def said_in(value: Value, language: str) -> str | None:
     unit = rest.strip().lower()
     for word, forms in _UNITS[language].items():
         if unit in forms.split():
+            if language == "zh":
+                return f"{number}{word}"
+            if language == "en" and number == "1":
+                word = word.removesuffix("s")  # "1 day", not "1 days"
             return f"{number} {word}"
     return None
 
@@ -461,6 +506,8 @@ def glossed(value: Value, language: str) -> str:
     asker's words ("lebih dari 340.000" -> "more than 340,000"), a relative date with its
     meaning after it, "今年年底 (the end of the year)"."""
     amount = said_in(value, language)
+    if value.qualifier == AS_WRITTEN:
+        return value.text  # "tidak lebih dari 5", 不超过5: the negation is kept
     if value.qualifier and language in _GLOSS_LANGUAGES:
         # "lebih dari 340.000" to an English asker: "more than 340,000"
         words = next(g for k, _rx, g in _QUALIFIER_BEFORE if k == value.qualifier)

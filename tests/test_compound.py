@@ -247,6 +247,10 @@ def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() ->
         ("Bagaimana dengan Meta?", "Siapa CEO NVIDIA?", "Siapa CEO Meta?"),
         ("那Meta呢？", "英伟达的首席执行官是谁？", "Meta的首席执行官是谁？"),
         ("Còn Meta thì sao?", "Ai là CEO của NVIDIA?", "Ai là CEO của Meta?"),
+        ("What about Mark Zuckerberg?", "What did Jensen Huang say?",
+         "What did Mark Zuckerberg say?"),
+        ("What about 2023?", "How many GPUs did Meta buy in 2024?",
+         "How many GPUs did Meta buy in 2023?"),
         # no subject of its own, or no name before it to swap: as before
         ("What about in 2023?", "How many H100s will Meta have?", None),
         ("那它呢？", "英伟达的首席执行官是谁？", None),
@@ -255,6 +259,11 @@ def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() ->
         ("Bagaimana Meta melatih Llama?", "Siapa CEO NVIDIA?", None),
         ("What about Meta?", "how many GPUs are there?", None),
         ("What about Meta?", "Who is the CEO of Meta?", None),
+        ("为什么呢？", "英伟达的CEO是谁？", None),
+        ("那么价格呢？", "英伟达的CEO是谁？", None),
+        ("What about 2023?", "How many GPUs did Meta buy?", None),
+        ("What about Google?", "What about Meta?", None),  # its own question is not known
+        ("What about A" + " " * 4000 + "x?", "Who leads NVIDIA?", None),  # (no backtracking)
     ],
 )  # fmt: skip
 def test_what_about_swaps_the_subject_of_the_question_before(

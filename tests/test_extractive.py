@@ -123,8 +123,16 @@ def test_the_value_asked_for_is_pulled_out(
         # a range is one value, not its first end
         ("Saat ini, biaya operasional $10-$18.", "Berapa biaya operasional?", ["$10-$18"]),
         ("Porsinya 10 hingga 18 persen.", "Berapa persen porsinya?", ["10 hingga 18 persen"]),
-        # (not money: "how much" of a share, and a count, still read as before)
+        # (not money: "how much" of a share, a change, a count, still read as before)
         ("Nvidia memegang 80% pasar, dengan 3 pabrik.", "How much of the market?", ["80%", "3"]),
+        ("Revenue grew 20% to $5 billion.", "How much did revenue grow?", ["20%", "$5 billion"]),
+        ("价格上涨了15%。", "价格上涨了百分之多少？", ["15%"]),
+        ("有5家公司降低了价格。", "多少家公司降低了价格？", ["5"]),
+        ("Nó có giá 200 đô la, 3 lần.", "How much does it cost?", ["200 đô la"]),
+        # "$5-10 billion" is five to ten billion; "from ... to ..." is a change, two values
+        ("Biayanya $5-10 billion.", "How much money?", ["$5-10 billion"]),
+        ("Dari $10 billion to $18 billion.", "Berapa biayanya?", ["$10 billion", "$18 billion"]),
+        ("Ada 1,500-3,000 GPU.", "Berapa GPU?", ["1,500-3,000"]),
     ],
 )
 def test_a_money_question_takes_amounts_of_money_and_a_range_is_one_value(
@@ -141,11 +149,20 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
     assert (more.text, more.qualifier) == ("lebih dari 340.000", "more than")
     assert [glossed(more, lang) for lang in ("en", "zh", "id")] == [
         "more than 340,000",  # as an English reader writes it
-        "超过340.000",
+        "超过340,000",
         "lebih dari 340.000",
     ]
     (almost,) = values_in("Meta将拥有近600,000个GPU。", "number", "How many GPUs?")
     assert glossed(almost, "en") == "almost 600,000"
+    # a negated qualifier is shown as written: "no more than" is not "more than"
+    for sentence in ("规定每人不超过5台GPU。", "Setiap pengguna tidak lebih dari 5 GPU."):
+        (most,) = values_in(sentence, "number", "How many GPUs?")
+        assert glossed(most, "en") == glossed(most, "id") == most.text
+        assert most.text in ("不超过5", "tidak lebih dari 5")
+    # no qualifier inside a word (节约, save) nor before a span of time (近3年, past 3 years)
+    assert [v.text for v in values_in("新芯片可节约30%的电力。", "number", "多少？")] == ["30%"]
+    span = values_in("近3年里有300个。", "number", "多少个？")
+    assert [(v.text, v.qualifier) for v in span] == [("3年", ""), ("300", "")]
     # a word that merely ends like one ("clover") qualifies nothing
     (bare,) = values_in("A clover 5 leaves wide.", "number", "How many leaves?")
     assert bare.text == "5" and not bare.qualifier
@@ -163,9 +180,15 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
         ("Biayanya 50 persen.", "How much?", "50%", "50%"),
         ("模型训练了3个月。", "How long?", "3 months", "3 bulan"),
         ("Meta will have 340,000 GPUs.", "Berapa GPU?", None, "340.000"),
-        # as written: a range, a currency this does not say, a year
+        ("Selesai dalam 1 hari.", "How long?", "1 day", None),
+        # as written: a range, a currency this does not say, a reading that may be a
+        # decimal (0.125, "$1.234 billion")
         ("Biayanya $10-$18.", "How much?", "$10-$18", "$10-$18"),
         ("Nilainya Rp 5 miliar.", "How much money?", "Rp 5 miliar", "Rp 5 miliar"),
+        ("Meta投资150亿欧元。", "How much money?", "150亿欧元", "150亿欧元"),
+        ("Harganya 1,5 juta rupiah.", "How much does it cost?", "1,5 juta rupiah", None),
+        ("Akurasinya 0.125 saja.", "How much?", "0.125", "0.125"),
+        ("Meta spent $1.234 billion.", "Berapa biayanya?", None, "$1.234 billion"),
     ],
 )
 def test_an_amount_is_shown_as_a_reader_of_another_language_writes_it(
