@@ -250,7 +250,11 @@ _QUALIFIERS: tuple[tuple[str, str, tuple[str, str, str, str]], ...] = (
     ),
     (
         "about",
-        r"about|around|approximately|roughly|sekitar|kira-kira|kurang\s+lebih|大约|大概|khoảng"
+        # ("spoke about 3 risks": what was spoken of, not roughly three)
+        r"(?<!talk )(?<!talks )(?<!talked )(?<!spoke )(?<!speak )(?<!speaks )(?<!wrote )"
+        r"(?<!write )(?<!writes )(?<!think )(?<!thinks )(?<!learn )(?<!learned )(?<!know )"
+        r"(?<!asked )(?<!ask )(?<!care )(?<!worry )(?<!worried )about"
+        r"|around|approximately|roughly|sekitar|kira-kira|kurang\s+lebih|大约|大概|khoảng"
         r"|(?<![节签预合条契邀公制违婚和相])约",  # (not 节约 save, 签约 sign, 合约 ...)
         ("about", "sekitar", "约", "khoảng"),
     ),

@@ -159,6 +159,11 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
         (most,) = values_in(sentence, "number", "How many GPUs?")
         assert glossed(most, "en") == glossed(most, "id") == most.text
         assert most.text in ("不超过5", "tidak lebih dari 5")
+    # "spoke about 3 risks" is what was spoken of; "about 3 risks" alone is roughly three
+    spoke = values_in("He spoke about 3 risks.", "number", "Berapa risiko?")
+    assert [(v.text, v.qualifier) for v in spoke] == [("3", "")]
+    (rough,) = values_in("There are about 3 risks.", "number", "Berapa risiko?")
+    assert glossed(rough, "id") == "sekitar 3"
     # no qualifier inside a word (节约, save) nor before a span of time (近3年, past 3 years)
     assert [v.text for v in values_in("新芯片可节约30%的电力。", "number", "多少？")] == ["30%"]
     span = values_in("近3年里有300个。", "number", "多少个？")
