@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from index.chunker import sentence_spans, statements
 from index.language import detect_language, language_key, same_language
 from index.lexical import tokenize
-from index.speakers import SECTION, speaker_at, speaker_labels
+from index.speakers import LABEL_LINE, SECTION, speaker_at, speaker_labels
 from index.textnorm import fold
 from rag.binding import (
     asked_roles,
@@ -398,6 +398,11 @@ def candidates(
                 (units[i][0], units[i + 1][1])
                 for i in range(len(units) - 1)
                 if not p.text[units[i][1] : units[i + 1][0]].strip()
+                # (nor across a speaker's label: the next sentence is another's turn)
+                and not any(
+                    m.start("label") > units[i][0]
+                    for m in LABEL_LINE.finditer(p.text, units[i][0], units[i + 1][1])
+                )
             ]
         for a, b in spans:
             text = p.text[a:b]

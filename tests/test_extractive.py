@@ -206,6 +206,22 @@ def test_an_amount_is_shown_as_a_reader_of_another_language_writes_it(
     assert glossed(year, "en") == "2022"  # a date is no amount: never "2,022"
 
 
+def test_a_two_sentence_quote_does_not_cross_a_speakers_label() -> None:
+    """The question's words in one sentence and a value in the next make a two-sentence
+    quote; not where the next one is another speaker's turn (asked an H100's price, the
+    next speaker's training cost was shown as the answer)."""
+    labelled = _passage(
+        1,
+        "Nvidia akan membuat lebih banyak GPU H100 tahun depan. Noam Shazeer, Karakter.AI:\n"
+        "Model kami butuh $2 juta untuk dilatih.",
+    )
+    got = answer_first("How much does an Nvidia H100 GPU cost?", [labelled])
+    assert got.value is None, got.text
+    plain = _passage(1, "Nvidia membuat GPU H100 baru. Harganya $25.000 per unit.")
+    got = answer_first("How much does an Nvidia H100 GPU cost?", [plain])
+    assert got.value == "$25,000", got.text  # (as an English reader writes it)
+
+
 def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
     sentence = "Perselisihan dengan Meta dan dikeluarkan dari Apple Intelligence bisa berbahaya."
     assert "Intelligence" not in [
