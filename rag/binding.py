@@ -61,9 +61,12 @@ _AFTER = re.compile(
 )
 # before it: "OpenAI CTO", "Apple's CEO", "Meta的CEO"
 _BEFORE = re.compile(rf"(?P<x>{_CAP})(?:'s|’s|\s*的)?\s*$")
-_PROPER = re.compile(
+# a word written as a name: capitalised ("Apple", "Character.AI") or with an inner capital
+# ("iPhone", "xAI")
+PROPER = (
     r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
 )
+_PROPER = re.compile(PROPER)
 _LATIN = r"[A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff-]"  # a letter of a Latin-script word
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _WHO = re.compile(r"\bwho(?:m|se)?\b|\bsiapa\b|谁|\bai\s+là\b|\blà\s+ai\b", re.IGNORECASE)
@@ -76,6 +79,13 @@ def generic(word: str) -> bool:
     return (word.isupper() and len(word) <= 3 and word.isalpha()) or fold(word) in STOPWORDS
 
 
+def no_name(word: str, opens: bool) -> bool:
+    """Is a capitalised word of a question no name: an acronym such as CEO, a role, a
+    stopword, or the capital a Latin sentence opens with (`opens`: it starts the
+    question, "Seberapa ...")?"""
+    return generic(word) or fold(word) in ROLES_LATIN or (opens and word[1:].islower())
+
+
 def question_names(question: str) -> set[str]:
     """The question's terms written as names (Apple, OpenAI, Character.AI), folded; not
     its question words, acronyms such as CEO, or the capital a Latin sentence opens with."""
@@ -83,10 +93,8 @@ def question_names(question: str) -> set[str]:
     latin = not _CJK.search(question)
     for m in _PROPER.finditer(question):
         word = m.group(0)
-        if generic(word) or fold(word) in ROLES_LATIN:
+        if no_name(word, m.start() == 0 and latin):
             continue
-        if m.start() == 0 and word[1:].islower() and latin:
-            continue  # "Seberapa ...": every sentence starts with a capital
         out.update(t for t in tokenize(word) if t.isascii())
     return out
 

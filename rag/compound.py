@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import fold
-from rag.binding import ROLES_LATIN, cjk_organisations, generic, question_names
+from rag.binding import PROPER, cjk_organisations, no_name, question_names
 from rag.extractive import SAID_BY, Extraction, quoted
 from rag.schema import ATTRIBUTION, PART, Passage, Quote, Turn
 from rag.values import counted, counted_word, date_values
@@ -185,9 +185,7 @@ _WHAT_ABOUT = re.compile(
 # a name as a question writes it: a run of capitalised words, with its version ("Jensen
 # Huang", "Llama 3.1", "GPT-4o")
 _NAMED = re.compile(
-    r"(?<![A-Za-z0-9.])(?:[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9]|[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*)"
-    r"(?:\s+[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9])*"
-    r"(?:\s+\d+(?:\.\d+)*[A-Za-z]?(?![\w.]))?"
+    PROPER + r"(?:\s+[A-Z][A-Za-z0-9.&'’-]*[A-Za-z0-9])*(?:\s+\d+(?:\.\d+)*[A-Za-z]?(?![\w.]))?"
 )
 _YEAR_IN = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _NOT_A_SUBJECT = re.compile(
@@ -231,14 +229,10 @@ def swapped_subject(question: str, previous: str) -> str | None:
     # before it: "CEO NVIDIA" is NVIDIA, "Siapa" no name
     names: list[tuple[int, int, str]] = []
     for n in _NAMED.finditer(previous):
-        a = n.start()
-        for word in n.group(0).split():
-            opening = a == 0 and word[1:].islower()
-            if not (generic(word) or fold(word) in ROLES_LATIN or opening):
-                break
-            a = previous.index(word, a) + len(word)
-            a += len(previous[a : n.end()]) - len(previous[a : n.end()].lstrip())
-        if a < n.end():
+        words = re.finditer(r"\S+", n.group(0))
+        first = next((w for w in words if not no_name(w[0], n.start() + w.start() == 0)), None)
+        if first is not None:
+            a = n.start() + first.start()
             names.append((a, n.end(), previous[a : n.end()]))
     digits = any(c.isdigit() for c in subject)
     count = counted(previous)

@@ -271,9 +271,10 @@ _QUALIFIERS: tuple[tuple[str, str, tuple[str, str, str, str]], ...] = (
     ),
 )
 _QUALIFIER_BEFORE = [
-    (key, re.compile(rf"(?<![A-Za-z])(?:{pattern})\s?$", re.IGNORECASE), glosses)
-    for key, pattern, glosses in _QUALIFIERS
+    (key, re.compile(rf"(?<![A-Za-z])(?:{pattern})\s?$", re.IGNORECASE))
+    for key, pattern, _glosses in _QUALIFIERS
 ]
+_QUALIFIER_GLOSS = {key: glosses for key, _pattern, glosses in _QUALIFIERS}
 
 
 _SPAN_AFTER = re.compile(r"^\s?(?:years?|months?|weeks?|days?|decades?|年|个月|周|天|日)", re.I)
@@ -284,7 +285,7 @@ AS_WRITTEN = "as written"  # a negated qualifier: "no more than 5" is shown as t
 def _qualifier(sentence: str, at: int) -> tuple[str, int]:
     """(key, start) of the qualifier right before `at`, else ("", at)."""
     before = sentence[max(0, at - 24) : at]
-    for key, rx, _glosses in _QUALIFIER_BEFORE:
+    for key, rx in _QUALIFIER_BEFORE:
         m = rx.search(before)
         if m:
             start = at - len(before) + m.start()
@@ -295,8 +296,10 @@ def _qualifier(sentence: str, at: int) -> tuple[str, int]:
     return "", at
 
 
+@functools.lru_cache(maxsize=64)
 def asks_money(question: str) -> bool:
-    """Does the question ask for an amount of money (not a change, a share or a count)?"""
+    """Does the question ask for an amount of money (not a change, a share or a count)?
+    (Read once per question: `values_in` runs for every candidate sentence.)"""
     if _CHANGE.search(question) or _PERCENT.search(question) or _MANY.search(question):
         return False
     return bool(_ASKS_MONEY.search(question))
@@ -509,13 +512,12 @@ def glossed(value: Value, language: str) -> str:
     is in another: an amount as the asker writes it (`said_in`), its qualifier in the
     asker's words ("lebih dari 340.000" -> "more than 340,000"), a relative date with its
     meaning after it, "今年年底 (the end of the year)"."""
-    amount = said_in(value, language)
     if value.qualifier == AS_WRITTEN:
         return value.text  # "tidak lebih dari 5", 不超过5: the negation is kept
+    amount = said_in(value, language)
     if value.qualifier and language in _GLOSS_LANGUAGES:
         # "lebih dari 340.000" to an English asker: "more than 340,000"
-        words = next(g for k, _rx, g in _QUALIFIER_BEFORE if k == value.qualifier)
-        word = words[_GLOSS_LANGUAGES.index(language)]
+        word = _QUALIFIER_GLOSS[value.qualifier][_GLOSS_LANGUAGES.index(language)]
         return word + ("" if language == "zh" else " ") + (amount or value.text[value.lead :])
     if amount is not None:
         return amount
