@@ -56,6 +56,7 @@ from rag.values import (
     agrees,
     answer_type,
     asks_speaker,
+    asks_why,
     counted,
     counts,
     date_values,
@@ -793,6 +794,31 @@ def choose(
     return chosen, value
 
 
+def _with_next(best: Candidate) -> Candidate:
+    """Asked why, the best sentence and the one after it in its paragraph: the reason is
+    often the next sentence ("... moved FAIR next to the product group. The aim was to
+    reach its billions of users sooner."), where the best one restates the question."""
+    p = best.passage
+    if best.pair or _asks(best.text):
+        return best
+    for a, b in statements(p.text, _units(p.text)):
+        if a < best.end:
+            continue
+        gap = p.text[best.end : a]
+        text = p.text[a:b]
+        if (
+            gap.strip()
+            or "\n" in gap
+            or len(text) < MIN_SENTENCE_CHARS
+            or _asks(text)
+            or LABEL_LINE.match(text)
+            or text.lstrip().startswith("#")
+        ):
+            return best
+        return replace(best, end=b, text=p.text[best.start : b], pair=True)
+    return best
+
+
 def _gist(text: str) -> str:
     return re.sub(r"[\W_]+", "", text).casefold()
 
@@ -927,6 +953,8 @@ def answer_first(
     # the question's language as retrieval read it; without dense search, read here
     language = embedder.language if embedder else detect_language(question)
     chosen, value = choose(question, cands, language)
+    if chosen and asks_why(question):
+        chosen[0] = _with_next(chosen[0])
     shown_value = value.text if value else None
     if value is not None and not same_language(language, chosen[0].passage.lang):
         shown_value = glossed(value, language_key(language))  # 今年年底 (the end of the year)

@@ -35,7 +35,10 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
         "date",
         re.compile(
             r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bkapan\b|tahun berapa|"
-            r"\bpada tahun\b.*\?|何时|什么时候|哪一年|哪年|几年|哪一天",
+            r"\bpada tahun\b.*\?|何时|什么时候|哪一年|哪年|几年|哪一天|"
+            # a decade, a month, a quarter ("which decade" read as a name gave "Entri")
+            r"\b(?:which|what) (?:decade|month|quarter)\b|\b(?:dekade|bulan|kuartal|triwulan)"
+            r"(?: ke)? (?:apa|berapa)\b|(?:哪个|哪一个|什么|哪一)(?:年代|月份?|季度)|第几季度",
             re.IGNORECASE,
         ),
     ),
@@ -107,6 +110,16 @@ ATTRIBUTION_RE = re.compile(
 def asks_speaker(question: str) -> bool:
     """Does the question ask who said something?"""
     return bool(_WHO_SAID.search(question))
+
+
+_WHY = re.compile(
+    r"\bwhy\b|\bhow come\b|\bmengapa\b|\bkenapa\b|为什么|为何|\btại sao\b|\bvì sao\b", re.I
+)
+
+
+def asks_why(question: str) -> bool:
+    """Does the question ask for a reason (why, mengapa, 为什么)?"""
+    return bool(_WHY.search(question))
 
 
 def answer_type(question: str) -> AnswerType:
@@ -415,6 +428,20 @@ _RELATIVE_DATES: tuple[tuple[str, str], ...] = (
     ("~next year", r"(?<!the )\bnext\s+year\b|\btahun\s+depan\b|明年|\bnăm\s+(?:sau|tới)\b"),
     ("~last year", r"(?<!the )\blast\s+year\b|\btahun\s+lalu\b|去年|\bnăm\s+ngoái\b"),
     ("~this year", r"\bthis\s+year\b|\btahun\s+ini\b|今年(?!年?底)|\bnăm\s+nay\b"),
+    # a quarter of a year (of the article's year unless one is named after it)
+    *(
+        (
+            f"~quarter {n}",
+            rf"\b{en}\s+quarter\b|\bQ{n}\b|\b(?:kuartal|triwulan)\s+(?:{id_}|ke-?{n})\b"
+            rf"|(?<![\d第])(?:第)?{zh}季度|\bquý\s+(?:{n}|{roman})\b",
+        )
+        for n, en, id_, zh, roman in (
+            (1, "first", "pertama", "一", "I"),
+            (2, "second", "kedua", "二", "II"),
+            (3, "third", "ketiga", "三", "III"),
+            (4, "fourth", "keempat", "四", "IV"),
+        )
+    ),
 )
 _RELATIVE = [(key, re.compile(pattern, re.IGNORECASE)) for key, pattern in _RELATIVE_DATES]
 # ... said in the asker's language when the quote is in another ("今年年底" for an
@@ -424,6 +451,10 @@ _RELATIVE_GLOSS = {
     "~next year": ("next year", "tahun depan", "明年", "năm sau"),
     "~last year": ("last year", "tahun lalu", "去年", "năm ngoái"),
     "~this year": ("this year", "tahun ini", "今年", "năm nay"),
+    "~quarter 1": ("the first quarter", "kuartal pertama", "第一季度", "quý 1"),
+    "~quarter 2": ("the second quarter", "kuartal kedua", "第二季度", "quý 2"),
+    "~quarter 3": ("the third quarter", "kuartal ketiga", "第三季度", "quý 3"),
+    "~quarter 4": ("the fourth quarter", "kuartal keempat", "第四季度", "quý 4"),
 }
 _GLOSS_LANGUAGES = ("en", "id", "zh", "vi")
 
@@ -541,6 +572,8 @@ def _relative_dates(text: str) -> list[tuple[str, int, int]]:
 
 
 _DECADE = re.compile(r"(?:-?an|s|['’]s)\b|年代")  # 1990an, 1990-an, 1990s, 1990年代
+# a Chinese decade of a century: 20世纪70年代 (the 1970s), "20 世纪 40 年代", 90年代
+_HAN_DECADE = re.compile(r"(?:(?<!\d)(?P<c>1\d|2[01])\s?世纪\s?)?(?<!\d)(?P<d>\d)0\s?年代")
 
 
 @functools.lru_cache(maxsize=64)
@@ -571,6 +604,13 @@ def date_values(sentence: str, question: str) -> list[Value]:
         end = decade.end() if decade else m.end()
         out.append(Value(sentence[m.start() : end].strip(), m.start(), end, year))
         taken.append((m.start(), end))
+    for m in _HAN_DECADE.finditer(sentence):
+        century = int(m.group("c")) if m.group("c") else 20  # 90年代: of the last century
+        year = f"{century - 1}{m.group('d')}0"
+        if year in asked or any(x < m.end() and m.start() < y for x, y in taken):
+            continue
+        out.append(Value(m.group(0), m.start(), m.end(), year))
+        taken.append((m.start(), m.end()))
     for key, a, b in _relative_dates(sentence):
         if key in asked or any(x < b and a < y for x, y in taken):
             continue

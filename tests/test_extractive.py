@@ -920,3 +920,57 @@ def test_a_sentence_the_document_repeats_is_quoted_once() -> None:
     )
     got = answer_first("他说他们建立了什么样的能力?", [_passage(1, text)])
     assert len(got.quotes) == 1, got.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Zuckerberg likened LLMs to Linux. Which decade was that?",
+        "In what decade did ABC finish transitioning to color?",
+        "Pada dekade apa disiplin itu berkembang?",
+        "扎克伯格是在哪个季度的分析师电话会上暗示的?",
+        "数据科学是在哪个年代开始分头发展的?",
+    ],
+)
+def test_a_decade_or_a_quarter_is_asked_as_a_date(question: str) -> None:
+    # "which decade" read as "which <thing>" asked for a name: the blog's "Entri" was shown
+    assert answer_type(question) == "date"
+    assert answer_type("Which company makes the glasses?") == "name"
+
+
+def test_a_chinese_decade_and_a_quarter_are_dates_that_agree_across_languages() -> None:
+    from rag.values import agrees, date_values
+
+    han = date_values("在 20世纪70年代 初，美国广播公司完成了向彩色电视的过渡；", "什么年代?")
+    assert [(v.text, v.key) for v in han] == [("20世纪70年代", "1970")]
+    assert [v.key for v in date_values("上世纪90年代,两者分开了。", "哪个年代?")] == ["1990"]
+    latin = date_values("Lalu pada tahun 1990an, terjadi perbedaan.", "Which decade?")
+    assert agrees(latin[0], date_values("90年代", "x"), "date")
+    # a year the question names is no answer; a decade beside it still is
+    assert date_values("20世纪70年代", "Was it in the 1970s? 1970") == []
+    q1 = date_values("Dalam panggilan dengan analis pada kuartal pertama tahun ini, ...", "x")
+    assert [v.text for v in q1] == ["kuartal pertama", "tahun ini"]
+    assert glossed(q1[0], "zh") == "kuartal pertama (第一季度)"
+    assert agrees(q1[0], date_values("在第一季度的电话会上", "x"), "date")
+    assert not agrees(q1[0], date_values("in the third quarter", "x"), "date")
+
+
+def test_asked_why_the_answer_quotes_the_sentence_after_the_one_restating_the_question() -> None:
+    text = (
+        "Dia memindahkan grup riset FAIR ke bagian produk AI generatif. "
+        "Tujuannya agar terobosan AI Meta menjangkau miliaran penggunanya secara langsung.\n"
+        "Paragraf berikutnya tentang hal lain."
+    )
+    got = answer_first(
+        "Mengapa Zuckerberg memindahkan grup riset FAIR ke bagian produk?", [_passage(1, text)]
+    )
+    quote = got.quotes[0]
+    assert "Tujuannya agar" in quote.text and "Paragraf" not in quote.text, got.text
+    assert text[quote.start : quote.end] == quote.text  # the span stays exact
+    # not asked why: the one sentence
+    got = answer_first("Ke mana Zuckerberg memindahkan grup riset FAIR?", [_passage(1, text)])
+    assert "Tujuannya" not in got.quotes[0].text
+    # the next sentence in another paragraph, or a question, is not added
+    alone = "Dia memindahkan grup riset FAIR ke bagian produk.\nApa tujuannya?"
+    got = answer_first("Why did he move the FAIR group?", [_passage(1, alone)])
+    assert got.quotes[0].text == "Dia memindahkan grup riset FAIR ke bagian produk."
