@@ -48,6 +48,7 @@ from rag.binding import (
     names_role,
     question_names,
 )
+from rag.pointers import pointer_terms
 from rag.schema import ATTRIBUTION, Passage, Quote
 from rag.values import (
     ATTRIBUTION_RE,
@@ -351,6 +352,11 @@ def candidates(
     their weights ("it" in "and on how many GPUs was it trained?" is what it asked about)."""
     near = near or {}
     terms = list(dict.fromkeys(tokenize(question)))
+    # the words saying which document to look in ("per the a16z article") say nothing of
+    # the sentence that answers: the article's headline holds them (`rag.pointers`)
+    pointer = pointer_terms(question)
+    if any(t not in pointer for t in terms):
+        terms = [t for t in terms if t not in pointer]
     w = {t: (weights or {}).get(t, 1.0) for t in terms}
     for t, weight in (also or {}).items():
         if t not in w:
