@@ -77,6 +77,7 @@ def fuse(
     question's own BM25 and global dense lists) is moved up to rank `slots` if it fell
     below it."""
     scores: dict[str, float] = {}
+    primary: list[str] = []
     for lst in lists:
         if lst.ranker == "lexical":
             weight = params.lexical * (lst.confidence**params.lex_conf if params.lex_conf else 1)
@@ -87,20 +88,14 @@ def fuse(
         if lst.variant:
             weight *= params.variant
         if weight <= 0:
-            continue
+            continue  # (nor is its first hit moved up: BM25 with no confidence at all)
         for rank, (cid, _score) in enumerate(lst.hits, start=1):
             scores[cid] = scores.get(cid, 0.0) + weight / (params.k + rank)
+        if lst.variant == 0 and lst.lang is None and lst.hits:
+            primary.append(lst.hits[0][0])
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     if slots <= 0:
         return ranked
-    primary = [
-        lst.hits[0][0]
-        for lst in lists
-        if lst.variant == 0
-        and lst.lang is None
-        and lst.hits
-        and (params.lexical if lst.ranker == "lexical" else params.dense) > 0
-    ]
     order = [cid for cid, _ in ranked]
     for cid in dict.fromkeys(primary):
         pos = order.index(cid)

@@ -73,3 +73,17 @@ def test_the_bundled_model_ranks_the_h100_sentences_first(bundled_index: Setting
     assert {p.lang for p in top} == {"id", "zh"}, [(p.lang, p.text[:60]) for p in top]
     assert all("340.000" in p.text or "340,000" in p.text for p in top)
     assert got.signals["dense_top"] > 0.8 and got.signals["agree"] == 1.0
+
+
+def test_a_bm25_list_weighed_to_nothing_moves_no_hit_up() -> None:
+    # its top hit holds none of the question's terms (confidence 0): the list counts for
+    # nothing, and its first hit is not lifted into the slots either (it raised
+    # ValueError when no other list held that hit)
+    params = FusionParams(lex_conf=1.0)
+    lists = [
+        RankedList("lexical", [("only-bm25", 3.0), ("both", 2.0)], confidence=0.0),
+        RankedList("dense", [("both", 0.9), ("dense-2", 0.8)]),
+    ]
+    fused = [cid for cid, _ in fuse(lists, params, slots=1)]
+    assert fused == ["both", "dense-2"]
+    assert fuse([lists[0]], params, slots=3) == []
