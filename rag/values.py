@@ -326,6 +326,45 @@ _WORD_COUNT = re.compile(
 )
 
 
+# an amount written in words with its scale: "setengah juta dolar" (half a million
+# dollars), "seperempat triliun" (a quarter of a trillion), "satu miliar hal", "half a
+# million", "a billion", "sejuta"
+_FRACTIONS = {
+    **dict.fromkeys(["half a", "half", "setengah", "separuh"], "0.5"),
+    **dict.fromkeys(["a quarter of a", "a quarter", "quarter of a", "seperempat"], "0.25"),
+    **dict.fromkeys(["a", "an", "se"], "1"),
+}
+_SCALE_WORDS = "thousand|million|billion|trillion|ribu|juta|miliar|milyar|triliun"
+_WORD_AMOUNT = re.compile(
+    r"(?<!\w)(?P<word>"
+    + "|".join(
+        sorted(
+            (re.escape(k) for k in [*_FRACTIONS, *_WORD_NUMBERS] if k != "se"),
+            key=len,
+            reverse=True,
+        )
+    )
+    + rf")\s(?P<scale>{_SCALE_WORDS})(?!\w)"
+    + r"|(?<!\w)se(?P<joined>ribu|juta|miliar|triliun)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _word_amounts(sentence: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical number) of each amount written in words with its scale."""
+    out = []
+    for m in _WORD_AMOUNT.finditer(sentence):
+        if m.group("joined"):
+            key = canonical_number("1", m.group("joined"))
+        else:
+            word = m.group("word").lower()
+            number = _FRACTIONS.get(word) or _WORD_NUMBERS[word]
+            key = canonical_number(number, m.group("scale"))
+        if key is not None:
+            out.append((m.start(), m.end(), key))
+    return out
+
+
 def _number_values(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question)
     noun = counted(question)
@@ -393,6 +432,18 @@ def _number_values(sentence: str, question: str) -> list[Value]:
             )
         )
     taken = []
+    for a, b, key in _word_amounts(sentence):
+        if key in asked or any(v.start < b and a < v.end for v in out):
+            continue
+        currency = _CURRENCY_AFTER.match(sentence[b:])
+        if money and not currency:
+            continue
+        if currency:
+            b += currency.end()
+        qualifier, q = _qualifier(sentence, a)
+        text = sentence[q:b].strip()
+        out.append(Value(text, q, b, key, qualifier=qualifier, lead=a - q, amount=True))
+        taken.append(a)
     for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
@@ -509,7 +560,15 @@ def said_in(value: Value, language: str) -> str | None:
     body = value.text[value.lead :]
     m = _NUMBER.search(body)
     if m is None:
-        return None
+        words = _WORD_AMOUNT.match(body)  # "setengah juta dolar": half a million dollars
+        if words is None or (language == "zh" and Decimal(value.key) >= 10**4):
+            return None
+        number = _digits(Decimal(value.key), language, True)
+        rest = body[words.end() :]
+        dollars = _DOLLARS.match(rest)
+        if dollars and not rest[dollars.end() :].strip():
+            return f"${number}"
+        return number if not rest.strip() else None
     groups = re.split(r"[.,]", m.group("num"))
     if len(groups) == 2 and len(groups[1]) == 3 and (groups[0] == "0" or m.group("mult")):
         return None  # 0.125, "$1.234 billion": a decimal read as thousands, maybe

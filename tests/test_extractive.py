@@ -974,3 +974,56 @@ def test_asked_why_the_answer_quotes_the_sentence_after_the_one_restating_the_qu
     alone = "Dia memindahkan grup riset FAIR ke bagian produk.\nApa tujuannya?"
     got = answer_first("Why did he move the FAIR group?", [_passage(1, alone)])
     assert got.quotes[0].text == "Dia memindahkan grup riset FAIR ke bagian produk."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "text", "key", "english"),
+    [
+        (
+            "Kami akan melatihnya lagi dengan biaya setengah juta dolar.",
+            "How much would it cost to train it again?",
+            "setengah juta dolar",
+            "500000",
+            "$500,000",
+        ),
+        (
+            "Itu berarti sekitar seperempat triliun operasi per detik per orang.",
+            "How many operations per second per person?",
+            "sekitar seperempat triliun",
+            "250000000000",
+            "about 250 billion",
+        ),
+        (
+            "Ia seharusnya dapat mempelajari satu miliar hal tentang Anda.",
+            "How many things should it learn about you?",
+            "satu miliar",
+            "1000000000",
+            "1 billion",
+        ),
+        ("Sejuta orang datang.", "How many people came?", "Sejuta", "1000000", "1 million"),
+    ],
+)
+def test_an_amount_written_in_words_with_its_scale_is_a_number(
+    sentence: str, question: str, text: str, key: str, english: str
+) -> None:
+    # "setengah juta dolar" (half a million dollars) was no value: asked what retraining
+    # would cost, the answer showed last year's "$2 juta" from the sentence before
+    (value,) = values_in(sentence, "number", question)
+    assert (value.text, value.key) == (text, key)
+    assert sentence[value.start : value.end] == value.text
+    assert glossed(value, "en") == english  # said as an English asker writes it
+    # (万 and 亿 are not said: the amount as written, after the qualifier's 约)
+    assert glossed(value, "zh").endswith(value.text[value.lead :])
+
+
+def test_a_word_amount_of_money_answers_a_money_question_and_agrees_with_digits() -> None:
+    from rag.values import agrees
+
+    said = (
+        "Tahun lalu biayanya $2 juta, dan kami akan melakukannya lagi dengan setengah juta dolar."
+    )
+    values = values_in(said, "number", "How much would it cost?")
+    assert [v.key for v in values] == ["2000000", "500000"]
+    # a scale word alone is no amount of money ("satu miliar hal": things, not dollars)
+    assert values_in("Ia mempelajari satu miliar hal.", "number", "How much did it cost?") == []
+    assert agrees(values[1], values_in("It costs $500,000.", "number", "How much?"), "number")
