@@ -800,6 +800,9 @@ def choose(
     return chosen, value
 
 
+_LABEL_OPENS = re.compile(r"\W{0,3}[A-Z][^:：\n.!?]{0,60}[:：]\s")
+
+
 def _with_next(best: Candidate) -> Candidate:
     """Asked why, the best sentence and the one after it in its paragraph: the reason is
     often the next sentence ("... moved FAIR next to the product group. The aim was to
@@ -818,6 +821,7 @@ def _with_next(best: Candidate) -> Candidate:
             or len(text) < MIN_SENTENCE_CHARS
             or _asks(text)
             or LABEL_LINE.match(text)
+            or _LABEL_OPENS.match(text)  # "Huang: ..." the next speaker's turn
             or text.lstrip().startswith("#")
         ):
             return best
@@ -959,8 +963,10 @@ def answer_first(
     # the question's language as retrieval read it; without dense search, read here
     language = embedder.language if embedder else detect_language(question)
     chosen, value = choose(question, cands, language)
-    if chosen and asks_why(question):
+    if chosen and value is None and asks_why(question):
+        # (asked who or when something happened "and why", the value answers)
         chosen[0] = _with_next(chosen[0])
+        chosen[1:] = [c for c in chosen[1:] if not _overlaps(c, chosen[0])]
     shown_value = value.text if value else None
     if value is not None and not same_language(language, chosen[0].passage.lang):
         shown_value = glossed(value, language_key(language))  # 今年年底 (the end of the year)

@@ -19,19 +19,20 @@ import re
 from index.lexical import tokenize
 
 # what a document is called, in English, Indonesian and Chinese
-_DOC_EN = (
-    r"(?:article|interview|conversation|chat|talk|piece|blog(?:\s+post)?|post|report|story|"
-    r"essay|transcript)"
-)
+_DOC_EN = r"(?:article|interview|conversation|piece|blog\s+post|report|story|essay|transcript)"
 _DOC_ID = r"(?:artikel|wawancara|obrolan|percakapan|laporan|tulisan|postingan|berita)"
 _DOC_ZH = r"(?:文章|长文|报道|采访|访谈|对话|博文)"
 _POINTER = re.compile(
     # "according to the a16z article", "per the SIGGRAPH conversation", "in the Llama 3.1
-    # article", "from this interview": the words between the article and its name too
-    rf"\b(?:according\s+to|per|in|from|of)\s+(?:the|this|that)\s+(?P<en>(?:[^,?.;:]|\.(?=\w)){{0,40}}?)"
-    rf"\s*\b{_DOC_EN}s?\b"
-    # "menurut artikel sumber terbuka", "dalam wawancara itu": up to three words after
-    rf"|\b(?:menurut|dalam|di|pada|dari)\s+{_DOC_ID}(?P<id>(?:\s+(?!dan\b|yang\b)[\w.]+){{0,3}})"
+    # article": the document's name between, no other such word in it, and the clause
+    # ends there ("the Llama 3.1 model in the report" keeps "Llama 3.1 model")
+    r"\b(?:according\s+to|per|in|from)\s+(?:the|this|that)\s+"
+    r"(?P<en>(?:(?!\b(?:in|per|from|of|according|the|this|that)\b)(?:[^,?.;:!]|\.(?=\w))){0,40}?)"
+    rf"\s*\b{_DOC_EN}s?\b(?=\s*(?:[,?.;:!？，。]|$))"
+    # "menurut artikel sumber terbuka", "dalam wawancara itu": up to three words after,
+    # not a person it was with ("dalam percakapan dengan Zuckerberg")
+    rf"|\b(?:menurut|dalam|di|pada|dari)\s+{_DOC_ID}"
+    r"(?P<id>(?:\s+(?!(?:dan|yang|dengan|tentang|oleh|mengenai|bersama)\b)[\w.]+){0,3})"
     # "a16z文章说", "那篇采访中", "文章里": its name right before it, or what it says after
     # (not 接受采访, gave an interview: the interview is what is asked about there)
     rf"|(?:[A-Za-z0-9.]{{1,12}}|那篇|这篇|该){_DOC_ZH}|{_DOC_ZH}(?=说|中|里|提到|指出|称)",

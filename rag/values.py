@@ -37,8 +37,9 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
             r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bkapan\b|tahun berapa|"
             r"\bpada tahun\b.*\?|何时|什么时候|哪一年|哪年|几年|哪一天|"
             # a decade, a month, a quarter ("which decade" read as a name gave "Entri")
-            r"\b(?:which|what) (?:decade|month|quarter)\b|\b(?:dekade|bulan|kuartal|triwulan)"
-            r"(?: ke)? (?:apa|berapa)\b|(?:哪个|哪一个|什么|哪一)(?:年代|月份?|季度)|第几季度",
+            r"\b(?:which|what) (?:decade|month|quarter)\b|\b(?:dekade|kuartal|triwulan)"
+            r"(?: ke)? (?:apa|berapa)\b|"
+            r"(?:哪个|哪一个|什么|哪一)(?:年代|月份?(?![亮球饼光])|季度)|第几季度",
             re.IGNORECASE,
         ),
     ),
@@ -350,10 +351,36 @@ _WORD_AMOUNT = re.compile(
 )
 
 
+# a word before a scaled amount that makes it part of a longer number or an idiom: "dua
+# puluh lima juta" (25 million, not 5), "twenty-five million", "one and a half billion",
+# "one in a million"
+_NUMBER_BEFORE = frozenset(
+    [
+        *_WORD_NUMBERS,
+        *"puluh ratus belas hundred and dan in of eleven twelve thirteen fourteen fifteen".split(),
+        *"sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy".split(),
+        *"eighty ninety".split(),
+    ]
+)
+_WORD_BEFORE = re.compile(r"([^\W_]+|\d)[\s-]+$")
+
+
+@functools.lru_cache(maxsize=256)
 def _word_amounts(sentence: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical number) of each amount written in words with its scale."""
     out = []
     for m in _WORD_AMOUNT.finditer(sentence):
+        before = _WORD_BEFORE.search(sentence, max(0, m.start() - 30), m.start())
+        if before and (before.group(1).lower() in _NUMBER_BEFORE or before.group(1).isdigit()):
+            continue
+        if re.search(r"\band\s+a\s+$", sentence[max(0, m.start() - 8) : m.start()], re.I):
+            continue  # "one and a half billion"
+        if (
+            m.group(0)[0].isupper()
+            and sentence[: m.start()].strip(" \"'“‘(")
+            and not re.search(r"[.!?:;]\s*[\"'“‘(]?$", sentence[: m.start()])
+        ):
+            continue  # a name: "Kepulauan Seribu", "Seribu Satu Malam"
         if m.group("joined"):
             key = canonical_number("1", m.group("joined"))
         else:
@@ -366,7 +393,7 @@ def _word_amounts(sentence: str) -> list[tuple[int, int, str]]:
 
 
 def _number_values(sentence: str, question: str) -> list[Value]:
-    asked = numbers_in(question)
+    asked = numbers_in(question) | {key for _, _, key in _word_amounts(question)}
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     money = asks_money(question)
@@ -435,10 +462,13 @@ def _number_values(sentence: str, question: str) -> list[Value]:
     for a, b, key in _word_amounts(sentence):
         if key in asked or any(v.start < b and a < v.end for v in out):
             continue
-        currency = _CURRENCY_AFTER.match(sentence[b:])
+        prefix = _PREFIX.search(sentence[:a].rstrip(" "))  # "Rp satu juta", "US$ satu miliar"
+        if prefix:
+            a = prefix.start()
+        currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
         if money and not currency:
             continue
-        if currency:
+        if currency and not prefix:
             b += currency.end()
         qualifier, q = _qualifier(sentence, a)
         text = sentence[q:b].strip()
@@ -483,8 +513,10 @@ _RELATIVE_DATES: tuple[tuple[str, str], ...] = (
     *(
         (
             f"~quarter {n}",
-            rf"\b{en}\s+quarter\b|\bQ{n}\b|\b(?:kuartal|triwulan)\s+(?:{id_}|ke-?{n})\b"
-            rf"|(?<![\d第])(?:第)?{zh}季度|\bquý\s+(?:{n}|{roman})\b",
+            rf"\b{en}\s+quarter\b|(?<![\w-])Q{n}(?![\w-])(?!\s+(?!of\b|earnings\b|results\b)[a-z])"
+            rf"|\b(?:kuartal|triwulan)\s+(?:{id_}|ke-?{n})\b"
+            # (not 上一季度, the previous quarter, nor 同一季度, 每一季度, 第十一季度)
+            rf"|(?<![\d第上下同每前后本十])(?:第)?{zh}季度|\bquý\s+(?:{n}|{roman})\b",
         )
         for n, en, id_, zh, roman in (
             (1, "first", "pertama", "一", "I"),
@@ -632,7 +664,9 @@ def _relative_dates(text: str) -> list[tuple[str, int, int]]:
 
 _DECADE = re.compile(r"(?:-?an|s|['’]s)\b|年代")  # 1990an, 1990-an, 1990s, 1990年代
 # a Chinese decade of a century: 20世纪70年代 (the 1970s), "20 世纪 40 年代", 90年代
-_HAN_DECADE = re.compile(r"(?:(?<!\d)(?P<c>1\d|2[01])\s?世纪\s?)?(?<!\d)(?P<d>\d)0\s?年代")
+_HAN_DECADE = re.compile(
+    r"(?:(?<!\d)(?P<c>1\d|2[01])\s?世纪\s?)?(?<!\d)(?P<d>\d)0\s?年代(?!码|价|表)"
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -664,13 +698,16 @@ def date_values(sentence: str, question: str) -> list[Value]:
         out.append(Value(sentence[m.start() : end].strip(), m.start(), end, year))
         taken.append((m.start(), end))
     for m in _HAN_DECADE.finditer(sentence):
-        century = int(m.group("c")) if m.group("c") else 20  # 90年代: of the last century
+        # 90年代: of the last century; 00年代, 10年代: of this one
+        century = int(m.group("c")) if m.group("c") else 20 if m.group("d") > "1" else 21
         year = f"{century - 1}{m.group('d')}0"
         if year in asked or any(x < m.end() and m.start() < y for x, y in taken):
             continue
         out.append(Value(m.group(0), m.start(), m.end(), year))
         taken.append((m.start(), m.end()))
     for key, a, b in _relative_dates(sentence):
+        if key.startswith("~quarter") and _YEAR.search(sentence, max(0, a - 8), b + 12):
+            continue  # "Q4 2023", 2023年第四季度: the year it names answers when
         if key in asked or any(x < b and a < y for x, y in taken):
             continue
         out.append(Value(sentence[a:b].strip(), a, b, key))

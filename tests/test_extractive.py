@@ -1027,3 +1027,54 @@ def test_a_word_amount_of_money_answers_a_money_question_and_agrees_with_digits(
     # a scale word alone is no amount of money ("satu miliar hal": things, not dollars)
     assert values_in("Ia mempelajari satu miliar hal.", "number", "How much did it cost?") == []
     assert agrees(values[1], values_in("It costs $500,000.", "number", "How much?"), "number")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question"),
+    [
+        # part of a longer number: no value rather than a wrong one
+        ("Biayanya dua puluh lima juta pengguna.", "How many users?"),
+        ("It has twenty-five million users.", "How many users?"),
+        ("It cost one and a half billion dollars.", "How much did it cost?"),
+        ("Biaya dua setengah juta dolar.", "How much will it cost?"),
+        # an idiom or a name
+        ("It is one in a million.", "How many?"),
+        ("Kepulauan Seribu sangat indah.", "Berapa banyak pulau?"),
+        # the question's own amount
+        ("Meta has one billion users.", "How many of its one billion users are in Asia?"),
+    ],
+)
+def test_a_scaled_word_amount_that_is_not_one_gives_no_value(sentence: str, question: str) -> None:
+    assert [v.text for v in values_in(sentence, "number", question)] == []
+
+
+def test_a_word_amount_keeps_the_currency_written_before_it() -> None:
+    (value,) = values_in("Biayanya Rp satu juta.", "number", "Berapa biayanya?")
+    assert value.text == "Rp satu juta" and glossed(value, "en") == "Rp satu juta"
+
+
+def test_a_quarter_with_its_year_is_that_year_and_other_quarters_are_not_the_first() -> None:
+    from rag.values import date_values
+
+    assert [v.text for v in date_values("Meta shipped it in Q4 2023.", "When?")] == ["2023"]
+    assert [v.text for v in date_values("in the fourth quarter of 2023", "When?")] == ["2023"]
+    assert date_values("与上一季度相比,收入增长了。", "什么时候?") == []  # the previous quarter
+    assert date_values("Q4 quantization helps small models.", "When?") == []
+    assert [v.key for v in date_values("在第一季度的电话会上", "什么时候?")] == ["~quarter 1"]
+    # 00年代 and 10年代 are this century's; 年代码 is no decade (代码: code)
+    assert [v.key for v in date_values("00年代和10年代", "哪个年代?")] == ["2000", "2010"]
+    assert date_values("他有20年代码经验。", "哪个年代?") == []
+    assert answer_type("Selama tiga bulan apa yang dilakukan Meta?") != "date"
+    assert answer_type("什么月亮最圆?") != "date"
+
+
+def test_asked_why_the_next_sentence_is_not_quoted_twice_nor_the_next_speakers() -> None:
+    text = (
+        "Meta moved FAIR next to the product group. "
+        "Meta moved FAIR to the product group to reach users."
+    )
+    got = answer_first("Why did Meta move FAIR to the product group?", [_passage(1, text)])
+    assert [q.text for q in got.quotes] == [text], got.text
+    turn = "Zuckerberg: Meta moved FAIR next to the product group. Huang: That is a great idea."
+    got = answer_first("Why did Meta move FAIR to the product group?", [_passage(1, turn)])
+    assert "Huang" not in got.quotes[0].text, got.text

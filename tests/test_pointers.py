@@ -53,3 +53,17 @@ def test_the_headline_holding_the_pointer_is_not_the_answer() -> None:
     # the same words asked as the subject keep the headline
     got = answer_first("What does the a16z article say?", passages, weights=weights, near=near)
     assert got.quotes[0].text == headline, got.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        # the subject before the pointer is no part of it
+        ("How many GPUs were used for training of the Llama 3.1 model in the report?", "llama"),
+        ("What is the size of the largest model in the report?", "largest"),
+        ("How many users asked in the WhatsApp chat?", "whatsapp"),  # a chat is no document
+        ("Apa katanya dalam percakapan dengan Zuckerberg?", "zuckerberg"),  # nor a person
+    ],
+)
+def test_a_pointer_does_not_swallow_the_subject(question: str, kept: str) -> None:
+    assert kept not in pointer_terms(question)
