@@ -366,8 +366,9 @@ _WORD_BEFORE = re.compile(r"([^\W_]+|\d)[\s-]+$")
 
 
 @functools.lru_cache(maxsize=256)
-def _word_amounts(sentence: str) -> list[tuple[int, int, str]]:
-    """(start, end, canonical number) of each amount written in words with its scale."""
+def _word_amounts(sentence: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, canonical number) of each amount written in words with its scale
+    (cached: read for every candidate sentence, and for the question)."""
     out = []
     for m in _WORD_AMOUNT.finditer(sentence):
         before = _WORD_BEFORE.search(sentence, max(0, m.start() - 30), m.start())
@@ -389,7 +390,7 @@ def _word_amounts(sentence: str) -> list[tuple[int, int, str]]:
             key = canonical_number(number, m.group("scale"))
         if key is not None:
             out.append((m.start(), m.end(), key))
-    return out
+    return tuple(out)
 
 
 def _number_values(sentence: str, question: str) -> list[Value]:
