@@ -450,12 +450,22 @@ def candidates(
             if kind != "other" and (speaker or not _asks(text)):
                 per_term = [_term_positions(text, [t]) for t in terms if t in have]
                 positions = [at for found in per_term for at in found]
+                dated = _dated(text, question) if kind == "number" else []
                 near_first = sorted(
                     (
                         (_flanked(v, per_term), _proximity(v, positions), v)
                         for v in values_in(text, kind, question, aliases)
                     ),
-                    key=lambda fpv: (not fpv[2].strong, -fpv[0], -fpv[1]),
+                    key=lambda fpv: (
+                        not fpv[2].strong,
+                        any(
+                            a - DATED_REACH <= fpv[2].end <= a
+                            and not _CLAUSE_BREAK.search(text, fpv[2].end, a)
+                            for a in dated
+                        ),
+                        -fpv[0],
+                        -fpv[1],
+                    ),
                 )
                 if kind == "name" and not speaker:
                     # one capitalised word the passage also writes in lower case is a
@@ -591,6 +601,20 @@ class _SpeakerTerms:
             )
             self.found |= self.cache[key]
         return self.cache[key]
+
+
+DATED_REACH = 45  # characters between an amount and the past date it is given for
+# ... in one clause ("$1 miliar, dan pada tahun 2025 $10 miliar": 2025 is the second's)
+_CLAUSE_BREAK = re.compile(r"[,;:.，；。]|\b(?:and|dan|but|tetapi|namun)\b|而|和|但")
+
+
+def _dated(text: str, question: str) -> list[int]:
+    """Where the dates the question leaves open start in `text`: a year, or "last year"
+    ("$2 juta ... untuk dilatih tahun lalu, dan ... lagi dengan setengah juta dolar":
+    asked what retraining costs, last year's figure is the other one)."""
+    return [
+        d.start for d in date_values(text, question) if not relative(d) or d.key == "~last year"
+    ]
 
 
 def _asks(text: str) -> bool:

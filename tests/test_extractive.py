@@ -1078,3 +1078,19 @@ def test_asked_why_the_next_sentence_is_not_quoted_twice_nor_the_next_speakers()
     turn = "Zuckerberg: Meta moved FAIR next to the product group. Huang: That is a great idea."
     got = answer_first("Why did Meta move FAIR to the product group?", [_passage(1, turn)])
     assert "Huang" not in got.quotes[0].text, got.text
+
+
+def test_an_amount_given_for_a_past_date_the_question_leaves_open_is_the_other_one() -> None:
+    said = (
+        "Model kami membutuhkan sekitar $2 juta untuk dilatih tahun lalu, dan kami mungkin "
+        "akan melakukannya lagi dengan biaya setengah juta dolar."
+    )
+    got = answer_first("How much would it cost to train the model again?", [_passage(1, said)])
+    assert got.value == "$500,000", got.text  # not last year's $2 million
+    # asked about last year, last year's figure
+    got = answer_first("Berapa biaya model untuk dilatih tahun lalu?", [_passage(1, said)])
+    assert got.value == "sekitar $2 juta", got.text
+    # a date opening the next clause belongs to that clause's amount
+    plans = "Tahun depan model bernilai sekitar $1 miliar, dan pada tahun 2025 $10 miliar."
+    got = answer_first("How much will a model cost next year?", [_passage(1, plans)])
+    assert got.value == "about $1 billion", got.text
