@@ -450,7 +450,9 @@ def candidates(
             if kind != "other" and (speaker or not _asks(text)):
                 per_term = [_term_positions(text, [t]) for t in terms if t in have]
                 positions = [at for found in per_term for at in found]
-                dated = _dated(text, question) if kind == "number" else []
+                # (read once: the dates date the values and the sentence, below)
+                dates = date_values(text, question) if kind == "number" else []
+                dated = _dated(dates)
                 near_first = sorted(
                     (
                         (_flanked(v, per_term), _proximity(v, positions), v)
@@ -483,7 +485,7 @@ def candidates(
                 if kind == "number":
                     # (a date relative to the article's time, "by the end of the year",
                     # is the present the question asks about, not another year)
-                    cand.unasked_year = any(not relative(v) for v in date_values(text, question))
+                    cand.unasked_year = any(not relative(v) for v in dates)
                 if (
                     speaker
                     and not cand.values
@@ -608,13 +610,12 @@ DATED_REACH = 45  # characters between an amount and the past date it is given f
 _CLAUSE_BREAK = re.compile(r"[,;:.，；。]|\b(?:and|dan|but|tetapi|namun)\b|而|和|但")
 
 
-def _dated(text: str, question: str) -> list[int]:
-    """Where the dates the question leaves open start in `text`: a year, or "last year"
-    ("$2 juta ... untuk dilatih tahun lalu, dan ... lagi dengan setengah juta dolar":
-    asked what retraining costs, last year's figure is the other one)."""
-    return [
-        d.start for d in date_values(text, question) if not relative(d) or d.key == "~last year"
-    ]
+def _dated(dates: Sequence[Value]) -> list[int]:
+    """Where a sentence's dates that the question leaves open (`date_values`) start, of
+    those that date an amount: a year, or "last year" ("$2 juta ... untuk dilatih tahun
+    lalu, dan ... lagi dengan setengah juta dolar": asked what retraining costs, last
+    year's figure is the other one)."""
+    return [d.start for d in dates if not relative(d) or d.key == "~last year"]
 
 
 def _asks(text: str) -> bool:
