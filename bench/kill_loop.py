@@ -99,12 +99,14 @@ class Kill:
     seconds: float
 
 
-def ingest_and_kill(folder: Path, data_dir: Path, rng: random.Random, startup: float) -> Kill:
-    """Start `rag ingest -v`, SIGKILL it at a random point; Kill.killed is False when the
-    run finished first."""
+def ingest_and_kill(
+    folder: Path, data_dir: Path, rng: random.Random, startup: float, late: bool
+) -> Kill:
+    """Start `rag ingest -v`, SIGKILL it at a random point (after committed documents when
+    `late`); Kill.killed is False when the run finished first."""
     # -1: during start-up (imports, opening the stores), 0: a little later (planning,
     # embedding), k > 0: a few ms after the k-th document was committed
-    target = rng.randint(-1, 4)
+    target = rng.randint(1, 4) if late else rng.randint(-1, 0)
     delay = rng.uniform(0, 0.08)
     t0 = time.monotonic()
     proc = subprocess.Popen(
@@ -299,8 +301,11 @@ class LoopResult:
     final_report: dict[str, Any] = field(default_factory=dict)
 
 
-def kill_loop(work: Path, kills: int, seed: int, extra_docs: int, log: Any = None) -> LoopResult:
-    """The whole experiment in `work`; returns what happened (problems == [] is a pass)."""
+def kill_loop(
+    work: Path, kills: int, seed: int, extra_docs: int, log: Any = None, late: float = 4 / 6
+) -> LoopResult:
+    """The whole experiment in `work`; returns what happened (problems == [] is a pass).
+    `late`: the share of kills aimed after committed documents."""
     import json
 
     rng = random.Random(seed)
@@ -321,7 +326,10 @@ def kill_loop(work: Path, kills: int, seed: int, extra_docs: int, log: Any = Non
         if step > kills * 4:
             result.problems.append(f"only {sum(k.killed for k in result.kills)} kills landed")
             break
-        kill = ingest_and_kill(folder, data, rng, startup)
+        # late runs evenly spread (every third run when late=1/3): each waits ~6 s for
+        # the embedding model, and a short loop must still hold some
+        aim_late = int(step * late) > int((step - 1) * late)
+        kill = ingest_and_kill(folder, data, rng, startup, aim_late)
         result.kills.append(kill)
         check = check_answers(data, scratch)
         check["change"] = [mutate(folder, rng, step) for _ in range(rng.randint(1, 4))]

@@ -19,16 +19,19 @@ from core.settings import Settings
 KILLS = 10
 
 
-@pytest.mark.timeout(900)  # ~40 s on an idle 2-core machine; minutes when it is shared
+@pytest.mark.timeout(900)  # ~30 s on an idle 2-core machine; minutes when it is shared
 def test_sigkill_at_random_points_then_converge(tmp_path: Path) -> None:
     seed = int(os.environ.get("RAG_KILL_SEED") or random.randrange(1_000_000))
     lines: list[str] = []
-    result = kill_loop(tmp_path, kills=KILLS, seed=seed, extra_docs=6, log=lines.append)
+    # every third run killed after committed documents (each of those runs waits ~6 s for
+    # the embedding model; bench/kill_loop.py aims two thirds of its 100 kills there)
+    result = kill_loop(tmp_path, kills=KILLS, seed=seed, extra_docs=6, log=lines.append, late=1 / 3)
     landed = [k for k in result.kills if k.killed]
     context = f"seed {seed} (RAG_KILL_SEED={seed} reproduces)\n" + "\n".join(lines)
     assert len(landed) >= KILLS, context
     # kills landed at different points: during start-up and after committed documents
     assert len({k.after_docs for k in landed}) >= 2, context
+    assert any(k.after_docs > 0 for k in landed), context
     assert len(result.checks) == len(result.kills), context  # checked after every run
     assert result.problems == [], "\n".join(result.problems) + "\n" + context
     assert result.final_report["skipped"] == [], context
