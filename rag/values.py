@@ -242,9 +242,13 @@ _CURRENCY_AFTER = re.compile(
     r"yuan|RMB|yen|pounds?|sen|cents?|đô la|đồng)(?![^\W\d_])",
     re.IGNORECASE,
 )
-# a range of two numbers ("$10-$18", "10–18 persen", "10 hingga 18"): one value
+# a range of two numbers ("$10-$18", "10–18 persen", "10 hingga 18", "3 or 4 years",
+# "3 atau 4 tahun", 三或四年): one value
 _FROM = re.compile(r"\b(?:from|dari)\s+(?:US\$|\$|€|£|¥|Rp\.?\s?)?$", re.IGNORECASE)
-_RANGE = re.compile(r"^\s?(?:[-–—~～至到]|to|hingga|sampai|until)\s?(?:US\$|\$|€|£|¥|Rp\.?\s?)?")
+_RANGE = re.compile(
+    r"^\s?(?:[-–—~～至到]|或者?|(?:to|hingga|sampai|until|or|atau|hoặc)\b)"
+    r"\s?(?:US\$|\$|€|£|¥|Rp\.?\s?)?"
+)
 
 
 # what a number's words before it say of it ("more than 340,000", "hampir 600.000",
