@@ -509,3 +509,6 @@ class _SentSources:
 
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
         return None
+
+    def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
+        return None

@@ -116,6 +116,8 @@ class DocumentContext(Protocol):
 
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None: ...
 
+    def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None: ...
+
 
 # "who said that?", "siapa yang mengatakan itu?", "这是谁说的？": what was said is what the
 # previous answer quoted
@@ -235,6 +237,11 @@ class Candidate:
     # label in the document)
     section: tuple[str, int, int] | None = None
     bound: bool = False  # it gives the role asked about to the organisation asked about
+    # read in the chunk after a retrieved passage (`_continuations`): it may answer, but
+    # neither supports another sentence nor agrees with its value (as a supporting quote
+    # it brought a new source for little on the walk dev half; its agreeing "25" took
+    # the place of an XQuAD answer's "100-150")
+    follows: bool = False
     score: float = 0.0
     words: float = 0.0  # the score from the words alone (no dense similarity)
 
@@ -391,13 +398,18 @@ def candidates(
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
-    for rank, p in enumerate(passages[:MAX_PASSAGES]):
+    top = list(passages[:MAX_PASSAGES])
+    # (and the sentence each goes on with, where the next chunk was not retrieved: read
+    # alone, with its passage's rank)
+    follow = _continuations(top, context, len(passages) + 1) if context is not None else []
+    readings = [(r, p, None) for r, p in enumerate(top)] + [(r, p, u) for r, p, u in follow]
+    for rank, p, only in readings:
         # a line that states nothing (a page's menu) is neither quoted nor paired: two
         # menu lines together passed for a statement of four words; nor is a longer line
         # amid such lines (an app advert in the page's footer)
-        units = statements(p.text, _units(p.text))
+        units = [only] if only else statements(p.text, _units(p.text))
         spans = list(units)
-        if kind != "other":
+        if kind != "other" and not only:
             # a sentence that sets the scene and the next one that holds the value
             # ("Say I want a Pixar picture of me. That costs a tenth of a cent."), where
             # nothing stands between them
@@ -444,6 +456,7 @@ def candidates(
             cand.bound = where == "here"
             cand.credits = credits
             cand.pair = pair
+            cand.follows = only is not None
             # a sentence that asks ("## 15 Apakah manusia masih perlu berpartisipasi?",
             # a heading; an interviewer's question) states no value, whatever it holds
             # (but someone said it: asked who, its speaker is the value)
@@ -721,6 +734,7 @@ def _add_agreement(cands: list[Candidate], kind: AnswerType) -> None:
             o.passage.doc_id
             for o in pool
             if o.passage.doc_id != c.passage.doc_id
+            and not o.follows
             and any(agrees(v, o.values, kind) for v in c.values[:1])
         }
         c.agreement = min(1.0, float(len(others)))
@@ -763,7 +777,9 @@ def _best_value(
                 values=[best.values[i] for i in counting],
                 flanked=[best.flanked[i] for i in counting if i < len(best.flanked)],
             )
-    others = [o for o in cands if o.passage.doc_id != best.passage.doc_id and o.values]
+    others = [
+        o for o in cands if o.passage.doc_id != best.passage.doc_id and o.values and not o.follows
+    ]
     # agreement only chooses among values the question's terms surround about as closely
     # as the first: a name another document repeats is often the topic, not the answer
     closest = best.flanked[0] if best.flanked else 0.0
@@ -805,6 +821,7 @@ def choose(
         # a sentence sharing no word with the question supports only a best one that
         # shares none either (across scripts); else meaning alone is too weak a reason
         and (c.coverage > 0 or best.coverage == 0)
+        and not c.follows
     ]
     support.sort(key=lambda c: (c.passage.doc_id == best.passage.doc_id, -c.score))
     for c in support:
@@ -937,6 +954,32 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
     return who, quote
 
 
+def _continuations(
+    passages: Sequence[Passage], context: DocumentContext, first_n: int
+) -> list[tuple[int, Passage, tuple[int, int]]]:
+    """For each passage whose document goes on in a chunk not retrieved: (the passage's
+    rank, that chunk as a new source numbered from `first_n`, the span in it of the
+    sentence that follows the passage). A chunk ends where its tokens run out, not where
+    its thought does: "Saya pikir hal-hal ini akan terus relevan untuk 3 atau 4 tahun ke
+    depan" opened the next chunk after the scaling law it is about."""
+    out: list[tuple[int, Passage, tuple[int, int]]] = []
+    for rank, p in enumerate(passages):
+        text = context.document_text(p.doc_id)
+        if text is None or text[p.start : p.end] != p.text:
+            continue  # re-ingested since: the offsets do not hold
+        at = p.end + len(text[p.end : p.end + 200]) - len(text[p.end : p.end + 200].lstrip())
+        if at >= len(text) or any(q.doc_id == p.doc_id and q.start <= at < q.end for q in passages):
+            continue
+        nxt = context.chunk_at(p.doc_id, at, first_n + len(out))
+        if nxt is None or any(o[1].chunk_id == nxt.chunk_id for o in out):
+            continue
+        units = statements(nxt.text, _units(nxt.text))
+        first = next((u for u in units if u[0] >= at - nxt.start), None)
+        if first is not None and first[0] == at - nxt.start:
+            out.append((rank, nxt, first))
+    return out
+
+
 def _section_speaker(
     context: DocumentContext, p: Passage, offset: int
 ) -> tuple[str, int, int] | None:
@@ -992,20 +1035,28 @@ def answer_first(
         # (asked who or when something happened "and why", the value answers)
         chosen[0] = _with_next(chosen[0])
         chosen[1:] = [c for c in chosen[1:] if not _overlaps(c, chosen[0])]
+    # a sentence read in the chunk after a retrieved one (`_continuations`) cites that
+    # chunk: a source of its own, numbered after the others
+    extra: list[Passage] = []
+    for c in chosen:
+        if c.passage.n > len(passages):
+            known = next((e for e in extra if e.chunk_id == c.passage.chunk_id), None)
+            c.passage = known or replace(c.passage, n=len(passages) + len(extra) + 1)
+            if known is None:
+                extra.append(c.passage)
     shown_value = value.text if value else None
     if value is not None and not same_language(language, chosen[0].passage.lang):
         shown_value = glossed(value, language_key(language))  # 今年年底 (the end of the year)
     quotes = [c.quote(shown_value if i == 0 else None) for i, c in enumerate(chosen)]
-    extra: list[Passage] = []
     # asked who said it: the attribution closing the quotation, else (the value is none,
     # or its section's label) that label, quoted
     if chosen and asks_speaker(question) and (value is None or chosen[0].section):
         speaker = _speaker_after(chosen[0], passages)
         if speaker is None and context is not None:
-            before = _speaker_before(chosen[0], passages, context)
+            before = _speaker_before(chosen[0], [*passages, *extra], context)
             if before is not None:
                 speaker = before[:2]
-                extra = [before[2]] if before[2] is not None else []
+                extra += [before[2]] if before[2] is not None else []
         # (`choose` adds no supporting quotes to a speaker question's best sentence)
         if speaker is None:
             shown_value = None

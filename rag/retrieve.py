@@ -251,6 +251,20 @@ class Retriever:
             start, end, text, 0.0, page or view.page,
         )  # fmt: skip
 
+    def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
+        """The first chunk of `doc_id` that holds character `at`, whole, as passage [n] (the
+        chunk that goes on where a retrieved one ends); None when none does."""
+        with self._lock:
+            catalog = self.catalog()
+            row = next((c for c in catalog.chunks_of(doc_id) if c.start <= at < c.end), None)
+            view = catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
+        if view is None:
+            return None
+        return Passage(
+            n, view.chunk_id, view.doc_id, view.source, view.title, view.lang,
+            view.start, view.end, view.text, 0.0, view.page,
+        )  # fmt: skip
+
     def _document_text(self, doc_id: str) -> str:
         with self._lock:
             text = self._texts.get(doc_id)

@@ -133,6 +133,10 @@ def test_the_value_asked_for_is_pulled_out(
         ("Biayanya $5-10 billion.", "How much money?", ["$5-10 billion"]),
         ("Dari $10 billion to $18 billion.", "Berapa biayanya?", ["$10 billion", "$18 billion"]),
         ("Ada 1,500-3,000 GPU.", "Berapa GPU?", ["1,500-3,000"]),
+        # two numbers either of which may hold are one value too, in every language
+        ("It holds for 3 or 4 more years.", "How many years?", ["3 or 4"]),
+        ("Relevan untuk 3 atau 4 tahun ke depan.", "Berapa tahun?", ["3 atau 4 tahun"]),
+        ("还会持续3或4年。", "还会持续几年？", ["3或4年"]),
     ],
 )
 def test_a_money_question_takes_amounts_of_money_and_a_range_is_one_value(
@@ -369,7 +373,7 @@ PANEL = (
 
 class Panel:
     """The index around the passages (a `DocumentContext`): PANEL as document d1, chunked
-    at every blank line."""
+    at every blank line; `chunk_at` as the index does."""
 
     def __init__(self) -> None:
         self.chunks: list[tuple[int, int]] = []
@@ -386,6 +390,11 @@ class Panel:
         if any(a <= start and end <= b for a, b in self.chunks):
             return _passage(n, PANEL[start:end], start=start)
         return None
+
+    def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
+        text = self.document_text(doc_id) or ""
+        a, b = next(((a, b) for a, b in self.chunks if a <= at < b), (0, 0))
+        return _passage(n, text[a:b], start=a) if b else None
 
 
 def _panel_passage(n: int, opening: str) -> Passage:
@@ -1094,3 +1103,82 @@ def test_an_amount_given_for_a_past_date_the_question_leaves_open_is_the_other_o
     plans = "Tahun depan model bernilai sekitar $1 miliar, dan pada tahun 2025 $10 miliar."
     got = answer_first("How much will a model cost next year?", [_passage(1, plans)])
     assert got.value == "about $1 billion", got.text
+
+
+SCALING = (
+    "The scaling law says that compute grows with the data and the model size. "
+    "Its square root rule means that the model itself does not grow much.\n\n"
+    "These laws should stay relevant for about 4 more years. "
+    "Hardware also gets faster every year.\n\n"
+    "Casado said the cost of a picture is tiny."
+)
+
+
+class Chunks(Panel):
+    """SCALING as document d1, chunked at every blank line."""
+
+    def __init__(self) -> None:
+        self.chunks = []
+        at = 0
+        for part in SCALING.split("\n\n"):
+            start = SCALING.index(part, at)
+            self.chunks.append((start, start + len(part)))
+            at = start + len(part)
+
+    def document_text(self, doc_id: str) -> str | None:
+        return SCALING if doc_id == "d1" else None
+
+    def passage(self, n: int, k: int) -> Passage:
+        a, b = self.chunks[k]
+        return _passage(n, SCALING[a:b], start=a)
+
+
+def test_the_sentence_that_goes_on_in_the_next_chunk_may_answer() -> None:
+    """A chunk ends where its tokens run out: the answer opening the next chunk, which
+    retrieval did not return, is read too and cited as a new source after the others."""
+    ctx = Chunks()
+    law, other = ctx.passage(1, 0), ctx.passage(2, 2)
+    question = "For how many more years will the scaling law stay relevant?"
+    got = answer_first(question, [law, other], context=ctx)
+    assert got.value == "about 4", got.text
+    first = got.quotes[0]
+    assert first.text == "These laws should stay relevant for about 4 more years.", got.text
+    assert SCALING[first.start : first.end] == first.text
+    assert first.n == 3 and [p.n for p in got.extra] == [3]
+    assert (got.extra[0].start, got.extra[0].end) == ctx.chunks[1]
+    # retrieved, it is read as one of them: no new source
+    got = answer_first(question, [law, ctx.passage(2, 1)], context=ctx)
+    assert got.quotes[0].n == 2 and got.extra == [], got.text
+    # once the sources went out (no new source can be cited: `Answerer`'s `_SentSources`),
+    # only the passages are read
+
+    class SourcesSent(Chunks):
+        def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
+            return None
+
+    got = answer_first(question, [law, other], context=SourcesSent())
+    assert got.value != "about 4" and got.extra == [], got.text
+
+
+def test_a_sentence_read_in_the_next_chunk_is_no_supporting_quote() -> None:
+    ctx = Chunks()
+    text = "The scaling law stays relevant for 4 more years, the panel agreed."
+    stated = _passage(1, text, doc="d2")
+    got = answer_first(
+        "For how many more years will the scaling law stay relevant?",
+        [stated, ctx.passage(2, 0)],
+        context=ctx,
+    )
+    assert got.value == "4" and got.quotes[0].text == text, got.text
+    assert len(got.quotes) == 1 and got.extra == [], got.text
+
+
+def test_a_sentence_read_in_the_next_chunk_agrees_no_value_into_the_answer() -> None:
+    ctx = Chunks()
+    text = "Relevant: the scaling law, 10 more years; the scaling law, 4 more years."
+    got = answer_first(
+        "For how many more years will the scaling law stay relevant?",
+        [_passage(1, text, doc="d2"), ctx.passage(2, 0)],
+        context=ctx,
+    )
+    assert got.quotes[0].text == text and got.value == "10", got.text

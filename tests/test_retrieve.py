@@ -276,3 +276,44 @@ def test_a_reset_and_new_index_are_followed(corpus_index: Settings, tmp_path: Pa
     ingest([str(extra)], load_settings(), progress=False)
     passages = r.search([H100_QUESTION], k=5).passages
     assert [Path(p.source).name for p in passages] == ["solo.txt"]
+
+
+def test_the_chunk_that_goes_on_after_a_passage_is_read_from_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Retriever.chunk_at` over a real index: the chunk holding a character, whole, as a
+    passage numbered as asked; the model-free answer reads the sentence opening the chunk
+    after a passage it was given and cites that chunk as a new source."""
+    from index.ingest import ingest
+    from rag.extractive import answer_first
+
+    monkeypatch.setenv("RAG_CHUNK_SIZE", "40")
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", "0")
+    text = "\n\n".join(
+        [
+            "The scaling law says that compute grows with the data and the model size, "
+            "and its square root rule means that the model itself does not grow much.",
+            "Dario thinks the law holds for 3 or 4 more years.",
+            "Casado said that a picture costs a tenth of a cent.",
+        ]
+    )
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "law.en.txt").write_text(text, encoding="utf-8")
+    ingest([str(folder)], load_settings(), progress=False)
+    question = "How many more years will the square root scaling law hold?"
+    with Answerer(load_settings()) as answerer:
+        retriever = answerer.retriever
+        first = answerer.retrieve(question)[0]
+        after = text.index("Dario")
+        assert first.end <= after  # the law's chunk ends before the sentence that goes on
+        chunk = retriever.chunk_at(first.doc_id, after, 9)
+        assert chunk is not None and chunk.n == 9 and chunk.start <= after < chunk.end
+        assert chunk.text == text[chunk.start : chunk.end] and chunk.doc_id == first.doc_id
+        assert retriever.chunk_at(first.doc_id, len(text), 9) is None
+        got = answer_first(question, [first], context=retriever)
+    assert got.value == "3 or 4", got.text
+    quote = got.quotes[0]
+    assert quote.text == "Dario thinks the law holds for 3 or 4 more years."
+    assert text[quote.start : quote.end] == quote.text
+    assert quote.n == 2 and [(p.n, p.chunk_id) for p in got.extra] == [(2, chunk.chunk_id)]
