@@ -26,6 +26,7 @@ from core.errors import (
     StoreError,
 )
 from core.settings import Settings
+from index import dense_cache
 from index.catalog import Catalog
 from index.dense_cache import DENSE_DIR, SnapshotWriter
 from index.embedders import Embedder
@@ -100,6 +101,7 @@ class StoreWriter:
         self._snaps = {}
         self._repair = []
         self._last_publish = time.monotonic()
+        before = self._store.stamp()
         failed = False
         try:
             yield
@@ -110,6 +112,8 @@ class StoreWriter:
             try:
                 self._store.close()
                 stamp = self._store.stamp()
+                if not failed and stamp != before:
+                    self._restamp(catalog, before)
                 for snap in self._snaps.values():
                     if snap.changed or snap.unstamped:  # the final publish records the stamp
                         snap.publish(catalog.generation, stamp)
@@ -122,6 +126,22 @@ class StoreWriter:
                 self._snaps = {}
                 self._store = None
                 self._col = None
+
+    def _restamp(self, catalog: Catalog, before: list[int] | None) -> None:
+        """Opening the store writes to its file even when a run changes no vectors (a
+        sweep that finds no orphans after `rag remove`): a snapshot that held what the
+        store held before the run still does, and takes the store's new stamp. Else the
+        next status reported the store changed behind the snapshot's back, and only the
+        ingest after next set it right."""
+        if before is None:
+            return
+        for name, *_rest in catalog.collections():
+            header = dense_cache.read_header(self.snapshot_dir, name)
+            if header is not None and header.get("stamp") == before:
+                # (what this run changed went through the snapshot writer too)
+                snap = self._snaps.get(name) or self._snap(name, create=False)
+                if snap is not None:
+                    snap.changed = True  # published below, with the new stamp
 
     @property
     def store(self) -> VectorStore:

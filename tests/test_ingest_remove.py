@@ -63,6 +63,29 @@ def test_removed_document_comes_back_on_the_next_ingest(corpus_index: Settings) 
     assert len(sources) == 5 and vector_ids == lexical_ids
 
 
+def test_an_unchanged_ingest_after_a_remove_leaves_the_snapshot_in_step(
+    corpus_index: Settings, tmp_path: Path
+) -> None:
+    """`rag ingest f; rag remove f; rag ingest corpus` (nothing to do): the last run opens
+    the store to sweep it, which writes to its file; the vector snapshot must take the
+    store's new stamp, or status reported "the Chroma store changed since the snapshot
+    was taken" until the ingest after next."""
+    from rag.status import collect_status
+
+    note = tmp_path / "falcon.txt"
+    note.write_text("Project Falcon launched on 14 March 2023.\n", encoding="utf-8")
+    Ingestor(corpus_index, progress=False).run([str(note)])
+    Ingestor(corpus_index, progress=False).remove([str(note)])
+    catalog = Catalog(corpus_index.catalog_path)
+    corpus = str(Path(catalog.documents()[0].path).parent)
+    catalog.close()
+    report = Ingestor(corpus_index, progress=False).run([corpus])
+    assert report.added == [] and len(report.unchanged) == 5
+    (collection,) = collect_status(corpus_index)["collections"]
+    assert collection["problem"] is None, collection
+    assert collection["vectors"] == collection["chunks"]
+
+
 def test_rag_remove_forgets_documents_named_by_path_or_file_name(
     corpus_index: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
