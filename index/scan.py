@@ -1,6 +1,6 @@
 """Which files an ingest looks at: files named directly, and supported files found by
 walking folders (hidden entries and symlinked folders are not followed, so a symlink loop
-cannot trap the walk)."""
+cannot trap the walk; nor is a link to a file outside the folder)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,11 @@ def scan(paths: list[str]) -> ScanResult:
                 else f"cannot resolve path ({exc.strerror or exc.__class__.__name__})"
             )
             skip(source, reason)
+            return
+        if root is not None and not resolved.is_relative_to(root):
+            # found in a folder, a link out of it is not followed: indexing a folder must
+            # not make /etc/passwd answerable (a file named on its own is read, link or not)
+            skip(source, "a link to a file outside the folder (not followed)")
             return
         if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block the ingest forever
             skip(source, "not a regular file (a pipe, socket or device)")

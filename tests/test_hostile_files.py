@@ -24,6 +24,7 @@ import pytest
 from core.settings import load_settings
 from index.catalog import Catalog
 from index.chunker import chunk_spans
+from index.ingest import Ingestor
 from index.lexical import LexicalIndex
 from index.loaders import load_bytes
 from index.scan import shown
@@ -195,9 +196,12 @@ def build_hostile_folder(root: Path) -> dict[str, Expect]:
     (root / "no-permission.txt").chmod(0)
     if os.geteuid() != 0:
         e["no-permission.txt"] = Expect(False, "Permission denied")
-    if sys.platform.startswith("linux"):
-        os.symlink("/proc/self/mem", root / "io-error.txt")
-        e["io-error.txt"] = Expect(False, "cannot read")
+    # a link out of the folder is not followed (it made /etc/passwd answerable)
+    os.symlink("/etc/passwd", root / "passwd.txt")
+    e["passwd.txt"] = Expect(False, "a link to a file outside the folder")
+    os.symlink("../outside.txt", root / "sibling.txt")
+    (root.parent / "outside.txt").write_text("Outside the folder.", encoding="utf-8")
+    e["sibling.txt"] = Expect(False, "a link to a file outside the folder")
     put("name with spaces.txt", "A name with spaces, about Llama.", Expect(True, contains="spaces"))
     put("ünïcødé 文件.md", "# Judul\n\nNama berkas Unicode.", Expect(True, contains="Unicode"))
     put("new\nline.txt", "A file name holding a newline.", Expect(True, contains="newline"))
@@ -344,6 +348,31 @@ def test_nothing_ingestable_exits_one(
     assert main(["ingest", str(empty)]) == 0
     err = capsys.readouterr().err
     assert f"note: no file to index in {empty} (looked for .docx," in err, err
+
+
+def test_a_file_named_directly_is_read_even_through_a_link(tmp_path: Path) -> None:
+    """Named on its own (not found in a folder), a link is followed: the user chose it.
+    A read error there is one line naming it (/proc/self/mem fails even for root)."""
+    from index.scan import scan
+
+    target = tmp_path / "elsewhere" / "notes.txt"
+    target.parent.mkdir()
+    target.write_text("Notes kept elsewhere.", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    os.symlink(target, tmp_path / "docs" / "notes.txt")
+    named = scan([str(tmp_path / "docs" / "notes.txt")])
+    assert [c.path for c in named.candidates] == [target] and named.skipped == []
+    walked = scan([str(tmp_path / "docs")])
+    assert walked.candidates == []
+    assert [reason for _, reason in walked.skipped] == [
+        "a link to a file outside the folder (not followed)"
+    ]
+    if sys.platform.startswith("linux"):
+        os.symlink("/proc/self/mem", tmp_path / "io-error.txt")
+        report = Ingestor(load_settings(), progress=False).run([str(tmp_path / "io-error.txt")])
+        assert [(Path(s).name, "cannot read" in r) for s, r in report.skipped] == [
+            ("io-error.txt", True)
+        ]
 
 
 def test_a_missing_path_is_named(
