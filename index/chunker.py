@@ -22,8 +22,17 @@ from dataclasses import dataclass
 from index.language import IDEOGRAPH
 from index.tokens import count_tokens, count_tokens_batch, encoding
 
+# a period after a title or an initial ends no sentence: "built by Dr. Smith" was quoted as
+# "built by Dr." (English and Indonesian titles; one capital letter after a space: "J. K.")
+_NOT_AN_END = (
+    "".join(
+        rf"(?<!\b{t})"
+        for t in ("Dr", "dr", "Mr", "Mrs", "Ms", "Prof", "Jr", "Sr", "vs", "Bpk", "Ir", "Drs")
+    )
+    + r"(?<!(?:^|(?<=[\s(]))[A-Z])"
+)
 _SENTENCE_END = re.compile(
-    r"""[.!?…]+["'”’»)\]]*(?=\s)   # Latin-script sentence end, before whitespace
+    rf"""(?:{_NOT_AN_END}\.|[!?…])[.!?…]*["'”’»)\]]*(?=\s)  # Latin-script end, before a space
       | [。！？；!?]+[”’」』）)]*     # CJK sentence end (no space follows in CJK)
       | \n                          # line break
     """,

@@ -239,3 +239,21 @@ def test_lists_tables_forms_and_prose_are_not_furniture(text: str, content: list
     kept = [text[a:b] for a, b in statements(text, sentence_spans(text))]
     for line in content:
         assert line not in furniture and line in kept, line
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("It was built by Dr. Smith. It launched.", ["It was built by Dr. Smith.", "It launched."]),
+        ("Kata dr. Budi, hasilnya baik. Lalu selesai.", ["Kata dr. Budi, hasilnya baik."]),
+        ("J. K. Rowling wrote it. Then more.", ["J. K. Rowling wrote it.", "Then more."]),
+        ("Meta (M. Zuckerberg) said so. Ok then.", ["Meta (M. Zuckerberg) said so."]),
+        # still ends: a word of two capitals, a number, an ellipsis, ! and ?
+        ("Built by AI. Then more.", ["Built by AI.", "Then more."]),
+        ("Version 3.1 is out. Next.", ["Version 3.1 is out.", "Next."]),
+        ("He won... Then he left! Really? Yes.", ["He won...", "Then he left!", "Really?"]),
+    ],
+)
+def test_a_title_or_an_initial_ends_no_sentence(text: str, sentences: list[str]) -> None:
+    got = [text[a:b] for a, b in sentence_spans(text)]
+    assert got[: len(sentences)] == sentences
