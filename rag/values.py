@@ -67,16 +67,18 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
 ]
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)(?:\s?年)?")
 _DATE = re.compile(
-    r"(?:\d{1,2}\s)?\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|march|maret|apr(?:il)?|may|mei|"
+    # ("may" and "march" are words too: only capitalised are they months)
+    r"(?:\d{1,2}\s)?\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|(?-i:March|May)|maret|apr(?:il)?|mei|"
     r"june?|juni|july?|juli|aug(?:ust)?|agustus|sep(?:tember)?|oct(?:ober)?|okt(?:ober)?|"
-    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b(?:\s\d{1,2},?)?(?:\s(?:1[5-9]|20)\d\d)?"
+    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b(?:\s\d{1,2}(?!\d),?)?(?:\s(?:1\d|20)\d\d(?!\d))?"
     r"|(?<!\d)(?:1[5-9]|20)\d\d\s?年(?:\s?\d{1,2}\s?月)?(?:\s?\d{1,2}\s?日)?"
     r"|(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?",
     re.IGNORECASE,
 )
-# a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet")
+# a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet"; a
+# title before a name: "Dr. Smith")
 _NAME_RUN = re.compile(
-    r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
+    r"(?<![A-Za-z0-9])(?:(?:Dr|Mr|Mrs|Ms|Prof|Drs|Ir)\.\s(?=[A-Z]))?[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
     r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number

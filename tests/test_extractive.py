@@ -92,6 +92,12 @@ def test_answer_type_in_three_languages(question: str, kind: str) -> None:
         # a decade is shown as one, not as its first year
         ("Lalu pada tahun 1990an, internet muncul.", "date", "Kapan?", "1990an"),
         ("在1990年代互联网兴起。", "date", "什么时候?", "1990年代"),
+        # a day before the month, the year after it: the year's first digits are no day
+        ("It launched on 14 March 2023.", "date", "When did it launch?", "14 March 2023"),
+        ("Diluncurkan pada 14 Maret 2023.", "date", "Kapan diluncurkan?", "14 Maret 2023"),
+        ("It reached England in November 1347.", "date", "When?", "November 1347"),
+        # a title before a name is part of it ("Dr." alone was shown)
+        ("The rover was built by Dr. Smith.", "name", "Who built the rover?", "Dr. Smith"),
     ],
 )
 def test_the_value_asked_for_is_pulled_out(
@@ -1182,3 +1188,9 @@ def test_a_sentence_read_in_the_next_chunk_agrees_no_value_into_the_answer() -> 
         context=ctx,
     )
     assert got.quotes[0].text == text and got.value == "10", got.text
+
+
+def test_may_and_march_are_months_only_capitalised() -> None:
+    said = "His writings may spread to France in 1520, and the armies march on."
+    assert [v.text for v in values_in(said, "date", "When did they spread?")] == ["1520"]
+    assert [v.text for v in values_in("It began in May 2012.", "date", "When?")] == ["May 2012"]
