@@ -163,3 +163,24 @@ def test_a_slow_ingest_shows_it_is_still_working(
     assert [d.title for d in list_documents(load_settings())] == [
         "Embedding this takes a while on a slow Ollama."
     ]
+
+
+def test_the_upload_log_names_the_file_only_with_a_relative_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RAG_DATA_DIR=.rag (as `make run` has it): the log said "added: /home/me/app/notes.md",
+    a path that does not exist (the relative upload folder was taken out of the absolute
+    one)."""
+    from core.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RAG_DATA_DIR", ".rag")
+    settings = load_settings()
+    saved = save_uploads([_tmp_upload(tmp_path, "notes.md", b"# Notes\n\nZorblax 42 GW.")], settings)
+    # (given by their absolute paths: with the folders taken out in a set's order, which
+    # changes with each process's string hashing, this failed about every other run)
+    paths = [p.resolve() for p in saved.saved]
+    lines = [line for line, _report in ingest_with_progress(settings, paths) if line]
+    added = [line for line in lines if line.startswith("added:")]
+    assert added and all(line.startswith("added: notes.md") for line in added), lines
+    assert not any(str(tmp_path) in line for line in lines), lines

@@ -151,13 +151,14 @@ const show = () => {
   const m = mark.getBoundingClientRect();
   const b = box.getBoundingClientRect();
   box.scrollTop += m.top - b.top - Math.max(0, (box.clientHeight - m.height) / 2);
-  // the page scrolls to the viewer after a click on [n] only, and only when the viewer
+  // the page scrolls to the viewer after a click on [n] only, and only when the sentence
   // is out of the window (a narrow window puts it below the chat): the passage that
   // follows each new answer must not take a phone's window away from that answer, nor
   // a wide window's header out of view
-  const v = box.getBoundingClientRect();
+  // (or the box is partly in the window but the highlighted sentence is not, wholly)
+  const v = mark.getBoundingClientRect();
   const clicked = Date.now() - (window.ragCiteClicked || 0) < 5000;
-  if (clicked && (v.top >= window.innerHeight || v.bottom <= 0)) {
+  if (clicked && (v.top < 0 || v.bottom > window.innerHeight)) {
     window.ragCiteClicked = 0;
     mark.scrollIntoView({block: 'nearest', inline: 'nearest'});
   }

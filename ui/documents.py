@@ -179,7 +179,13 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest uploads; progress (chunks, chunks/s, time left) goes to `log` too, with the
     upload folder left out of the lines (an internal path: uploads are named by file)."""
-    folders = {f"{uploads_dir(settings)}{os.sep}", f"{uploads_dir(settings).resolve()}{os.sep}"}
+    # the absolute form first: the relative one (".rag/uploads/") is inside it, and taken
+    # out first it left "/home/me/app/notes.txt", a path that does not exist
+    folders = sorted(
+        {f"{uploads_dir(settings)}{os.sep}", f"{uploads_dir(settings).resolve()}{os.sep}"},
+        key=len,
+        reverse=True,
+    )
 
     def public(message: str) -> None:
         for folder in folders:

@@ -34,14 +34,16 @@ OBSERVE = """() => {
   }).observe(root, {subtree: true, childList: true, characterData: true});
 }"""
 
-# The highlighted span is inside the visible part of the document viewer and the window.
+# The highlighted span is inside the visible part of the document viewer and wholly in the
+# window (its first line at the window's bottom edge, cut off, was passed for shown).
 MARK_VISIBLE = """() => {
   const mark = document.querySelector('#viewer mark.cited');
   if (!mark) return false;
   const box = mark.closest('.doc-text').getBoundingClientRect();
   const r = mark.getBoundingClientRect();
-  return r.height > 0 && r.top >= box.top - 1 && r.top < box.bottom
-    && r.top >= 0 && r.top < window.innerHeight;
+  const line = Math.min(r.height, 24);
+  return r.height > 0 && r.top >= box.top - 1 && r.top + line <= box.bottom + 1
+    && r.top >= 0 && r.top + line <= window.innerHeight + 1;
 }"""
 
 # A turn's question is at the top of the transcript's visible area (or as near as the
