@@ -559,6 +559,7 @@ def relative(value: Value) -> bool:
 _SCALES = {
     "en": ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")),
     "id": ((10**12, "triliun"), (10**9, "miliar"), (10**6, "juta")),
+    "zh": ((10**8, "亿"), (10**4, "万")),  # 405 miliar: 4050亿; 1,5 juta: 150万
 }
 _MARKS = {"en": (",", "."), "id": (".", ","), "zh": (",", ".")}  # (thousands, decimals)
 _DOLLARS = re.compile(r"^\s?(?:dolar(?:\s+AS)?|dollars?|美元|USD)(?![^\W\d_])", re.IGNORECASE)
@@ -581,6 +582,8 @@ def _digits(number: Decimal, language: str, scaled: bool) -> str:
     if scaled:
         for scale, word in _SCALES[language]:
             if number >= scale and (number / scale) == (number / scale).quantize(Decimal("0.01")):
+                if language == "zh":  # 4050亿, not "4,050 亿"
+                    return format((number / scale).normalize(), "f") + word
                 return f"{_digits(number / scale, language, False)} {word}"
     whole, _, frac = format(number.normalize(), "f").partition(".")
     grouped = f"{int(whole):,}".replace(",", thousands)
@@ -600,25 +603,25 @@ def said_in(value: Value, language: str) -> str | None:
     m = _NUMBER.search(body)
     if m is None:
         words = _WORD_AMOUNT.match(body)  # "setengah juta dolar": half a million dollars
-        if words is None or (language == "zh" and Decimal(value.key) >= 10**4):
+        if words is None:
             return None
         number = _digits(Decimal(value.key), language, True)
         rest = body[words.end() :]
         dollars = _DOLLARS.match(rest)
         if dollars and not rest[dollars.end() :].strip():
-            return f"${number}"
+            return f"{number}美元" if language == "zh" else f"${number}"
         return number if not rest.strip() else None
     groups = re.split(r"[.,]", m.group("num"))
     if len(groups) == 2 and len(groups[1]) == 3 and (groups[0] == "0" or m.group("mult")):
         return None  # 0.125, "$1.234 billion": a decimal read as thousands, maybe
     prefix, rest = body[: m.start()].strip(), body[m.end() :]
-    if language == "zh" and m.group("mult"):
-        return None  # (万 and 亿 are not said here: "$15 miliar" stays as written)
     number = _digits(Decimal(value.key), language, bool(m.group("mult")))
     dollars, share = _DOLLARS.match(rest), _SHARE.match(rest)
     if prefix in ("$", "US$") or (not prefix and dollars):
         tail = rest[dollars.end() :] if dollars else rest
-        return f"${number}" if not tail.strip() else None
+        if tail.strip():
+            return None
+        return f"{number}美元" if language == "zh" else f"${number}"
     if prefix:
         return None  # Rp, €, £, ¥: as written
     if not rest.strip():

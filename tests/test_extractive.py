@@ -1027,8 +1027,26 @@ def test_an_amount_written_in_words_with_its_scale_is_a_number(
     assert (value.text, value.key) == (text, key)
     assert sentence[value.start : value.end] == value.text
     assert glossed(value, "en") == english  # said as an English asker writes it
-    # (万 and 亿 are not said: the amount as written, after the qualifier's 约)
-    assert glossed(value, "zh").endswith(value.text[value.lead :])
+    # and as a Chinese asker writes it, in 万 and 亿
+    chinese = {"500000": "50万美元", "250000000000": "约2500亿", "1000000000": "10亿"}
+    assert glossed(value, "zh") == chinese.get(key, "100万")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "chinese"),
+    [
+        ("Model itu mencakup 405 miliar parameter.", "4050亿"),
+        ("Meta menghabiskan $15 miliar untuk GPU.", "150亿美元"),
+        ("Nvidia akan membuat 1,5 juta H100 lagi.", "150万"),
+        ("It cost 2 billion dollars.", "20亿美元"),
+        ("Meta akan memiliki lebih dari 340.000 GPU.", "超过340,000"),  # not scaled: digits
+    ],
+)
+def test_a_scaled_amount_is_said_in_wan_and_yi_to_a_chinese_asker(
+    sentence: str, chinese: str
+) -> None:
+    (value, *_) = values_in(sentence, "number", "有多少?")
+    assert glossed(value, "zh") == chinese
 
 
 def test_a_word_amount_of_money_answers_a_money_question_and_agrees_with_digits() -> None:
