@@ -176,7 +176,8 @@ def test_the_upload_log_names_the_file_only_with_a_relative_data_dir(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RAG_DATA_DIR", ".rag")
     settings = load_settings()
-    saved = save_uploads([_tmp_upload(tmp_path, "notes.md", b"# Notes\n\nZorblax 42 GW.")], settings)
+    upload = _tmp_upload(tmp_path, "notes.md", b"# Notes\n\nZorblax 42 GW.")
+    saved = save_uploads([upload], settings)
     # (given by their absolute paths: with the folders taken out in a set's order, which
     # changes with each process's string hashing, this failed about every other run)
     paths = [p.resolve() for p in saved.saved]
