@@ -48,7 +48,8 @@ class IngestReport:
             f"unchanged {len(self.unchanged)}, removed {len(self.removed)}, "
             f"skipped {len(self.skipped)}"
             + (f", re-embedded {len(self.reembedded)}" if self.reembedded else "")
-            + f"; {self.chunks} chunks embedded in {self.seconds:.2f} s "
+            + f"; {self.chunks} chunk{'' if self.chunks == 1 else 's'} embedded in "
+            f"{self.seconds:.2f} s "
             f"({self.embedder.get('kind')} {self.embedder.get('model')})"
         )
 

@@ -362,7 +362,8 @@ class StoreWriter:
         p.committed = True
         self._succeeded = True
         report.chunks += len(p.chunks)
-        self.log(f"{p.status}: {p.source} ({len(p.chunks)} chunks)")
+        n = len(p.chunks)
+        self.log(f"{p.status}: {p.source} ({n} chunk{'' if n == 1 else 's'})")
 
     def _abandon(
         self, flow: _Flow, catalog: Catalog, embedder: Embedder, report: IngestReport

@@ -197,12 +197,13 @@ def abstain_text(lang: str) -> str:
 # under an English heading read as two answers): its heading, and the title of the
 # closest passages listed below it
 ABSTAIN_HEAD = {
-    "en": ("Not in your documents.", "Related, but not an answer: the closest passages"),
-    "id": ("Tidak ada di dokumen Anda.", "Terkait, tetapi bukan jawaban: bagian terdekat"),
-    "zh": ("您的文档中没有。", "相关，但不是答案：最接近的段落"),
+    # (no colon inside the title: the command line puts one after it)
+    "en": ("Not in your documents.", "Related, but not an answer (the closest passages)"),
+    "id": ("Tidak ada di dokumen Anda.", "Terkait, tetapi bukan jawaban (bagian terdekat)"),
+    "zh": ("您的文档中没有。", "相关，但不是答案（最接近的段落）"),
     "vi": (
         "Không có trong tài liệu của bạn.",
-        "Liên quan, nhưng không phải câu trả lời: các đoạn gần nhất",
+        "Liên quan, nhưng không phải câu trả lời (các đoạn gần nhất)",
     ),
 }
 

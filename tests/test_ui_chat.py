@@ -166,7 +166,7 @@ def test_upload_handler_streams_progress_and_lists_the_document(
     assert len(steps) >= 3  # received, indexing..., done
     log, table, _picker, status, cleared = steps[-1]
     assert "rejected tool.exe: unsupported file type .exe" in log
-    assert "added: zorblax notes.md (1 chunks)" in log, log  # its name, not its folder
+    assert "added: zorblax notes.md (1 chunk)" in log, log  # its name, not its folder
     assert str(corpus_index.data_dir) not in log
     assert "6 documents" in table and "Zorblax" in table
     assert "6 documents" in status
