@@ -378,23 +378,24 @@ PANEL = (
 
 
 class Panel:
-    """The index around the passages (a `DocumentContext`): PANEL as document d1, chunked
-    at every blank line; `chunk_at` as the index does."""
+    """The index around the passages (a `DocumentContext`): `text` (PANEL) as document d1,
+    chunked at every blank line; `chunk_at` as the index does."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str = PANEL) -> None:
+        self.text = text
         self.chunks: list[tuple[int, int]] = []
         at = 0
-        for part in PANEL.split("\n\n"):
-            start = PANEL.index(part, at)
+        for part in text.split("\n\n"):
+            start = text.index(part, at)
             self.chunks.append((start, start + len(part)))
             at = start + len(part)
 
     def document_text(self, doc_id: str) -> str | None:
-        return PANEL if doc_id == "d1" else None
+        return self.text if doc_id == "d1" else None
 
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
         if any(a <= start and end <= b for a, b in self.chunks):
-            return _passage(n, PANEL[start:end], start=start)
+            return _passage(n, self.text[start:end], start=start)
         return None
 
     def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
@@ -1142,15 +1143,7 @@ class Chunks(Panel):
     """SCALING as document d1, chunked at every blank line."""
 
     def __init__(self) -> None:
-        self.chunks = []
-        at = 0
-        for part in SCALING.split("\n\n"):
-            start = SCALING.index(part, at)
-            self.chunks.append((start, start + len(part)))
-            at = start + len(part)
-
-    def document_text(self, doc_id: str) -> str | None:
-        return SCALING if doc_id == "d1" else None
+        super().__init__(SCALING)
 
     def passage(self, n: int, k: int) -> Passage:
         a, b = self.chunks[k]
