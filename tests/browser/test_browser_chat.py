@@ -275,7 +275,7 @@ def test_upload_a_file_then_ask_about_it(
     page.wait_for_selector("#upload-log .ingest-log.done")
     log = page.inner_text("#upload-log")
     assert "received 2 file(s)" in log and "rejected tool.exe: unsupported file type" in log
-    assert "added: zorblax reactor.md (1 chunks)" in log, log
+    assert "added: zorblax reactor.md (1 chunk)" in log, log
     assert str(corpus_index.data_dir) not in log and "/uploads/" not in log, log
     row = page.locator("#documents tr", has_text="zorblax reactor.md")
     cells = row.locator("td").all_inner_texts()
