@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from index.language import IDEOGRAPH
 from index.tokens import count_tokens, count_tokens_batch, encoding
 
+# a title before a name, in English and Indonesian ("Dr. Smith", "Bpk. Budi")
+TITLES = ("Dr", "Mr", "Mrs", "Ms", "Prof", "Drs", "Ir", "Bpk")
 # a period after a title or an initial ends no sentence: "built by Dr. Smith" was quoted as
-# "built by Dr." (English and Indonesian titles; one capital letter after a space: "J. K.")
+# "built by Dr." (and "dr. Budi", "Jr.", "vs."; one capital letter after a space: "J. K.")
 _NOT_AN_END = (
-    "".join(
-        rf"(?<!\b{t})"
-        for t in ("Dr", "dr", "Mr", "Mrs", "Ms", "Prof", "Jr", "Sr", "vs", "Bpk", "Ir", "Drs")
-    )
+    "".join(rf"(?<!\b{t})" for t in (*TITLES, "dr", "Jr", "Sr", "vs"))
     + r"(?<!(?:^|(?<=[\s(]))[A-Z])"
 )
 _SENTENCE_END = re.compile(

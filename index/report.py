@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def chunks_said(n: int) -> str:
+    """ "1 chunk", "2 chunks"."""
+    return f"{n} chunk" + ("" if n == 1 else "s")
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
@@ -48,8 +53,7 @@ class IngestReport:
             f"unchanged {len(self.unchanged)}, removed {len(self.removed)}, "
             f"skipped {len(self.skipped)}"
             + (f", re-embedded {len(self.reembedded)}" if self.reembedded else "")
-            + f"; {self.chunks} chunk{'' if self.chunks == 1 else 's'} embedded in "
-            f"{self.seconds:.2f} s "
+            + f"; {chunks_said(self.chunks)} embedded in {self.seconds:.2f} s "
             f"({self.embedder.get('kind')} {self.embedder.get('model')})"
         )
 

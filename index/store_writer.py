@@ -31,7 +31,7 @@ from index.catalog import Catalog
 from index.dense_cache import DENSE_DIR, SnapshotWriter
 from index.embedders import Embedder
 from index.prepare import Pending
-from index.report import IngestReport, Progress
+from index.report import IngestReport, Progress, chunks_said
 from index.storage import storage_problem
 from index.vectors import VectorStore
 
@@ -362,8 +362,7 @@ class StoreWriter:
         p.committed = True
         self._succeeded = True
         report.chunks += len(p.chunks)
-        n = len(p.chunks)
-        self.log(f"{p.status}: {p.source} ({n} chunk{'' if n == 1 else 's'})")
+        self.log(f"{p.status}: {p.source} ({chunks_said(len(p.chunks))})")
 
     def _abandon(
         self, flow: _Flow, catalog: Catalog, embedder: Embedder, report: IngestReport

@@ -235,13 +235,7 @@ class Retriever:
         """Characters `start:end` of `doc_id` as passage [n], from the chunk that holds
         them whole (a source the model-free answer cites beyond the retrieved ones: a
         speaker's label above them); None when no chunk does."""
-        with self._lock:
-            catalog = self.catalog()
-            row = next(
-                (c for c in catalog.chunks_of(doc_id) if c.start <= start and end <= c.end),
-                None,
-            )
-            view = catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
+        view = self._view_holding(doc_id, start, end)
         if view is None or not start < end:
             return None
         text = view.text[start - view.start : end - view.start]
@@ -254,16 +248,23 @@ class Retriever:
     def chunk_at(self, doc_id: str, at: int, n: int) -> Passage | None:
         """The first chunk of `doc_id` that holds character `at`, whole, as passage [n] (the
         chunk that goes on where a retrieved one ends); None when none does."""
-        with self._lock:
-            catalog = self.catalog()
-            row = next((c for c in catalog.chunks_of(doc_id) if c.start <= at < c.end), None)
-            view = catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
+        view = self._view_holding(doc_id, at, at + 1)
         if view is None:
             return None
         return Passage(
             n, view.chunk_id, view.doc_id, view.source, view.title, view.lang,
             view.start, view.end, view.text, 0.0, view.page,
         )  # fmt: skip
+
+    def _view_holding(self, doc_id: str, start: int, end: int) -> ChunkView | None:
+        """The first chunk of `doc_id` that holds characters `start:end` whole."""
+        with self._lock:
+            catalog = self.catalog()
+            row = next(
+                (c for c in catalog.chunks_of(doc_id) if c.start <= start and end <= c.end),
+                None,
+            )
+            return catalog.chunk_views([row.chunk_id]).get(row.chunk_id) if row else None
 
     def _document_text(self, doc_id: str) -> str:
         with self._lock:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from index.chunker import TITLES
 from index.lexical import STOPWORDS, tokenize
 from index.speakers import speaker_name
 from index.textnorm import _NUMBER, canonical_number, fold, numbers_in
@@ -78,7 +79,7 @@ _DATE = re.compile(
 # a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet"; a
 # title before a name: "Dr. Smith")
 _NAME_RUN = re.compile(
-    r"(?<![A-Za-z0-9])(?:(?:Dr|Mr|Mrs|Ms|Prof|Drs|Ir)\.\s(?=[A-Z]))?[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
+    rf"(?<![A-Za-z0-9])(?:(?:{'|'.join(TITLES)})\.\s(?=[A-Z]))?[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
     r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
@@ -590,6 +591,10 @@ def _digits(number: Decimal, language: str, scaled: bool) -> str:
     return grouped + (point + frac if frac else "")
 
 
+def _dollars(number: str, language: str) -> str:
+    return f"{number}美元" if language == "zh" else f"${number}"
+
+
 def said_in(value: Value, language: str) -> str | None:
     """A number value as an English or Indonesian reader writes it ("16.000" -> "16,000",
     "$15 miliar" -> "$15 billion", 150亿美元 -> "$15 billion", "50 persen" -> "50%"),
@@ -609,7 +614,7 @@ def said_in(value: Value, language: str) -> str | None:
         rest = body[words.end() :]
         dollars = _DOLLARS.match(rest)
         if dollars and not rest[dollars.end() :].strip():
-            return f"{number}美元" if language == "zh" else f"${number}"
+            return _dollars(number, language)
         return number if not rest.strip() else None
     groups = re.split(r"[.,]", m.group("num"))
     if len(groups) == 2 and len(groups[1]) == 3 and (groups[0] == "0" or m.group("mult")):
@@ -619,9 +624,7 @@ def said_in(value: Value, language: str) -> str | None:
     dollars, share = _DOLLARS.match(rest), _SHARE.match(rest)
     if prefix in ("$", "US$") or (not prefix and dollars):
         tail = rest[dollars.end() :] if dollars else rest
-        if tail.strip():
-            return None
-        return f"{number}美元" if language == "zh" else f"${number}"
+        return _dollars(number, language) if not tail.strip() else None
     if prefix:
         return None  # Rp, €, £, ¥: as written
     if not rest.strip():
