@@ -399,9 +399,9 @@ def candidates(
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
     top = list(passages[:MAX_PASSAGES])
-    # (and the sentence each goes on with, where the next chunk was not retrieved: read
+    # (and the sentence each goes on with, where the next chunk is not among them: read
     # alone, with its passage's rank)
-    follow = _continuations(top, context, len(passages) + 1) if context is not None else []
+    follow = _continuations(passages, MAX_PASSAGES, context) if context is not None else []
     readings = [(r, p, None) for r, p in enumerate(top)] + [(r, p, u) for r, p, u in follow]
     for rank, p, only in readings:
         # a line that states nothing (a page's menu) is neither quoted nor paired: two
@@ -954,29 +954,40 @@ def _speaker_after(best: Candidate, passages: Sequence[Passage]) -> tuple[str, Q
     return who, quote
 
 
+_SPACE = re.compile(r"\s*")
+
+
 def _continuations(
-    passages: Sequence[Passage], context: DocumentContext, first_n: int
+    passages: Sequence[Passage], top: int, context: DocumentContext
 ) -> list[tuple[int, Passage, tuple[int, int]]]:
-    """For each passage whose document goes on in a chunk not retrieved: (the passage's
-    rank, that chunk as a new source numbered from `first_n`, the span in it of the
-    sentence that follows the passage). A chunk ends where its tokens run out, not where
-    its thought does: "Saya pikir hal-hal ini akan terus relevan untuk 3 atau 4 tahun ke
-    depan" opened the next chunk after the scaling law it is about."""
+    """For each of the `top` passages whose document goes on in a chunk not among them:
+    (the passage's rank, that chunk, the span in it of the sentence that follows the
+    passage). The chunk is a retrieved passage further down, else a new source numbered
+    after `passages`. A chunk ends where its tokens run out, not where its thought does:
+    "Saya pikir hal-hal ini akan terus relevan untuk 3 atau 4 tahun ke depan" opened the
+    next chunk after the scaling law it is about."""
     out: list[tuple[int, Passage, tuple[int, int]]] = []
-    for rank, p in enumerate(passages):
+    new = len(passages) + 1
+    for rank, p in enumerate(passages[:top]):
         text = context.document_text(p.doc_id)
         if text is None or text[p.start : p.end] != p.text:
             continue  # re-ingested since: the offsets do not hold
-        at = p.end + len(text[p.end : p.end + 200]) - len(text[p.end : p.end + 200].lstrip())
-        if at >= len(text) or any(q.doc_id == p.doc_id and q.start <= at < q.end for q in passages):
+        at = _SPACE.match(text, p.end).end()  # type: ignore[union-attr]  # (always matches)
+        holder = next(
+            (i for i, q in enumerate(passages) if q.doc_id == p.doc_id and q.start <= at < q.end),
+            None,
+        )
+        if at >= len(text) or (holder is not None and holder < top):
             continue
-        nxt = context.chunk_at(p.doc_id, at, first_n + len(out))
+        nxt = passages[holder] if holder is not None else context.chunk_at(p.doc_id, at, new)
         if nxt is None or any(o[1].chunk_id == nxt.chunk_id for o in out):
             continue
         units = statements(nxt.text, _units(nxt.text))
         first = next((u for u in units if u[0] >= at - nxt.start), None)
         if first is not None and first[0] == at - nxt.start:
             out.append((rank, nxt, first))
+            if holder is None:
+                new += 1
     return out
 
 

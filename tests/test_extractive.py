@@ -1177,6 +1177,21 @@ def test_the_sentence_that_goes_on_in_the_next_chunk_may_answer() -> None:
     assert got.value != "about 4" and got.extra == [], got.text
 
 
+def test_the_next_chunk_retrieved_below_the_top_passages_keeps_its_number() -> None:
+    """Retrieved, but below the passages whose sentences are read: the sentence that goes
+    on is read from it and cites it as it is numbered, not as a second, new source."""
+    ctx = Chunks()
+    others = [
+        _passage(n, f"Filler number {n} says nothing at all.", doc=f"o{n}") for n in range(2, 7)
+    ]
+    passages = [ctx.passage(1, 0), *others, ctx.passage(7, 1)]
+    got = answer_first(
+        "For how many more years will the scaling law stay relevant?", passages, context=ctx
+    )
+    assert got.value == "about 4" and got.quotes[0].n == 7, got.text
+    assert got.extra == [], got.text
+
+
 def test_a_sentence_read_in_the_next_chunk_is_no_supporting_quote() -> None:
     ctx = Chunks()
     text = "The scaling law stays relevant for 4 more years, the panel agreed."
