@@ -84,11 +84,25 @@ _NAME_RUN = re.compile(
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
 _PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
+# a unit of measure after a number ("742 kg", "3,5 km", 30公里, "60 kWh"): part of the
+# value shown (a bare "742" says nothing of what was weighed); the abbreviations are
+# case-sensitive ("5G" is no 5 grams), the words not
+MEASURE = (
+    r"(?:(?-i:[kmcμ]?g|[kcm]m|km/h|mph|kWh|[kMGT]?W|[kMGT]?Wh|[KMGTP]B|[KMGT]i?B|[kMG]?Hz|hp|"
+    r"°[CF]|ml|mL|km²|m²|m³|ha|lbs?|ft|oz|nm|ms|TFLOPS|PFLOPS|FLOPS|tps|fps))(?![\w/])"
+    r"|(?i:(?:kilo|centi|milli)?(?:grams?|gram|meters?|metres?|liters?|litres?)|kilometres?|"
+    r"kilometers?|tonnes?|tons?|miles?|mil|feet|foot|inch(?:es)?|pounds?\s(?=of\b)|degrees?|"
+    r"derajat|hectares?|hektar|acres?|watts?|kilowatts?|megawatts?|gigawatts?|volts?|"
+    r"gigabytes?|terabytes?|megabytes?|petabytes?|petaflops|teraflops|exaflops)\b"
+    r"|公斤|千克|公里|千米|厘米|毫米|平方公里|平方米|米|公吨|吨|克|摄氏度|华氏度|千瓦时|"
+    r"千瓦|兆瓦|瓦|毫升|升|英里|英尺|英寸|磅|公顷|亩"
+)
+_MEASURE = re.compile(rf"^\s?(?:{MEASURE})")
 _SUFFIX = re.compile(
     r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|欧元|英镑|日元|元|"
     r"dolar\b|dollars?\b|sen\b|cents?\b|rupiah\b|euros?\b|yuan\b|yen\b|đô la|đồng\b|"
     r"hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
-    r"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年))"
+    rf"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年|{MEASURE}))"
 )
 
 
@@ -631,6 +645,11 @@ def said_in(value: Value, language: str) -> str | None:
         return number
     if share and not rest[share.end() :].strip():
         return f"{number}%"
+    measure = _MEASURE.match(rest)
+    if measure and not rest[measure.end() :].strip():
+        # the number as the reader writes it, its unit as the source does ("1.500 kg"
+        # -> "1,500 kg", 742公斤 -> 742公斤)
+        return number + measure.group(0)
     unit = rest.strip().lower()
     for word, forms in _UNITS[language].items():
         if unit in forms.split():

@@ -216,6 +216,31 @@ def test_an_amount_is_shown_as_a_reader_of_another_language_writes_it(
     assert glossed(year, "en") == "2022"  # a date is no amount: never "2,022"
 
 
+@pytest.mark.parametrize(
+    ("sentence", "shown", "english"),
+    [
+        ("The rover weighs 742 kg when loaded.", "742 kg", "742 kg"),
+        ("Beratnya 1.500 kg dan jaraknya 3,5 km.", "1.500 kg", "1,500 kg"),
+        ("它重742公斤。", "742公斤", "742公斤"),
+        ("The cluster draws 24 MW.", "24 MW", "24 MW"),
+        ("Baterainya 60 kWh.", "60 kWh", "60 kWh"),
+        ("Suhunya 40 °C.", "40 °C", "40 °C"),
+        ("It ran 12 miles.", "12 miles", "12 miles"),
+    ],
+)
+def test_a_measure_keeps_its_unit(sentence: str, shown: str, english: str) -> None:
+    """ "742" alone says nothing of what was weighed (a newcomer asked how heavy a rover
+    is): the unit is part of the value, and the number is said as the reader writes it."""
+    value = values_in(sentence, "number", "How heavy is it?")[0]
+    assert value.text == shown
+    assert glossed(value, "en") == english
+
+
+def test_a_letter_after_a_number_is_a_unit_only_when_it_is_one() -> None:
+    got = [v.text for v in values_in("5G phones reach 3 m people.", "number", "How many?")]
+    assert got == ["5", "3"]  # (5G is a network, "3 m" three million, not metres)
+
+
 def test_a_two_sentence_quote_does_not_cross_a_speakers_label() -> None:
     """The question's words in one sentence and a value in the next make a two-sentence
     quote; not where the next one is another speaker's turn (asked an H100's price, the
@@ -752,10 +777,10 @@ def test_a_sentence_that_asks_states_no_value() -> None:
         "Who thinks AGI comes?", [_passage(1, "## 11 Akankah Law of Scaling membawa kita ke AGI?")]
     )
     assert heading.value is None, heading.text  # "Akankah Law" is no one
-    from rag.extractive import _asks
+    from index.chunker import asks
 
-    assert _asks("**Apakah AGI datang?**") and _asks("「AGI 会来吗？」") and _asks("“Why?”")
-    assert not _asks("Ia bertanya kenapa.")
+    assert asks("**Apakah AGI datang?**") and asks("「AGI 会来吗？」") and asks("“Why?”")
+    assert not asks("Ia bertanya kenapa.")
     # asked who said a question, its speaker is still the answer
     said = [_passage(1, "Kevin Scott, Microsoft: Siapa pengguna Anda dan apa masalah mereka?")]
     who = answer_first("Siapa yang mengatakan siapa pengguna Anda dan apa masalah mereka?", said)
