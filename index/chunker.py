@@ -96,6 +96,12 @@ def states_something(text: str) -> bool:
     return word_count(_ADDRESS.sub(" ", text)) >= MIN_WORDS
 
 
+def asks(text: str) -> bool:
+    """Is this sentence a question (its last mark, before closing quotes, is "?")? It
+    states no answer, whatever words it shares with one."""
+    return text.rstrip(" \t\n”\"’'»)*_」』").endswith(("?", "？"))
+
+
 # page furniture: a run of at least FURNITURE_RUN lines in a row that end as no sentence
 # does, most of which state nothing (a comment box, an app advert, a language menu: "•
 # Hadiah", "0/400", "Perdagangkan Kripto Di Mana Saja Kapan Saja", "qrCode", "• Español")

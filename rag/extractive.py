@@ -35,7 +35,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from index.chunker import sentence_spans, statements
+from index.chunker import asks, sentence_spans, statements
 from index.language import detect_language, language_key, same_language
 from index.lexical import tokenize
 from index.speakers import LABEL_LINE, SECTION, speaker_at, speaker_labels
@@ -460,7 +460,7 @@ def candidates(
             # a sentence that asks ("## 15 Apakah manusia masih perlu berpartisipasi?",
             # a heading; an interviewer's question) states no value, whatever it holds
             # (but someone said it: asked who, its speaker is the value)
-            if kind != "other" and (speaker or not _asks(text)):
+            if kind != "other" and (speaker or not asks(text)):
                 per_term = [_term_positions(text, [t]) for t in terms if t in have]
                 positions = [at for found in per_term for at in found]
                 # (read once: the dates date the values and the sentence, below)
@@ -629,11 +629,6 @@ def _dated(dates: Sequence[Value]) -> list[int]:
     lalu, dan ... lagi dengan setengah juta dolar": asked what retraining costs, last
     year's figure is the other one)."""
     return [d.start for d in dates if not relative(d) or d.key == "~last year"]
-
-
-def _asks(text: str) -> bool:
-    """Is this sentence a question (its last mark, before closing quotes, is "?")?"""
-    return text.rstrip(" \t\n”\"’'»)*_」』").endswith(("?", "？"))
 
 
 def _may_answer(cand: Candidate, asked: Collection[str]) -> bool:
@@ -850,7 +845,7 @@ def _with_next(best: Candidate) -> Candidate:
     often the next sentence ("... moved FAIR next to the product group. The aim was to
     reach its billions of users sooner."), where the best one restates the question."""
     p = best.passage
-    if best.pair or _asks(best.text):
+    if best.pair or asks(best.text):
         return best
     for a, b in statements(p.text, _units(p.text)):
         if a < best.end:
@@ -861,7 +856,7 @@ def _with_next(best: Candidate) -> Candidate:
             gap.strip()
             or "\n" in gap
             or len(text) < MIN_SENTENCE_CHARS
-            or _asks(text)
+            or asks(text)
             or LABEL_LINE.match(text)
             or _LABEL_OPENS.match(text)  # "Huang: ..." the next speaker's turn
             or text.lstrip().startswith("#")

@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from index.chunker import sentence_spans, statements
+from index.chunker import asks, sentence_spans, statements
 from index.language import crossing, language_key, same_language
 from rag.schema import Passage
 
@@ -181,7 +181,10 @@ class SentenceSimilarity:
         (empty for the builtin embedder, or when there are no sentences)."""
         if embedder.kind not in NEURAL:
             return {}
-        texts = sentences(passages)
+        # a sentence that asks states no answer, but a question is near a question in
+        # meaning: "What's the weather like tomorrow?" came closest to a heading, "## 15
+        # Apakah manusia masih perlu berpartisipasi?"
+        texts = [t for t in sentences(passages) if not asks(t)]
         if not texts:
             return {}
         lang_of: dict[str, str] = {}

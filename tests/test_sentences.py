@@ -94,6 +94,20 @@ def test_the_best_sentence_is_read_without_the_bias_for_the_questions_language()
     assert (asked_zh["sent_cross"], asked_zh["sent_cross_script"]) == (1.0, 1.0)
 
 
+def test_a_sentence_that_asks_gives_no_signal() -> None:
+    """A question is near a question in meaning ("What's the weather like tomorrow?" came
+    closest to a heading asking "Apakah manusia masih perlu berpartisipasi?"), but it
+    states no answer: the signals read the sentences that state something."""
+    embedder = CountingEmbedder()
+    query = embedder.embed(["aaaa"])[0]
+    asking = passage(1, "Aaaa aaaa aaaa aaaa? Nnnn uuuu eeee nnnn.")
+    got = SentenceSimilarity().signals(embedder, query, [asking])
+    assert got["sent_top"] < 0.5  # the stating sentence, far from the query
+    stating = passage(1, "Aaaa aaaa aaaa aaaa. Nnnn uuuu eeee nnnn.")
+    assert SentenceSimilarity().signals(embedder, query, [stating])["sent_top"] > 0.9
+    assert SentenceSimilarity().signals(embedder, query, [passage(1, "Aaaa aaaa aaaa?")]) == {}
+
+
 def test_the_builtin_hash_embedder_gives_no_sentence_signal() -> None:
     embedder = BuiltinEmbedder()
     query = embedder.embed_queries(["what"])[0]
