@@ -394,3 +394,6 @@ def test_the_status_line_marks_its_problems() -> None:
         "lexical index: stale",
     ]
     assert html.index("<li>model-free answers</li>") < html.index('class="problem"')
+    # a message written for the terminal too shows its command as code, not in backticks
+    html = render_status({**up, "lexical": {"problem": "stale: run `rag ingest` <now>"}}, "m")
+    assert "stale: run <code>rag ingest</code> &lt;now&gt;" in html and "`" not in html

@@ -73,6 +73,15 @@ def esc(value: object) -> str:
     return escape(safe_text(str(value)), quote=True)
 
 
+_COMMAND = re.compile(r"`([^`\n]+)`")
+
+
+def esc_message(value: object) -> str:
+    """A message written for the command line and the page alike ("run `rag ingest`"),
+    escaped, its `commands` shown as code rather than between backticks."""
+    return _COMMAND.sub(r"<code>\1</code>", esc(value))
+
+
 def _marker_numbers(match: re.Match[str]) -> list[int]:
     return marker_numbers(match.group("body"))
 
@@ -358,7 +367,7 @@ def render_turn(turn: ChatTurn, index: int) -> str:
     cursor = '<span class="cursor">▍</span>' if not turn.done and turn.text else ""
     parts.append(f'<div class="answer-text">{body}{cursor}</div>')
     if turn.error:
-        parts.append(f'<div class="error">error: {esc(turn.error)}</div>')
+        parts.append(f'<div class="error">error: {esc_message(turn.error)}</div>')
     if turn.done and turn.unsupported:
         k = len(turn.unsupported)
         parts.append(
@@ -490,13 +499,13 @@ def render_status(status: dict[str, Any], settings_model: str) -> str:
     if lexical_problem:
         problems.append(f"lexical index: {lexical_problem}")
     lis = "".join(f"<li>{esc(x)}</li>" for x in items)
-    lis += "".join(f'<li class="problem">{esc(x)}</li>' for x in problems)
+    lis += "".join(f'<li class="problem">{esc_message(x)}</li>' for x in problems)
     note = status.get("embedder_note") or ""
     if not ol.get("reachable"):  # the banner says Ollama is not reachable: not again here
         if note.startswith("Ollama is not reachable: using the bundled"):
             note = ""  # ... and the embedder item names the bundled model
         note = note.removeprefix("Ollama is not reachable; ")  # why the bundled one failed
-    extra = f'<div class="status-note">{esc(note)}</div>' if note else ""
+    extra = f'<div class="status-note">{esc_message(note)}</div>' if note else ""
     return f'<div class="status"><ul>{lis}</ul>{extra}</div>'
 
 
