@@ -1245,3 +1245,22 @@ def test_may_and_march_are_months_only_capitalised() -> None:
     said = "His writings may spread to France in 1520, and the armies march on."
     assert [v.text for v in values_in(said, "date", "When did they spread?")] == ["1520"]
     assert [v.text for v in values_in("It began in May 2012.", "date", "When?")] == ["May 2012"]
+
+
+def test_a_value_in_a_sentence_holding_little_of_the_question_does_not_win_on_its_value() -> None:
+    """Where the words decide, a value's bonus is earned by the question's words around
+    it: a name in the first passage ("Huang memuji Zuckerberg ...", agreed by the second)
+    beat the sentence naming the platform asked about, three passages down."""
+    question = "Meta tried to get Llama into which Apple AI platform?"
+    weights = {"meta": 1.0, "tried": 5.0, "get": 5.0, "llama": 1.5, "apple": 3.0, "ai": 0.25}
+    passages = [
+        _passage(1, "Huang memuji Zuckerberg dan Meta sebagai pemimpin dalam bidang AI."),
+        _passage(2, "Pekan lalu, Mark Zuckerberg dan Meta merayakan model baru.", doc="d2"),
+        _passage(3, "Meta telah muncul dengan cepat sebagai pemimpin dalam bidang AI.", doc="d3"),
+        _passage(
+            4, "Upaya memasukkan Llama ke platform Apple Intelligence tahun ini gagal.", doc="d4"
+        ),
+    ]
+    got = answer_first(question, passages, weights={**weights, "platform": 2.0})
+    assert got.value is not None and "Intelligence" in got.value, got.text
+    assert got.quotes[0].n == 4
