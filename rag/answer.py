@@ -62,6 +62,9 @@ DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
 FOLLOW_UP_SHARE = 0.5  # model-free, a follow-up's earlier words weigh half their idf
 
 
+MAX_QUESTION_CHARS = 20_000  # a question, not a document (about five pages)
+
+
 class Answerer:
     """Answers questions over the index in `settings.data_dir`. Opens nothing heavy until
     first use; safe to call from many threads at once."""
@@ -129,7 +132,15 @@ class Answerer:
     def _validate(question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError('the question is empty: ask something, e.g. rag ask "..."')
-        return question.strip()
+        question = question.strip()
+        if len(question) > MAX_QUESTION_CHARS:
+            # (a pasted document as the question took four minutes to answer, 360,000
+            # characters of it; a question of 20,000 takes about 2.5 s)
+            raise QuestionError(
+                f"the question is {len(question):,} characters long; ask in at most "
+                f"{MAX_QUESTION_CHARS:,} (to ask about a long text, add it to the documents)"
+            )
+        return question
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
         """Hybrid, model-free retrieval for one question; passages numbered from 1."""

@@ -406,6 +406,19 @@ def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
         Answerer(corpus_index).ask("  \n ")
 
 
+def test_a_question_longer_than_a_question_is_refused_and_the_next_one_answered(
+    corpus_index: Settings,
+) -> None:
+    from rag.answer import MAX_QUESTION_CHARS
+
+    answerer = Answerer(corpus_index)
+    with pytest.raises(QuestionError, match="add it to the documents"):
+        answerer.ask("x" * (MAX_QUESTION_CHARS + 1), no_llm=True)
+    # the limit is on the question, not on its surrounding whitespace
+    padded = " " * MAX_QUESTION_CHARS + "How many H100s will Meta have?"
+    assert answerer.ask(padded, no_llm=True).mode == "extractive"
+
+
 def test_a_question_of_question_words_alone_needs_an_earlier_answer(
     corpus_index: Settings,
 ) -> None:

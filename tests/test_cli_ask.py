@@ -146,6 +146,8 @@ def test_batch_from_stdin(
         (["ask", ""], "the question is empty"),
         (["ask"], "no question"),
         (["ask", "--questions", "/nonexistent/q.jsonl"], "cannot read /nonexistent/q.jsonl"),
+        # a pasted document is no question (360,000 characters took four minutes)
+        (["ask", "--no-llm", "lorem ipsum " * 2000], "the question is 23,999 characters long"),
     ],
 )
 def test_ask_errors_are_one_line(
