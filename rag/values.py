@@ -709,7 +709,60 @@ def _asked_dates(question: str) -> frozenset[str]:
     return frozenset(asked | {key for key, _, _ in _relative_dates(question)})
 
 
+# asked which quarter, decade or month: only a date of that grain answers ("在哪个季度"
+# answered with 去年, last year, from a sentence without the quarter)
+_ASKED_GRAIN = (
+    (
+        "quarter",
+        re.compile(
+            r"\b(?:which|what)\s+quarter\b|\b(?:kuartal|triwulan)(?:\s+ke)?\s+(?:apa|berapa)\b"
+            r"|(?:哪个|哪一个|什么|哪一)季度|第几季度|\bquý\s+(?:nào|mấy)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "decade",
+        re.compile(
+            r"\b(?:which|what)\s+decade\b|\bdekade\s+(?:apa|berapa)\b|(?:哪个|哪一个|什么|哪一)年代"
+            r"|\bthập\s+(?:niên|kỷ)\s+nào\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "month",
+        re.compile(
+            r"\b(?:which|what)\s+month\b|\bbulan\s+(?:apa|berapa)\b"
+            r"|(?:哪个|哪一个|什么|哪一)月份?(?![亮球饼光])|几月|\btháng\s+(?:nào|mấy)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_MONTH = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|mei|jun|jul|aug|agu|sep|oct|okt|nov|dec|des)[a-z]*\b|\d\s?月",
+    re.IGNORECASE,
+)
+
+
+def asked_grain(question: str) -> str | None:
+    """ "quarter", "decade" or "month" when the question asks which one, else None."""
+    return next((grain for grain, rx in _ASKED_GRAIN if rx.search(question)), None)
+
+
+def _of_grain(value: Value, grain: str) -> bool:
+    if grain == "quarter":
+        return value.key.startswith("~quarter")
+    if grain == "decade":
+        return bool(_DECADE.search(value.text, 4) or "年代" in value.text)
+    return bool(_MONTH.search(value.text))
+
+
 def date_values(sentence: str, question: str) -> list[Value]:
+    grain = asked_grain(question)
+    found = _date_values(sentence, question)
+    return [v for v in found if _of_grain(v, grain)] if grain else found
+
+
+def _date_values(sentence: str, question: str) -> list[Value]:
     asked = _asked_dates(question)
     out: list[Value] = []
     taken: list[tuple[int, int]] = []

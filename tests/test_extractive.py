@@ -1264,3 +1264,25 @@ def test_a_value_in_a_sentence_holding_little_of_the_question_does_not_win_on_it
     got = answer_first(question, passages, weights={**weights, "platform": 2.0})
     assert got.value is not None and "Intelligence" in got.value, got.text
     assert got.quotes[0].n == 4
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "values"),
+    [
+        # asked which quarter: last year is no quarter
+        ("Pada kuartal pertama tahun ini, tahun lalu juga.", "在哪个季度?", ["kuartal pertama"]),
+        ("受到去年发布的Llama 2的影响。", "扎克伯格是在哪个季度的电话会上说的?", []),
+        # asked which decade: a year is no decade
+        ("Pada 1990an, lalu pada 2001.", "Which decade did it start?", ["1990an"]),
+        ("Pada 1990an, lalu pada 2001.", "在哪个年代开始的?", ["1990an"]),
+        # asked which month: a bare year is no month
+        ("It opened in March 2023, after 2022.", "In which month did it open?", ["March 2023"]),
+        ("它在2023年3月开业，2022年筹备。", "它在哪个月开业？", ["2023年3月"]),
+        # asked when: any date
+        ("It opened in March 2023, after 2022.", "When did it open?", ["March 2023", "2022"]),
+    ],
+)
+def test_asked_which_quarter_decade_or_month_only_a_date_of_that_grain_answers(
+    sentence: str, question: str, values: list[str]
+) -> None:
+    assert [v.text for v in values_in(sentence, "date", question)] == values
