@@ -42,6 +42,7 @@ from rag.compound import (
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
+    MAX_QUESTION_CHARS,
     Answer,
     AnswerMode,
     DoneEvent,
@@ -60,9 +61,6 @@ if TYPE_CHECKING:
 
 DOWN_MEMORY_S = 5.0  # how long an unreachable Ollama is not asked again
 FOLLOW_UP_SHARE = 0.5  # model-free, a follow-up's earlier words weigh half their idf
-
-
-MAX_QUESTION_CHARS = 20_000  # a question, not a document (about five pages)
 
 
 class Answerer:
@@ -134,8 +132,6 @@ class Answerer:
             raise QuestionError('the question is empty: ask something, e.g. rag ask "..."')
         question = question.strip()
         if len(question) > MAX_QUESTION_CHARS:
-            # (a pasted document as the question took four minutes to answer, 360,000
-            # characters of it; a question of 20,000 takes about 2.5 s)
             raise QuestionError(
                 f"the question is {len(question):,} characters long; ask in at most "
                 f"{MAX_QUESTION_CHARS:,} (to ask about a long text, add it to the documents)"

@@ -15,6 +15,12 @@ from typing import Any, Literal
 AnswerMode = Literal["llm", "extractive", "abstain"]
 
 
+# a question, not a document: longer ones are refused before any work (a pasted
+# 360,000-character document took four minutes to answer); the page and the command line
+# say so alike
+MAX_QUESTION_CHARS = 4000
+
+
 @dataclass(frozen=True)
 class Passage:
     """One retrieved chunk, numbered by rank (`n` starts at 1: the answer's [n])."""

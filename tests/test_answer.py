@@ -409,7 +409,7 @@ def test_empty_question_is_a_clear_error(corpus_index: Settings) -> None:
 def test_a_question_longer_than_a_question_is_refused_and_the_next_one_answered(
     corpus_index: Settings,
 ) -> None:
-    from rag.answer import MAX_QUESTION_CHARS
+    from rag.schema import MAX_QUESTION_CHARS
 
     answerer = Answerer(corpus_index)
     with pytest.raises(QuestionError, match="add it to the documents"):
@@ -437,12 +437,15 @@ def test_a_question_of_question_words_alone_needs_an_earlier_answer(
 
 
 def test_huge_question_does_not_crash(llm_settings: Settings, with_ollama: FakeOllama) -> None:
-    question = "how many H100s does Meta plan to have? " * 2700  # ~100 KB
     with_ollama.default_reply = router("Over 340,000 [1].")
-    answer = Answerer(llm_settings).ask(question)
+    answerer = Answerer(llm_settings)
+    with pytest.raises(QuestionError, match="105,299 characters long"):  # ~100 KB: refused
+        answerer.ask("how many H100s does Meta plan to have? " * 2700)
+    assert not with_ollama.calls("/api/chat")  # before any model call
+    answer = answerer.ask("how many H100s does Meta plan to have? " * 100)  # under the limit
     assert answer.mode == "llm"
     [body] = _chat_bodies(with_ollama, "answer")
-    assert len(json.dumps(body)) < 60_000  # the question was cut in the prompt
+    assert len(json.dumps(body)) < 60_000
 
 
 def test_twenty_concurrent_questions(llm_settings: Settings, with_ollama: FakeOllama) -> None:

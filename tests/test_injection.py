@@ -119,9 +119,8 @@ def test_hostile_questions_get_a_clear_line_or_a_normal_answer(
     assert answer["mode"] == "llm" and answer["citations"]
 
     huge = ("how many H100s does Meta plan to have? " * 2700)[:100_000]
-    assert main(["ask", "--json", "--no-llm", huge]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    assert answer["mode"] in ("extractive", "abstain")
+    assert main(["ask", "--json", "--no-llm", huge]) == 1  # a document, not a question
+    assert "99,999 characters long" in json.loads(capsys.readouterr().out)["error"]
     # every request that reached the model was valid JSON of bounded size
     for r in with_ollama.calls("/api/chat"):
         assert r.json is not None and len(r.body) < 200_000

@@ -189,7 +189,8 @@ def test_answerer_retrieve_validates_and_numbers(corpus_index: Settings) -> None
     assert [p.n for p in passages] == [1, 2, 3, 4]
     with pytest.raises(QuestionError, match="empty"):
         answerer.retrieve("   ")
-    assert answerer.retrieve("Meta H100 " * 10_000)  # 100 KB: cut, not crashed
+    with pytest.raises(QuestionError, match="99,999 characters long"):  # 100 KB: refused
+        answerer.retrieve("Meta H100 " * 10_000)
 
 
 def test_no_index_says_how_to_make_one(settings: Settings) -> None:

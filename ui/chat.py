@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 from core.errors import RagError
 from core.settings import Settings
 from index.catalog import Catalog
-from rag.schema import DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn
+from rag.schema import (
+    MAX_QUESTION_CHARS,
+    DoneEvent,
+    Passage,
+    Quote,
+    SourcesEvent,
+    TokenEvent,
+    Turn,
+)
 
 
 def file_name(source: str) -> str:
@@ -29,8 +37,6 @@ def file_name(source: str) -> str:
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
-
-MAX_QUESTION_CHARS = 4000
 
 
 @dataclass
