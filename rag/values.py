@@ -839,14 +839,15 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
     for m in _NAME_RUN.finditer(sentence, body):
         words = list(re.finditer(r"\S+", m.group(0)))
         groups: list[list[re.Match[str]]] = [[]]
-        after_asked = [False]  # per group: it follows a word the question holds
+        # per group: the word the question holds that it follows, if any
+        after_asked: list[re.Match[str] | None] = [None]
         for i, w in enumerate(words):
             if _generic(w.group(0), asked):
                 held = fold(w.group(0).strip(".,'’")) in asked
                 if i > 0 and held and groups[-1]:
                     groups[-1].pop()  # "Mark" before "Zuckerberg": the asked person
                 groups.append([])
-                after_asked.append(held)
+                after_asked.append(w if held else None)
             else:
                 groups[-1].append(w)
         for group, follows in zip(groups, after_asked, strict=True):
@@ -855,6 +856,11 @@ def _name_values(sentence: str, question: str, aliases: Collection[str] = ()) ->
             if person and follows and len(group) == 1:
                 continue  # asked who leads Apple: "Apple Intelligence" is its product
             a = m.start() + group[0].start()
+            if follows is not None and len(group) == 1:
+                # one word after a word the question holds is that name's end: asked
+                # which Apple platform, "Apple Intelligence", not "Intelligence"; asked
+                # where the Rhine flows, "Rhine Gorge" (XQuAD name values right +1)
+                a = m.start() + follows.start()
             text = sentence[a : m.start() + group[-1].end()].rstrip(".,'’")
             before = sentence[body:a].rstrip(" •*-–—\"'“‘(\n")
             opens = not before or before[-1] in ".:;!?。：；！？"  # a sentence starts here

@@ -269,7 +269,7 @@ def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
     wife = values_in("Dari istrinya, Lori, khusus untuk SIGGRAPH.", "name", "Who gave it?")
     assert [v.text for v in wife] == ["Lori"]
     product = values_in(sentence, "name", "Apa produk AI Apple?")
-    assert "Intelligence" in [v.text for v in product]
+    assert "Apple Intelligence" in [v.text for v in product]  # (the asked word kept)
 
 
 def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
@@ -1286,3 +1286,16 @@ def test_asked_which_quarter_decade_or_month_only_a_date_of_that_grain_answers(
     sentence: str, question: str, values: list[str]
 ) -> None:
     assert [v.text for v in values_in(sentence, "date", question)] == values
+
+
+def test_one_word_after_an_asked_word_keeps_it_as_the_names_start() -> None:
+    """Asked which Apple AI platform, "Apple Intelligence" is the name, not
+    "Intelligence"; a name of several words after it stands alone ("Meta Llama 3.1" ->
+    "Llama 3.1"), and asked who, the product after the company is nobody."""
+    question = "Meta tried to get Llama into which Apple AI platform?"
+    sentence = "Upaya memasukkan Llama ke platform Apple Intelligence gagal."
+    assert [v.text for v in values_in(sentence, "name", question)] == ["Apple Intelligence"]
+    release = "Meta merilis Meta Llama 3.1 kemarin."
+    assert "Llama 3.1" in [v.text for v in values_in(release, "name", "Which Meta model?")]
+    got = [v.text for v in values_in(sentence, "name", "Who leads Apple?")]
+    assert not any("Intelligence" in v for v in got)
