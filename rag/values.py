@@ -78,9 +78,13 @@ _DATE = re.compile(
 )
 # a run of capitalised words (with model numbers: "Llama 3.1", "Claude 3.5 Sonnet"; a
 # title before a name: "Dr. Smith")
+# (letters with accents too: "Selva Amazônica" was cut to "Selva Amaz", "José", "Đà Nẵng")
+_UP = "A-ZÀ-ÖØ-ÞĐ"
+_LETTER = "A-Za-z0-9À-ÖØ-öø-ɏḀ-ỿ"
 _NAME_RUN = re.compile(
-    rf"(?<![A-Za-z0-9])(?:(?:{'|'.join(TITLES)})\.\s(?=[A-Z]))?[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]"
-    r"(?:\s+(?:[A-Z][A-Za-z0-9'’.&-]*[A-Za-z0-9]|[A-Z]|\d+(?:\.\d+)?[A-Za-z]?)(?![A-Za-z0-9]))*"
+    rf"(?<![{_LETTER}])(?:(?:{'|'.join(TITLES)})\.\s(?=[A-Z]))?[{_UP}][{_LETTER}'’.&-]*[{_LETTER}]"
+    rf"(?:\s+(?:[{_UP}][{_LETTER}'’.&-]*[{_LETTER}]|[{_UP}]|\d+(?:\.\d+)?[A-Za-z]?)"
+    rf"(?![{_LETTER}]))*"
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
 _PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")

@@ -1299,3 +1299,16 @@ def test_one_word_after_an_asked_word_keeps_it_as_the_names_start() -> None:
     assert "Llama 3.1" in [v.text for v in values_in(release, "name", "Which Meta model?")]
     got = [v.text for v in values_in(sentence, "name", "Who leads Apple?")]
     assert not any("Intelligence" in v for v in got)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Hutan itu juga disebut Selva Amazônica oleh penduduknya.", "Selva Amazônica"),
+        ("Kenyatta mengunjungi Trung Quốc atas undangan presiden.", "Trung Quốc"),
+        ("Kemudian wartawan menemui José Müller di kota itu.", "José Müller"),
+    ],
+)
+def test_a_name_with_accented_letters_is_read_whole(sentence: str, name: str) -> None:
+    """ "Selva Amazônica" was cut to "Selva Amaz" (only unaccented letters were read)."""
+    assert name in [v.text for v in values_in(sentence, "name", "What is it called?")]
