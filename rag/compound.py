@@ -176,10 +176,11 @@ def with_person(question: str, previous: Turn) -> str | None:
 _WHAT_ABOUT = re.compile(
     # (matched on the question with its closing mark and spaces taken off; each subject
     # starts at a non-space, so no run of spaces is tried two ways)
-    r"^(?:and\s+|but\s+)?(?:what|how)\s+about\s+(?P<en>\S.*)$"
-    r"|^(?:dan\s+|lalu\s+|terus\s+)?bagaimana\s+dengan\s+(?P<id>\S.*)$"
+    # (and the shortest: "And Meta?", "Dan Meta?", "Kalau Meta?", "Còn Meta?")
+    r"^(?:(?:and\s+|but\s+)?(?:what|how)\s+about|and(?:\s+for)?)\s+(?P<en>\S.*)$"
+    r"|^(?:(?:dan\s+|lalu\s+|terus\s+)?bagaimana\s+dengan|kalau|dan(?:\s+untuk)?)\s+(?P<id>\S.*)$"
     r"|^(?:那么?|还有)?(?P<zh>[^\s，,。？?]+?)呢$"
-    r"|^còn\s+(?P<vi>\S.*?)\s+thì\s+sao$",
+    r"|^còn\s+(?P<vi>\S.*?)(?:\s+thì\s+sao)?$",
     re.IGNORECASE,
 )
 # a name as a question writes it: a run of capitalised words, with its version ("Jensen

@@ -251,7 +251,13 @@ def test_a_follow_up_about_he_or_she_names_the_person_the_last_answer_named() ->
          "What did Mark Zuckerberg say?"),
         ("What about 2023?", "How many GPUs did Meta buy in 2024?",
          "How many GPUs did Meta buy in 2023?"),
+        ("And Meta?", "Who is the CEO of NVIDIA?", "Who is the CEO of Meta?"),
+        ("Dan Meta?", "Siapa CEO NVIDIA?", "Siapa CEO Meta?"),
+        ("Kalau Meta?", "Siapa CEO NVIDIA?", "Siapa CEO Meta?"),
+        ("Còn Meta?", "Ai là CEO của NVIDIA?", "Ai là CEO của Meta?"),
         # no subject of its own, or no name before it to swap: as before
+        ("and including A100s?", "How many H100s will Meta have?", None),
+        ("And why?", "Who is the CEO of NVIDIA?", None),
         ("What about in 2023?", "How many H100s will Meta have?", None),
         ("那它呢？", "英伟达的首席执行官是谁？", None),
         ("How about training it?", "Who made Llama?", None),
