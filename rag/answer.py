@@ -42,7 +42,6 @@ from rag.compound import (
 from rag.extractive import asks_who_said_that, who_said_quote
 from rag.retrieve import Retrieval, Retriever, normalize_query
 from rag.schema import (
-    MAX_QUESTION_CHARS,
     Answer,
     AnswerMode,
     DoneEvent,
@@ -52,6 +51,7 @@ from rag.schema import (
     SourcesEvent,
     TokenEvent,
     Turn,
+    too_long,
 )
 from rag.terminal import one_line
 
@@ -131,11 +131,9 @@ class Answerer:
         if not isinstance(question, str) or not question.strip():
             raise QuestionError('the question is empty: ask something, e.g. rag ask "..."')
         question = question.strip()
-        if len(question) > MAX_QUESTION_CHARS:
-            raise QuestionError(
-                f"the question is {len(question):,} characters long; ask in at most "
-                f"{MAX_QUESTION_CHARS:,} (to ask about a long text, add it to the documents)"
-            )
+        refused = too_long(question)
+        if refused:
+            raise QuestionError(refused)
         return question
 
     def retrieve(self, question: str, k: int | None = None) -> list[Passage]:

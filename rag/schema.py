@@ -21,6 +21,16 @@ AnswerMode = Literal["llm", "extractive", "abstain"]
 MAX_QUESTION_CHARS = 4000
 
 
+def too_long(question: str) -> str | None:
+    """Why `question` is refused for its length (None: it is not too long)."""
+    if len(question) <= MAX_QUESTION_CHARS:
+        return None
+    return (
+        f"the question is {len(question):,} characters long; ask in at most "
+        f"{MAX_QUESTION_CHARS:,} (to ask about a long text, add it to the documents)"
+    )
+
+
 @dataclass(frozen=True)
 class Passage:
     """One retrieved chunk, numbered by rank (`n` starts at 1: the answer's [n])."""

@@ -17,12 +17,12 @@ import pytest
 from core.errors import RagError
 from core.settings import Settings, load_settings
 from index.catalog import Catalog
-from rag.schema import Passage
+from rag.schema import MAX_QUESTION_CHARS, Passage
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import request_kind, router
 from tests.threads import run_in_threads
 from ui.app import App
-from ui.chat import MAX_QUESTION_CHARS, ChatBackend, ChatTurn
+from ui.chat import ChatBackend, ChatTurn
 from ui.render import render_document, render_transcript
 
 H100 = "how many H100s does Meta plan to have?"
@@ -86,7 +86,7 @@ def test_questions_out_of_bounds_end_with_a_message(corpus_index: Settings) -> N
     backend = ChatBackend(corpus_index)
     assert _final(list(backend.ask("   "))).error == "type a question first"
     long = _final(list(backend.ask("x" * (MAX_QUESTION_CHARS + 1))))
-    assert long.error is not None and "limit is 4,000" in long.error
+    assert long.error is not None and "ask in at most 4,000" in long.error
     weird = _final(list(backend.ask("H100\x00\x1b[31m?")))
     assert weird.error is None and weird.passages  # control characters: a normal answer
 
@@ -97,7 +97,7 @@ def test_a_question_over_the_limit_stays_in_the_box_and_its_error_in_view(
     app = App(corpus_index)
     pasted = "Zorblax " * 5000  # 40,000 characters
     transcript, turns, box, viewer, _stored = list(app.ask(pasted, [], None))[-1]
-    assert turns[-1].error and "limit is 4,000" in turns[-1].error
+    assert turns[-1].error and "ask in at most 4,000" in turns[-1].error
     assert box is not None and box != ""  # not cleared: the user shortens it
     assert "(40,000 characters)" in transcript and len(transcript) < 5000
     assert "got no answer" in viewer and "sources list" not in viewer

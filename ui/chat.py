@@ -18,15 +18,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import RagError
 from core.settings import Settings
 from index.catalog import Catalog
-from rag.schema import (
-    MAX_QUESTION_CHARS,
-    DoneEvent,
-    Passage,
-    Quote,
-    SourcesEvent,
-    TokenEvent,
-    Turn,
-)
+from rag.schema import DoneEvent, Passage, Quote, SourcesEvent, TokenEvent, Turn, too_long
 
 
 def file_name(source: str) -> str:
@@ -168,11 +160,9 @@ class ChatBackend:
             turn.done = True
             yield turn
             return
-        if len(question) > MAX_QUESTION_CHARS:
-            turn.error = (
-                f"the question is {len(question):,} characters long; "
-                f"the limit is {MAX_QUESTION_CHARS:,}"
-            )
+        refused = too_long(question)  # (said as the command line says it)
+        if refused:
+            turn.error = refused
             turn.done = True
             yield turn
             return
