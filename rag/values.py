@@ -103,7 +103,8 @@ MEASURE = (
 )
 _MEASURE = re.compile(rf"^\s?(?:{MEASURE})")
 _SUFFIX = re.compile(
-    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\b|倍|美元|美分|欧元|英镑|日元|元|"
+    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\s+lipat\b|kali\b|times\b|-?fold\b|"
+    r"倍|美元|美分|欧元|英镑|日元|元|"
     r"dolar\b|dollars?\b|sen\b|cents?\b|rupiah\b|euros?\b|yuan\b|yen\b|đô la|đồng\b|"
     r"hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
     rf"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年|{MEASURE}))"
@@ -418,7 +419,25 @@ def _word_amounts(sentence: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(out)
 
 
+# asked how many times more (a multiple: 多少倍, "berapa kali lipat"), only a multiple
+# answers ("Dario Amodei提到的模型投入差距是多少倍?" showed "$100 juta" beside "100x")
+_ASKS_MULTIPLE = re.compile(
+    r"\bhow\s+many\s+times\s+(?:more|less|larger|bigger|smaller|faster|slower|higher|lower|"
+    r"cheaper|greater|as)\b|\bberapa\s+kali\s+(?:lipat|lebih)\b|多少倍|几倍|"
+    r"\bgấp\s+bao\s+nhiêu\s+lần\b",
+    re.IGNORECASE,
+)
+_MULTIPLE = re.compile(r"倍$|(?<![A-Za-z])(?:[xX]|kali(?:\s+lipat)?|times|-?fold|lần)$", re.I)
+
+
 def _number_values(sentence: str, question: str) -> list[Value]:
+    found = _numbers(sentence, question)
+    if _ASKS_MULTIPLE.search(question):
+        return [v for v in found if _MULTIPLE.search(v.text)]
+    return found
+
+
+def _numbers(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question) | {key for _, _, key in _word_amounts(question)}
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)

@@ -1312,3 +1312,21 @@ def test_one_word_after_an_asked_word_keeps_it_as_the_names_start() -> None:
 def test_a_name_with_accented_letters_is_read_whole(sentence: str, name: str) -> None:
     """ "Selva Amazônica" was cut to "Selva Amaz" (only unaccented letters were read)."""
     assert name in [v.text for v in values_in(sentence, "name", "What is it called?")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "values"),
+    [
+        ("Biayanya $100 juta. Perbedaan 100x ini besar.", "模型投入差距是多少倍?", ["100x"]),
+        ("Selisihnya 4 hingga 5 kali lipat, tarifnya $100.", "How many times cheaper is it?",
+         ["4 hingga 5 kali lipat"]),
+        ("速度快了两倍，价格100元。", "快了几倍？", ["两倍"]),
+        ("It is 3 times faster and costs $5.", "How many times faster is it?", ["3 times"]),
+        # "how many times" alone counts occurrences: any number answers
+        ("He won 3 titles.", "How many times did he win?", ["3"]),
+    ],
+)  # fmt: skip
+def test_asked_how_many_times_more_only_a_multiple_answers(
+    sentence: str, question: str, values: list[str]
+) -> None:
+    assert [v.text for v in values_in(sentence, "number", question)] == values
