@@ -67,11 +67,15 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     ),
 ]
 _YEAR = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)(?:\s?年)?")
-_DATE = re.compile(
-    # ("may" and "march" are words too: only capitalised are they months)
-    r"(?:\d{1,2}\s)?\b(?:jan(?:uary|uari)?|feb(?:ruary|ruari)?|(?-i:March|May)|maret|apr(?:il)?|mei|"
+# the months, in English and Indonesian ("may" and "march" are words too: only
+# capitalised are they months)
+_MONTHS = (
+    r"jan(?:uary|uari)?|feb(?:ruary|ruari)?|(?-i:March|May)|maret|apr(?:il)?|mei|"
     r"june?|juni|july?|juli|aug(?:ust)?|agustus|sep(?:tember)?|oct(?:ober)?|okt(?:ober)?|"
-    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?)\b(?:\s\d{1,2}(?!\d),?)?(?:\s(?:1\d|20)\d\d(?!\d))?"
+    r"nov(?:ember)?|dec(?:ember)?|des(?:ember)?"
+)
+_DATE = re.compile(
+    rf"(?:\d{{1,2}}\s)?\b(?:{_MONTHS})\b(?:\s\d{{1,2}}(?!\d),?)?(?:\s(?:1\d|20)\d\d(?!\d))?"
     r"|(?<!\d)(?:1[5-9]|20)\d\d\s?年(?:\s?\d{1,2}\s?月)?(?:\s?\d{1,2}\s?日)?"
     r"|(?<!\d)\d{1,2}\s?月(?:\s?\d{1,2}\s?日)?",
     re.IGNORECASE,
@@ -102,9 +106,10 @@ MEASURE = (
     r"千瓦|兆瓦|瓦|毫升|升|英里|英尺|英寸|磅|公顷|亩"
 )
 _MEASURE = re.compile(rf"^\s?(?:{MEASURE})")
+# a multiple after a number ("100x", "3 times", "4 hingga 5 kali lipat", "tenfold")
+_MULTIPLES = r"[xX]|kali(?:\s+lipat)?|times|-?fold"
 _SUFFIX = re.compile(
-    r"^(?:\s?(?:%|persen\b|percent\b|per cent\b|[xX]\b|kali\s+lipat\b|kali\b|times\b|-?fold\b|"
-    r"倍|美元|美分|欧元|英镑|日元|元|"
+    rf"^(?:\s?(?:%|persen\b|percent\b|per cent\b|(?:{_MULTIPLES})\b|倍|美元|美分|欧元|英镑|日元|元|"
     r"dolar\b|dollars?\b|sen\b|cents?\b|rupiah\b|euros?\b|yuan\b|yen\b|đô la|đồng\b|"
     r"hours?\b|jam\b|days?\b|hari\b|weeks?\b|"
     rf"minggu\b|months?\b|bulan\b|years?\b|tahun\b|个月|个小时|小时|天|年|{MEASURE}))"
@@ -427,7 +432,7 @@ _ASKS_MULTIPLE = re.compile(
     r"\bgấp\s+bao\s+nhiêu\s+lần\b",
     re.IGNORECASE,
 )
-_MULTIPLE = re.compile(r"倍$|(?<![A-Za-z])(?:[xX]|kali(?:\s+lipat)?|times|-?fold|lần)$", re.I)
+_MULTIPLE = re.compile(rf"倍$|(?<![A-Za-z])(?:{_MULTIPLES}|lần)$", re.IGNORECASE)
 
 
 def _number_values(sentence: str, question: str) -> list[Value]:
@@ -760,10 +765,7 @@ _ASKED_GRAIN = (
         ),
     ),
 )
-_MONTH = re.compile(
-    r"\b(?:jan|feb|mar|apr|may|mei|jun|jul|aug|agu|sep|oct|okt|nov|dec|des)[a-z]*\b|\d\s?月",
-    re.IGNORECASE,
-)
+_MONTH = re.compile(rf"\b(?:{_MONTHS})\b|\d\s?月", re.IGNORECASE)
 
 
 def asked_grain(question: str) -> str | None:
