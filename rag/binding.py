@@ -191,6 +191,40 @@ def _role_spans(sentence: str, roles: Collection[str]) -> list[tuple[int, int]]:
     return spans
 
 
+# a person a role is given to: up to three capitalised words after the role, the
+# organisation first where there are three ("CEO NVIDIA Jensen Huang", "CEO perusahaan
+# Mark Zuckerberg", "OpenAI CTO Mira Murati")
+_ROLE_WORD = "|".join(
+    re.escape(r) for r in sorted((r for r in _ALL_ROLES if r.isascii()), key=len, reverse=True)
+)
+_GIVEN_ROLE = re.compile(
+    rf"(?<!{_LATIN})(?i:{_ROLE_WORD})(?!{_LATIN})[^.\n:;!?]{{0,30}}?"
+    rf"(?P<run>{_CAP}(?:\s+{_CAP}){{1,3}})"
+)
+
+
+_ORG_ENDINGS = frozenset(
+    "inc corp corporation ltd llc co company group labs platforms technologies tbk".split()
+)
+
+
+def person_surnames(text: str) -> set[str]:
+    """The last words (folded) of the persons `text` gives a role ("CEO Meta Mark
+    Zuckerberg": zuckerberg): a name ending in one is a person, not an organisation.
+    Only a run of two capitalised words or more after a role counts (one word may be the
+    organisation: "CEO Meta mengatakan"), and an acronym (CEO) in it is skipped."""
+    out: set[str] = set()
+    for m in _GIVEN_ROLE.finditer(text):
+        words = [w for w in m.group("run").split() if not generic(w) and fold(w) not in ROLES_LATIN]
+        if (
+            len(words) >= 2
+            and not any(c.isdigit() for w in words for c in w)
+            and fold(words[-1]) not in _ORG_ENDINGS
+        ):
+            out.add(fold(words[-1]))
+    return out
+
+
 def _organisation(word: str, lower: Collection[str]) -> bool:
     """Can `word` be an organisation a role belongs to? Not an acronym such as CEO, a
     role, a word the text also writes in lower case ("Under CEO", "Head of Research"), a

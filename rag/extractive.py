@@ -46,6 +46,7 @@ from rag.binding import (
     cjk_organisations,
     latin_names,
     names_role,
+    person_surnames,
     question_names,
 )
 from rag.pointers import pointer_terms
@@ -56,6 +57,7 @@ from rag.values import (
     Value,
     agrees,
     answer_type,
+    asks_organisation,
     asks_speaker,
     asks_why,
     counted,
@@ -401,6 +403,13 @@ def candidates(
     role_terms = {t for r in roles for t in tokenize(r)} & set(terms)
     bound_elsewhere = False
     said_by = _SpeakerTerms(context, names) if context is not None and names else None
+    # asked which company or brand, a person is no answer ("Mark Zuckerberg" for "Which
+    # sunglasses brand ...?"): the persons the documents give a role or a speaker's label
+    persons = (
+        _persons(passages[:MAX_PASSAGES], context)
+        if kind == "name" and not speaker and asks_organisation(question)
+        else set()
+    )
     out: list[Candidate] = []
     wordless: list[Candidate] = []  # sentences sharing no word with the question
     seen: set[str] = set()
@@ -488,6 +497,10 @@ def candidates(
                         -fpv[1],
                     ),
                 )
+                if persons:
+                    near_first = [
+                        fpv for fpv in near_first if fold(fpv[2].text.split()[-1]) not in persons
+                    ]
                 if kind == "name" and not speaker:
                     # one capitalised word the passage also writes in lower case is a
                     # word, not a name ("• Salah satu Pendiri & CEO ...": pendiri,
@@ -568,6 +581,25 @@ def candidates(
     if kind != "other":
         _add_agreement(out, kind)
     out.sort(key=lambda c: (-c.score, c.passage.n, c.start))
+    return out
+
+
+def _persons(passages: Sequence[Passage], context: DocumentContext | None) -> set[str]:
+    """The last words (folded) of the persons the passages' documents give a role
+    ("CEO perusahaan Mark Zuckerberg") or a speaker's label ("Ali Ghodsi, Databricks:")."""
+    texts: dict[str, str] = {}
+    whole: set[str] = set()  # documents read whole
+    for p in passages:
+        if p.doc_id in whole:
+            continue
+        doc = context.document_text(p.doc_id) if context is not None else None
+        if doc is not None:
+            whole.add(p.doc_id)
+        texts[p.doc_id] = doc if doc is not None else texts.get(p.doc_id, "") + "\n" + p.text
+    out: set[str] = set()
+    for text in texts.values():
+        out |= person_surnames(text)
+        out.update(fold(who.split()[-1]) for _m, who in speaker_labels(text))
     return out
 
 

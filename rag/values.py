@@ -135,6 +135,23 @@ ATTRIBUTION_RE = re.compile(
 )
 
 
+# asked which company, brand or organisation: a person is no answer
+_ASKS_ORGANISATION = re.compile(
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:compan(?:y|ies)|brands?|firms?|makers?|"
+    r"manufacturers?|organi[sz]ations?|startups?|labs?|vendors?|suppliers?)\b|"
+    r"\b(?:perusahaan|merek|merk|organisasi|startup|produsen|pembuat)\s+(?:[\w-]+\s+)?"
+    r"(?:apa|mana)\b|哪家|(?:哪个|哪一个|什么)(?:公司|品牌|组织|机构|企业|厂商)|"
+    r"\b(?:công ty|hãng|tổ chức|thương hiệu)\s+nào\b",
+    re.IGNORECASE,
+)
+
+
+def asks_organisation(question: str) -> bool:
+    """Does the question ask for a company, brand or organisation ("which sunglasses
+    brand", "perusahaan apa", "哪家公司")? A person's name does not answer it."""
+    return bool(_ASKS_ORGANISATION.search(question))
+
+
 def asks_speaker(question: str) -> bool:
     """Does the question ask who said something?"""
     return bool(_WHO_SAID.search(question))

@@ -12,9 +12,10 @@ import pytest
 from core.settings import Settings
 from index.catalog import Catalog
 from rag.answer import Answerer
+from rag.binding import person_surnames
 from rag.extractive import answer_first
 from rag.schema import Passage
-from rag.values import answer_type, glossed, values_in
+from rag.values import answer_type, asks_organisation, glossed, values_in
 
 GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
 
@@ -270,6 +271,49 @@ def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
     assert [v.text for v in wife] == ["Lori"]
     product = values_in(sentence, "name", "Apa produk AI Apple?")
     assert "Apple Intelligence" in [v.text for v in product]  # (the asked word kept)
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which sunglasses brand are Meta's smart glasses made with?", True),
+        ("which AI company is paired with Tesla?", True),
+        ("Perusahaan apa yang bekerja sama dengan Meta?", True),
+        ("扎克伯格认为Meta AI年底会超过哪家公司?", True),
+        ("Công ty nào sản xuất kính?", True),
+        ("Who is the CEO of Apple?", False),
+        ("Which year did Meta buy Oculus?", False),
+    ],
+)
+def test_which_company_or_brand_is_asked(question: str, asks: bool) -> None:
+    assert asks_organisation(question) is asks
+
+
+def test_persons_are_read_off_the_roles_they_are_given() -> None:
+    text = (
+        "pendiri sekaligus CEO NVIDIA Jensen Huang serta CEO perusahaan Mark Zuckerberg. "
+        "OpenAI CTO Mira Murati. CEO Meta mengatakan. pendiri Meta Platforms Inc."
+    )
+    # (one word after a role may be the organisation; "Inc" ends an organisation)
+    assert person_surnames(text) == {"huang", "zuckerberg", "murati"}
+
+
+def test_asked_which_brand_a_person_given_a_role_is_no_answer() -> None:
+    about = _passage(1, "CEO perusahaan Mark Zuckerberg memuji Llama. Semua orang menonton.")
+    glasses = _passage(
+        2,
+        "Pekan lalu, Mark Zuckerberg memamerkan kacamata pintar merek baru. "
+        "Kacamata itu dibuat bersama Ray-Ban.",
+        doc="d2",
+    )
+    got = answer_first("Merek apa yang dipakai kacamata pintar baru itu?", [glasses, about])
+    assert got.value in (None, "Ray-Ban"), got.text
+    # without the role, nothing says he is a person: his name is taken as a brand's
+    alone = answer_first("Merek apa yang dipakai kacamata pintar baru itu?", [glasses])
+    assert alone.value == "Mark Zuckerberg", alone.text
+    # asked who, the person is the answer still
+    who = answer_first("Siapa yang memamerkan kacamata pintar itu?", [glasses, about])
+    assert who.value == "Mark Zuckerberg", who.text
 
 
 def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
