@@ -95,11 +95,13 @@ def test_a_question_over_the_limit_stays_in_the_box_and_its_error_in_view(
     corpus_index: Settings,
 ) -> None:
     app = App(corpus_index)
-    pasted = "Zorblax " * 5000  # 40,000 characters
+    pasted = "Zorblax " * 5000  # 40,000 characters, the last a space
     transcript, turns, box, viewer, _stored = list(app.ask(pasted, [], None))[-1]
     assert turns[-1].error and "ask in at most 4,000" in turns[-1].error
     assert box is not None and box != ""  # not cleared: the user shortens it
-    assert "(40,000 characters)" in transcript and len(transcript) < 5000
+    # (its length as the limit counts it, without the space it ends with, in both)
+    assert "is 39,999 characters long" in turns[-1].error
+    assert "(39,999 characters)" in transcript and len(transcript) < 5000
     assert "got no answer" in viewer and "sources list" not in viewer
     # a question within the limit clears the box as usual
     assert next(iter(app.ask("how many H100s?", [], None)))[2] == ""

@@ -312,7 +312,9 @@ QUESTION_SHOWN_CHARS = 600  # a longer question (a pasted document) is shown cut
 
 def shown_question(question: str) -> str:
     """The question as the transcript shows it: a pasted page would push its answer (or
-    the error saying it is too long) out of view."""
+    the error saying it is too long) out of view. Its length is counted as the limit
+    counts it (`rag.schema.too_long`), without the spaces around it."""
+    question = question.strip()
     if len(question) <= QUESTION_SHOWN_CHARS:
         return question
     return f"{question[:QUESTION_SHOWN_CHARS].rstrip()}… ({len(question):,} characters)"
