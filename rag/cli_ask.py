@@ -132,10 +132,15 @@ def render(
     out, err = safe_stream(out), safe_stream(err)
     noted = set() if noted is None else noted
 
+    def say(line: str) -> None:
+        out.flush()  # (what is written so far comes first where both share a file)
+        print(line, file=err)
+        err.flush()
+
     def note(line: str) -> None:
         if line not in noted:
             noted.add(line)
-            print(line, file=err)
+            say(line)
 
     answer: Answer | None = None
     streamed = False
@@ -171,7 +176,7 @@ def render(
             extra = extra[len(shown) :].lstrip("; ")
         note(f"note: {extra}")
     if answer.invalid_markers:
-        print(f"removed citations to no passage: {', '.join(answer.invalid_markers)}", file=err)
+        say(f"removed citations to no passage: {', '.join(answer.invalid_markers)}")
     if answer.passages:
         if answer.mode == "abstain":  # in the question's language, as the abstention is
             from index.language import detect_language, language_key

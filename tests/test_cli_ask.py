@@ -105,6 +105,30 @@ def test_ask_text_streams_then_lists_sources(
     assert "Not supported by the cited passages:" in out  # 990,000 is in no passage
 
 
+def test_a_note_follows_the_answer_where_both_streams_share_a_file(
+    corpus_index: Settings,
+) -> None:
+    """`rag ask ... > out.txt 2>&1`: the answer is buffered, the note is not; the note
+    must still come after the answer's last line, on a line of its own."""
+    from rag.answer import Answerer
+    from rag.cli_ask import render
+
+    shared = io.BytesIO()
+    out = io.TextIOWrapper(io.BufferedWriter(shared, 1 << 16), encoding="utf-8")  # type: ignore[arg-type]
+
+    class Unbuffered(io.TextIOBase):
+        def write(self, text: str) -> int:
+            out.buffer.raw.write(text.encode())  # type: ignore[attr-defined]
+            return len(text)
+
+    with Answerer(corpus_index) as answerer:
+        render(answerer.stream(H100_QUESTION, no_llm=True), out, Unbuffered())  # type: ignore[arg-type]
+    out.flush()
+    text = shared.getvalue().decode()
+    at = text.index("note: ")
+    assert text[at - 1] == "\n" and "340" in text[:at], text[: at + 40]
+
+
 def test_batch_keeps_ids_and_reports_bad_lines(
     corpus_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
