@@ -476,7 +476,8 @@ def candidates(
             # a heading; an interviewer's question) states no value, whatever it holds
             # (but someone said it: asked who, its speaker is the value)
             if kind != "other" and (speaker or not asks(text)):
-                per_term = [_term_positions(text, [t]) for t in terms if t in have]
+                # (a term held with an affix places values too: istri in "istrinya, Lori")
+                per_term = [_term_positions(text, [t]) for t in terms if credits.get(t)]
                 positions = [at for found in per_term for at in found]
                 # (read once: the dates date the values and the sentence, below)
                 dates = date_values(text, question) if kind == "number" else []

@@ -116,10 +116,23 @@ _SUFFIX = re.compile(
 )
 
 
-_WHO = re.compile(r"\bwho\b|\bsiapa\b|谁", re.IGNORECASE)  # a person is asked for
+# the name of someone's relative asks for a person ("siapa nama istri Huang": "siapa
+# nama" alone asks what a thing is called)
+_KIN = (
+    r"istri(?:nya)?|suami(?:nya)?|anak(?:nya)?|putra|putri|ayah(?:nya)?|ibu(?:nya)?|"
+    r"wife|husband|son|daughter|father|mother|brother|sister|partner"
+)
+_NAME_OF_RELATIVE = (
+    rf"\b(?:nama|name of)\s+(?:the\s+)?(?:[\w-]+(?:'s|’s)\s+)?(?:{_KIN})\b|"
+    r"(?:妻子|丈夫|太太|夫人|儿子|女儿|父亲|母亲)(?:叫什么|的名字)"
+)
+# a person is asked for
+_WHO = re.compile(rf"\bwho\b|\bsiapa\b|谁|{_NAME_OF_RELATIVE}", re.IGNORECASE)
 # ... as the question word: not "Meta, who owns ..." (a clause) nor "siapa nama model
 # ..." (what is the model's name)
-_ASKS_PERSON = re.compile(r"(?<!,)(?<!, )\bwho\b|\bsiapa\b(?!\s+nama)|谁", re.IGNORECASE)
+_ASKS_PERSON = re.compile(
+    rf"(?<!,)(?<!, )\bwho\b|\bsiapa\b(?!\s+nama)|谁|{_NAME_OF_RELATIVE}", re.IGNORECASE
+)
 _WHO_SAID = re.compile(
     r"\bwho (?:said|says|say|wrote|claimed|argued|told)\b|\bsiapa yang (?:mengatakan|berkata|"
     r"menyatakan|bilang|menulis)\b|谁说|谁认为|谁表示",

@@ -316,6 +316,20 @@ def test_asked_which_brand_a_person_given_a_role_is_no_answer() -> None:
     assert who.value == "Mark Zuckerberg", who.text
 
 
+def test_asked_the_name_of_someones_relative_a_person_answers() -> None:
+    sentence = (
+        "Huang memberikan jaket kulit miliknya kepada Zuckerberg, yang diperolehnya dari "
+        "istrinya, Lori, khusus untuk SIGGRAPH."
+    )
+    # "siapa nama" asks what a thing is called, unless it is someone's relative
+    assert "SIGGRAPH" not in [
+        v.text for v in values_in(sentence, "name", "Siapa nama istri Huang?")
+    ]
+    assert "SIGGRAPH" in [v.text for v in values_in(sentence, "name", "Siapa nama acara itu?")]
+    got = answer_first("Siapa nama istri Huang?", [_passage(1, sentence)])
+    assert got.value == "Lori", got.text
+
+
 def test_a_sentence_with_a_colon_is_no_speaker_label() -> None:
     question = "Who said that the model is not the product?"
     # "we must remember: the model is not the product" names nobody
