@@ -54,6 +54,7 @@ from rag.schema import (
     too_long,
 )
 from rag.terminal import one_line
+from rag.versions import unnamed_version, versioned_names
 
 if TYPE_CHECKING:
     from rag.extractive import Extraction, SentenceEmbedder
@@ -238,6 +239,16 @@ class _Run:
             return []
         return list(parse_rewrites(reply, languages).values())
 
+    def _unnamed_version(self, question: str) -> str | None:
+        """The product version the question names and the documents do not, where they
+        name that product with other versions (`rag.versions`)."""
+        names = versioned_names(question)
+        if not names:
+            return None
+        retriever = self.owner.retriever
+        texts = [t for base, version in names for t in retriever.lexical_texts(f"{base} {version}")]
+        return unnamed_version(question, texts)
+
     def _retrieve(self, variants: list[str]) -> Retrieval:
         t = time.perf_counter()
         result = self.owner.retriever.search(variants, self.top_k)
@@ -294,7 +305,11 @@ class _Run:
             # model-free, each part is searched for too (one may rank low as a whole); a
             # model gets the whole question's passages, as for any question
             variants += parts
-        if self.use_llm:
+        # asked about Llama 4 where the documents name Llama 2 and 3: they do not hold
+        # the answer, whatever the passages nearest in meaning say (no model is asked,
+        # not even to rewrite the question)
+        unnamed = self._unnamed_version(search_question)
+        if self.use_llm and not unnamed:
             variants += self._rewrites(search_question)
         result = self._retrieve(variants)
         passages = result.passages
@@ -303,6 +318,8 @@ class _Run:
         mode: AnswerMode
         decision = decide(result)  # before any model call: nothing to ask it about
         mode = "abstain" if decision.abstain else "llm" if self.use_llm else "extractive"
+        if unnamed:
+            mode = "abstain"
         if mode == "llm":
             passages = self._fit(search_question, passages)
             if not self.use_llm:  # the server failed while its window was asked

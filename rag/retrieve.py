@@ -231,6 +231,15 @@ class Retriever:
         except KeyError:
             return None
 
+    def lexical_texts(self, query: str, k: int = 50) -> list[str]:
+        """The text of BM25's first `k` chunks for `query` (where the index names a
+        product with a version, `rag.versions`: the chunks holding both words first)."""
+        lexical, _ = self._refresh()
+        hits = lexical.search(normalize_query(query), k) if len(lexical) else []
+        with self._lock:
+            views = self.catalog().chunk_views([cid for cid, _ in hits])
+        return [views[cid].text for cid, _ in hits if cid in views]
+
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
         """Characters `start:end` of `doc_id` as passage [n], from the chunk that holds
         them whole (a source the model-free answer cites beyond the retrieved ones: a

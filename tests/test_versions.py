@@ -1,0 +1,76 @@
+"""A product version the documents do not name: the question is not theirs to answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import Settings, load_settings
+from rag.abstain import abstain_text
+from rag.answer import Answerer
+from rag.versions import compatible, unnamed_version, versioned_names
+from tests.fake_ollama import FakeOllama
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("When will Llama 4 be released?", [("llama", "4")]),
+        ("训练Llama3用了多少GPU?", [("llama", "3")]),  # (no space, after Chinese)
+        ("GPT-4o or GPT-5?", [("gpt", "4"), ("gpt", "5")]),
+        ("the iPhone 16 and Claude 3.5", [("iphone", "16"), ("claude", "3.5")]),
+        # years, amounts, chips and stopwords are no versions
+        ("SIGGRAPH 2024 and Juni 2023", []),
+        ("Dari 65 juta pengguna", []),
+        ("Perbedaan 100x lipat", []),
+        ("Nvidia H100 dan A100", []),
+        ("AAPL 0,22% dan Meta 3 kali lipat", []),
+    ],
+)
+def test_versioned_names_are_products_with_a_version(
+    text: str, names: list[tuple[str, str]]
+) -> None:
+    assert versioned_names(text) == names
+
+
+def test_a_version_matches_the_one_it_extends() -> None:
+    assert compatible("3", "3.1") and compatible("3.1", "3") and compatible("4", "4")
+    assert not compatible("1", "11") and not compatible("3", "4")
+
+
+def test_only_a_product_named_with_other_versions_is_unanswerable() -> None:
+    texts = ["Meta merilis Llama 3.1, lebih besar dari Llama 2.", "训练Llama 3的GPU"]
+    assert unnamed_version("When will Llama 4 come out?", texts) == "Llama 4"
+    assert unnamed_version("When did Llama 3 come out?", texts) is None
+    assert unnamed_version("How big is Llama 3.1 405B?", texts) is None
+    # a product the texts never give a version says nothing
+    assert unnamed_version("What does GPT-5 cost?", texts) is None
+    assert unnamed_version("What does Llama cost?", texts) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("When will Llama 4 be released?", "en"),
+        ("Kapan Llama 4 dirilis?", "id"),
+        ("Llama 4什么时候发布?", "zh"),
+    ],
+)
+def test_asked_about_a_version_the_documents_do_not_name_it_abstains(
+    corpus_index: Settings, question: str, lang: str
+) -> None:
+    answer = Answerer(corpus_index).ask(question, no_llm=True)
+    assert answer.mode == "abstain", answer.answer
+    assert answer.answer == abstain_text(lang) and answer.passages  # related, listed
+
+
+def test_a_version_the_documents_name_is_answered(corpus_index: Settings) -> None:
+    answer = Answerer(corpus_index).ask("How many parameters does Llama 3.1 have?", no_llm=True)
+    assert answer.mode == "extractive" and "405" in answer.answer, answer.answer
+
+
+def test_the_model_is_not_asked_about_a_version_the_documents_do_not_name(
+    corpus_index: Settings, with_ollama: FakeOllama
+) -> None:
+    answer = Answerer(load_settings()).ask("When will Llama 4 be released?")
+    assert answer.mode == "abstain", answer.answer
+    assert not [r for r in with_ollama.requests if r.path == "/api/chat"]
