@@ -67,6 +67,7 @@ from rag.values import (
     relative,
     values_in,
 )
+from rag.versions import unnamed_version, versioned_names
 
 MAX_QUOTES = 3  # the best sentence and at most two that agree with it
 LABEL_CHARS = 80  # a line this short ending in ":" introduces the next sentence
@@ -402,6 +403,7 @@ def candidates(
     # the role in another language ("CEO") holds them
     role_terms = {t for r in roles for t in tokenize(r)} & set(terms)
     bound_elsewhere = False
+    versions = versioned_names(question)
     said_by = _SpeakerTerms(context, names) if context is not None and names else None
     # asked which company or brand, a person is no answer ("Mark Zuckerberg" for "Which
     # sunglasses brand ...?"): the persons the documents give a role or a speaker's label
@@ -446,6 +448,8 @@ def candidates(
             if key in seen:  # overlapping chunks repeat sentences
                 continue
             pair = (a, b) not in units
+            if versions and unnamed_version(question, [text]):
+                continue  # about Llama 2 where Llama 3 is asked about (`rag.versions`)
             role_named = bool(roles) and names_role(text, roles)
             if role_only and not role_named:
                 continue

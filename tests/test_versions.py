@@ -74,3 +74,15 @@ def test_the_model_is_not_asked_about_a_version_the_documents_do_not_name(
     answer = Answerer(load_settings()).ask("When will Llama 4 be released?")
     assert answer.mode == "abstain", answer.answer
     assert not [r for r in with_ollama.requests if r.path == "/api/chat"]
+
+
+def test_a_sentence_about_another_version_gives_no_value() -> None:
+    from rag.extractive import answer_first
+    from rag.schema import Passage
+
+    text = "Meta merilis Llama 2 tahun lalu. Kini Meta sedang melatih Llama 3 untuk kode."
+    p = Passage(1, "d-1", "d", "d.txt", "d", "id", 0, len(text), text, 1.0)
+    asked_3 = answer_first("Kapan Llama 3 dirilis?", [p])
+    assert asked_3.value is None and "Llama 2" not in asked_3.text, asked_3.text
+    asked_2 = answer_first("Kapan Llama 2 dirilis?", [p])
+    assert asked_2.value == "tahun lalu", asked_2.text
