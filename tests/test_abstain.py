@@ -190,3 +190,23 @@ def test_the_question_scripts_direction_comes_with_the_signals(bundled_index: Se
     assert retriever.search(["Meta 年底会有多少 GPU？"]).signals["asked_latin"] == 0.0
     assert retriever.search(["Berapa GPU yang dimiliki Meta?"]).signals["asked_latin"] == 1.0
     retriever.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much money did Meta pay Nvidia for its H100s?",
+        "Berapa harga jaket kulit yang diberikan Huang?",
+        "一块H100多少钱?",
+    ],
+)
+def test_asked_how_much_was_paid_where_no_passage_states_an_amount_it_abstains(
+    corpus_index: Settings, question: str
+) -> None:
+    answer = Answerer(corpus_index).ask(question, no_llm=True)
+    assert answer.mode == "abstain", answer.answer
+    # ... and where one does, the amount answers
+    paid = Answerer(corpus_index).ask(
+        "How much money had OpenAI received from Microsoft?", no_llm=True
+    )
+    assert paid.mode == "extractive" and paid.answer.startswith("**almost $11 billion**")
