@@ -188,7 +188,8 @@ def answer_type(question: str) -> AnswerType:
     for kind, pattern in _TYPE_PATTERNS:
         if pattern.search(question):
             return kind
-    return "other"
+    # an amount of money asked without "how much" ("What did it cost to train it?")
+    return "number" if asks_money(question) else "other"
 
 
 @dataclass(frozen=True)
@@ -281,9 +282,15 @@ _ASKS_MONEY = re.compile(
     r"charg(?:e|es|ed|ing)|salary|budget|fined|profits?|income)\b"
     r"|\bwhat\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|valuation|"
     r"net\s+worth|salary|budget|revenue)\b"
+    # "What did it cost to train ...?", "what's Nvidia's market cap?"
+    r"|\bwhat\s+(?:did|does|do|will|would)\s+"
+    r"(?:(?!(?:say|said|says|think|thought|write|wrote|mean|about|of|on|the)\b)[\w'’-]+\s+){1,5}?"
+    r"(?:cost|pay|charge)\b"
+    r"|\bwhat(?:'s|’s|\s+is|\s+was)\s+(?:[\w'’-]+\s+){0,3}?(?:market\s+cap(?:itali[sz]ation)?|"
+    r"market\s+value|valuation|price|net\s+worth)\b"
     r"|\bberapa\s+(?:harga|biaya|dana|gaji|tarif|ongkos|investasi|pendapatan|valuasi|uang|"
     r"dolar|rupiah|kekayaan)(?:nya)?\b"
-    r"|多少钱|(?:价格|价钱|估值|财富|身价|费用|成本)(?:是|为|有)?多少|花了多少|投资了?多少"
+    r"|多少钱|(?:价格|价钱|估值|市值|财富|身价|费用|成本)(?:是|为|有)?多少|花了多少|投资了?多少"
     r"|多少美元|多少资金",
     re.IGNORECASE,
 )

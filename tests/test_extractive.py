@@ -15,7 +15,7 @@ from rag.answer import Answerer
 from rag.binding import person_surnames
 from rag.extractive import answer_first
 from rag.schema import Passage
-from rag.values import answer_type, asks_organisation, glossed, values_in
+from rag.values import answer_type, asks_money, asks_organisation, glossed, values_in
 
 GOLD = Path(__file__).resolve().parents[1] / "bench" / "gold.jsonl"
 
@@ -109,6 +109,22 @@ def test_the_value_asked_for_is_pulled_out(
     assert not {"Adakah", "Ya"} & set(values)  # a capital that starts a sentence is no name
     for v in values_in(sentence, kind, question):  # type: ignore[arg-type]
         assert sentence[v.start : v.end] == v.text
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("What did it cost in dollars to train Llama 3.1 405B?", True),
+        ("what's nvidia's market cap?", True),
+        ("What does Meta pay for its GPUs?", True),
+        ("Nvidia的市值是多少?", True),
+        ("What did Zuckerberg say about cost?", False),
+        ("What did the cost cutting achieve?", False),
+    ],
+)
+def test_an_amount_of_money_is_asked_without_how_much_too(question: str, money: bool) -> None:
+    assert asks_money(question) is money
+    assert (answer_type(question) == "number") is money
 
 
 @pytest.mark.parametrize(
