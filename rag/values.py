@@ -248,6 +248,8 @@ _WORD_NUMBER = re.compile(
 # over "50% of the cost"), unless the question asks for percent ("how much" may ask for
 # a share: "how much cheaper")
 _PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
+# asked how long (a time or a length)
+_HOW_LONG = re.compile(r"\bhow long\b|\bberapa (?:lama|panjang)\b|多长|多久", re.IGNORECASE)
 # what "berapa" (how many / how much) asks for when no count: "berapa harga" (what price),
 # "berapa lama" (how long), "berapa miliar" (how many billion: a scale, not the thing)
 _MEASURES = (
@@ -484,6 +486,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     money = asks_money(question)
+    how_long = bool(_HOW_LONG.search(question))
     out: list[Value] = []
     upto = 0  # the end of a range already read ("$10-$18": its 18 is no value of its own)
     for m in _NUMBER.finditer(sentence):
@@ -526,6 +529,8 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
         if money and not (currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0)))):
             continue  # asked for money: a count, a share or a year is no answer
+        if how_long and (currency or (suffix and _PERCENT.search(suffix.group(0)))):
+            continue  # asked how long: a share or an amount of money is no length
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."
         qualifier, q = _qualifier(sentence, a)
