@@ -112,7 +112,8 @@ def test_the_value_asked_for_is_pulled_out(
 
 
 @pytest.mark.parametrize(
-    "question", ["How long is the context window?", "Berapa lama pelatihannya?", "上下文窗口有多长?"]
+    "question",
+    ["How long is the context window?", "Berapa lama pelatihannya?", "上下文窗口有多长?"],
 )
 def test_asked_how_long_a_share_or_an_amount_of_money_is_no_answer(question: str) -> None:
     sentence = "Biaya inferensi hanya 50% dari $10 juta, dan pelatihannya 3 bulan."
