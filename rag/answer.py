@@ -245,9 +245,8 @@ class _Run:
         names = versioned_names(question)
         if not names:
             return None
-        retriever = self.owner.retriever
-        texts = [t for base, version in names for t in retriever.lexical_texts(f"{base} {version}")]
-        return unnamed_version(question, texts)
+        queries = [q for base, version in names for q in (f"{base} {version}", base + version)]
+        return unnamed_version(question, self.owner.retriever.lexical_texts(queries))
 
     def _retrieve(self, variants: list[str]) -> Retrieval:
         t = time.perf_counter()
@@ -306,8 +305,8 @@ class _Run:
             # model gets the whole question's passages, as for any question
             variants += parts
         # asked about Llama 4 where the documents name Llama 2 and 3: they do not hold
-        # the answer, whatever the passages nearest in meaning say (no model is asked,
-        # not even to rewrite the question)
+        # the answer, whatever the passages nearest in meaning say (the model is not
+        # asked to rewrite the question nor to answer it)
         unnamed = self._unnamed_version(search_question)
         if self.use_llm and not unnamed:
             variants += self._rewrites(search_question)

@@ -197,9 +197,13 @@ def _role_spans(sentence: str, roles: Collection[str]) -> list[tuple[int, int]]:
 _ROLE_WORD = "|".join(
     re.escape(r) for r in sorted((r for r in _ALL_ROLES if r.isascii()), key=len, reverse=True)
 )
+# (between the role and the name only words that say whose role it is: "CEO of
+# Roblox, David Baszucki", "pendiri sekaligus CEO NVIDIA Jensen Huang"; not a verb: "The
+# CEO wore Ray-Ban Meta glasses")
 _GIVEN_ROLE = re.compile(
-    rf"(?<!{_LATIN})(?i:{_ROLE_WORD})(?!{_LATIN})[^.\n:;!?]{{0,30}}?"
-    rf"(?P<run>{_CAP}(?:\s+{_CAP}){{1,3}})"
+    rf"(?<!{_LATIN})(?i:{_ROLE_WORD})(?!{_LATIN})"
+    r"(?:\s+(?i:of|at|from|dari|di|perusahaan|sekaligus|dan|and|&|the))*"
+    rf"(?:\s+{_CAP},)?\s+(?P<run>{_CAP}(?:\s+{_CAP}){{1,3}})"
 )
 
 

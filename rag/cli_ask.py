@@ -381,11 +381,13 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
                     question=question,
                 )
             except RagError as exc:
+                sys.stdout.flush()  # (after what the answer wrote, where both share a file)
                 print(f"error: {one_line(str(exc))}", file=sys.stderr)
                 continue
             except KeyboardInterrupt:
                 if not interactive:
                     raise
+                sys.stdout.flush()
                 print("\n(stopped; the answer is not kept)", file=sys.stderr)
                 continue
             history.append(Turn(question=question, answer=last.answer))

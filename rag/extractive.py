@@ -66,9 +66,10 @@ from rag.values import (
     date_values,
     glossed,
     relative,
+    states_money,
     values_in,
 )
-from rag.versions import unnamed_version, versioned_names
+from rag.versions import about_other_version, versioned_names
 
 MAX_QUOTES = 3  # the best sentence and at most two that agree with it
 LABEL_CHARS = 80  # a line this short ending in ":" introduces the next sentence
@@ -449,7 +450,7 @@ def candidates(
             if key in seen:  # overlapping chunks repeat sentences
                 continue
             pair = (a, b) not in units
-            if versions and unnamed_version(question, [text]):
+            if versions and about_other_version(versions, text):
                 continue  # about Llama 2 where Llama 3 is asked about (`rag.versions`)
             role_named = bool(roles) and names_role(text, roles)
             if role_only and not role_named:
@@ -1084,11 +1085,18 @@ def answer_first(
     # the question's language as retrieval read it; without dense search, read here
     language = embedder.language if embedder else detect_language(question)
     chosen, value = choose(question, cands, language)
-    if chosen and value is None and answer_type(question) == "number" and asks_money(question):
-        # asked how much was paid, and the best sentence states no amount of money: the
+    if (
+        chosen
+        and value is None
+        and answer_type(question) == "number"
+        and asks_money(question)
+        and not states_money(chosen[0].text)
+    ):
+        # asked how much was paid, and the best sentence names no currency at all: the
         # passages do not hold it ("How much did Meta pay Nvidia for its H100s?" quoted
         # the sentence on their number; every money question of the dev sets that the
-        # documents answer had its amount in the best sentence)
+        # documents answer had its amount in the best sentence). A currency the value
+        # reader missed ("一百亿美元") keeps the quote.
         return Extraction(compose([], None), [])
     if chosen and value is None and asks_why(question):
         # (asked who or when something happened "and why", the value answers)

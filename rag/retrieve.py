@@ -231,14 +231,19 @@ class Retriever:
         except KeyError:
             return None
 
-    def lexical_texts(self, query: str, k: int = 50) -> list[str]:
-        """The text of BM25's first `k` chunks for `query` (where the index names a
-        product with a version, `rag.versions`: the chunks holding both words first)."""
+    def lexical_texts(self, queries: Sequence[str], k: int = 100) -> list[str]:
+        """The text of BM25's first `k` chunks for each query, once each (where the index
+        names a product with a version, `rag.versions`: "llama 4" and "llama4", as the
+        tokenizer reads "Llama 4" and "Llama4"; the chunks holding both words rank first)."""
         lexical, _ = self._refresh()
-        hits = lexical.search(normalize_query(query), k) if len(lexical) else []
+        if not len(lexical):
+            return []
+        ids = list(
+            dict.fromkeys(cid for q in queries for cid, _ in lexical.search(normalize_query(q), k))
+        )
         with self._lock:
-            views = self.catalog().chunk_views([cid for cid, _ in hits])
-        return [views[cid].text for cid, _ in hits if cid in views]
+            views = self.catalog().chunk_views(ids)
+        return [views[cid].text for cid in ids if cid in views]
 
     def span_passage(self, doc_id: str, start: int, end: int, n: int) -> Passage | None:
         """Characters `start:end` of `doc_id` as passage [n], from the chunk that holds

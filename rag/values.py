@@ -91,7 +91,21 @@ _NAME_RUN = re.compile(
     rf"(?![{_LETTER}]))*"
 )
 _VERSION = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z]+\s?$")  # "Llama " right before a small number
-_PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?)$")
+_PREFIX = re.compile(r"(?:US\$|S\$|\$|€|£|¥|Rp\.?\s?|\b(?:USD|IDR|EUR|GBP|RMB|CNY)\s?)$")
+# any sign or word of a currency: a sentence without one states no amount of money
+_ANY_CURRENCY = re.compile(
+    r"[$€£¥₹₩]|\b(?:USD|IDR|EUR|GBP|JPY|CNY|RMB|dolar|dollars?|rupiah|euros?|yuan|yen|"
+    r"pounds?|cents?)\b|\bRp\.?\s?(?=\d)|美元|美金|人民币|欧元|英镑|日元|"
+    r"[\d一二三四五六七八九十百千万亿两]\s*元|đô la|\bđồng\b",
+    re.IGNORECASE,
+)
+
+
+def states_money(sentence: str) -> bool:
+    """Does `sentence` name a currency (a sign or a word) anywhere?"""
+    return bool(_ANY_CURRENCY.search(sentence))
+
+
 # a unit of measure after a number ("742 kg", "3,5 km", 30公里, "60 kWh"): part of the
 # value shown (a bare "742" says nothing of what was weighed); the abbreviations are
 # case-sensitive ("5G" is no 5 grams), the words not
@@ -119,8 +133,10 @@ _SUFFIX = re.compile(
 # the name of someone's relative asks for a person ("siapa nama istri Huang": "siapa
 # nama" alone asks what a thing is called)
 _KIN = (
-    r"istri(?:nya)?|suami(?:nya)?|anak(?:nya)?|putra|putri|ayah(?:nya)?|ibu(?:nya)?|"
-    r"wife|husband|son|daughter|father|mother|brother|sister|partner"
+    r"(?:istri(?:nya)?|suami(?:nya)?|anak(?:nya)?|putra|putri|ayah(?:nya)?|ibu(?:nya)?|"
+    r"wife|husband|son|daughter|father|mother|brother|sister|partner)"
+    # (not "anak perusahaan", a subsidiary; "ibu kota", a capital; "sister company")
+    r"(?!\s+(?:perusahaan|kota|usaha|company|companies|firms?|organi[sz]ations?|city|cities))"
 )
 _NAME_OF_RELATIVE = (
     rf"\b(?:nama|name of)\s+(?:the\s+)?(?:[\w-]+(?:'s|’s)\s+)?(?:{_KIN})\b|"
@@ -149,12 +165,19 @@ ATTRIBUTION_RE = re.compile(
 
 
 # asked which company, brand or organisation: a person is no answer
+# (not "which company's CEO", "which startup founder", "哪家公司的CEO": a person)
+_PERSON_AFTER = (
+    r"(?!['’]s\b|\s+(?:founders?|co-?founders?|ceos?|ctos?|cfos?|heads?|chiefs?|presidents?|"
+    r"directors?|leaders?|boss(?:es)?|executives?|employees?|engineers?|researchers?|"
+    r"pendiri|bos|kepala|pemimpin|direktur)\b)"
+)
 _ASKS_ORGANISATION = re.compile(
     r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:compan(?:y|ies)|brands?|firms?|makers?|"
-    r"manufacturers?|organi[sz]ations?|startups?|labs?|vendors?|suppliers?)\b|"
+    rf"manufacturers?|organi[sz]ations?|startups?|labs?|vendors?|suppliers?)\b{_PERSON_AFTER}|"
     r"\b(?:perusahaan|merek|merk|organisasi|startup|produsen|pembuat)\s+(?:[\w-]+\s+)?"
-    r"(?:apa|mana)\b|哪家|(?:哪个|哪一个|什么)(?:公司|品牌|组织|机构|企业|厂商)|"
-    r"\b(?:công ty|hãng|tổ chức|thương hiệu)\s+nào\b",
+    r"(?:apa|mana)\b|(?:哪家|(?:哪个|哪一个|什么)(?:公司|品牌|组织|机构|企业|厂商))"
+    r"(?![^，,。？?]{0,4}的?(?:CEO|首席|创始人|总裁|老板|负责人|员工))|"
+    r"(?<!CEO )(?<!giám đốc )\b(?:công ty|hãng|tổ chức|thương hiệu)\s+nào\b",
     re.IGNORECASE,
 )
 
@@ -249,7 +272,9 @@ _WORD_NUMBER = re.compile(
 # a share: "how much cheaper")
 _PERCENT = re.compile(r"(?:%|persen|percent|per cent|百分)", re.IGNORECASE)
 # asked how long (a time or a length)
-_HOW_LONG = re.compile(r"\bhow long\b|\bberapa (?:lama|panjang)\b|多长|多久", re.IGNORECASE)
+_HOW_LONG = re.compile(
+    r"\bhow long\b|\bberapa (?:lama|panjang)\b|(?<!许)多长(?!期)|多久", re.IGNORECASE
+)
 # what "berapa" (how many / how much) asks for when no count: "berapa harga" (what price),
 # "berapa lama" (how long), "berapa miliar" (how many billion: a scale, not the thing)
 _MEASURES = (
@@ -283,13 +308,16 @@ _ASKS_MONEY = re.compile(
     r"earn(?:s|ed|ing)?|revenue|fund(?:s|ed|ing)?|valu(?:ation|ed)|s(?:ell|ells|old|elling)|"
     r"charg(?:e|es|ed|ing)|salary|budget|fined|profits?|income)\b"
     r"|\bwhat\s+(?:is|was|are|were)\s+the\s+(?:\w+\s+)?(?:price|cost|valuation|"
-    r"net\s+worth|salary|budget|revenue)\b"
+    r"net\s+worth|salary|budget|revenue)\b(?![\s-]+(?:wars?|cuts?|performance|drops?|gaps?|"
+    r"index|increases?|hikes?|of\s+(?:living|capital)))"
     # "What did it cost to train ...?", "what's Nvidia's market cap?"
     r"|\bwhat\s+(?:did|does|do|will|would)\s+"
-    r"(?:(?!(?:say|said|says|think|thought|write|wrote|mean|about|of|on|the)\b)[\w'’-]+\s+){1,5}?"
-    r"(?:cost|pay|charge)\b"
+    r"(?:(?!(?:say|said|says|think|thought|write|wrote|mean|about|of|on|the|do|reduce|cut|"
+    r"lower|training|inference|operating|running)\b)[\w'’-]+\s+){1,5}?"
+    r"(?:cost|pay(?!\s+attention)|charge)\b"
     r"|\bwhat(?:'s|’s|\s+is|\s+was)\s+(?:[\w'’-]+\s+){0,3}?(?:market\s+cap(?:itali[sz]ation)?|"
-    r"market\s+value|valuation|price|net\s+worth)\b"
+    r"market\s+value|valuation|price|net\s+worth)\b(?![\s-]+(?:wars?|cuts?|performance|"
+    r"drops?|gaps?|index|increases?|hikes?))"
     r"|\bberapa\s+(?:harga|biaya|dana|gaji|tarif|ongkos|investasi|pendapatan|valuasi|uang|"
     r"dolar|rupiah|kekayaan)(?:nya)?\b"
     r"|多少钱|(?:价格|价钱|估值|市值|财富|身价|费用|成本)(?:是|为|有)?多少|花了多少|投资了?多少"
@@ -527,9 +555,10 @@ def _numbers(sentence: str, question: str) -> list[Value]:
                 continue
             b += suffix.end()
         currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
-        if money and not (currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0)))):
+        of_money = bool(currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0))))
+        if money and not of_money:
             continue  # asked for money: a count, a share or a year is no answer
-        if how_long and (currency or (suffix and _PERCENT.search(suffix.group(0)))):
+        if how_long and (of_money or (suffix and _PERCENT.search(suffix.group(0)))):
             continue  # asked how long: a share or an amount of money is no length
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
         heading = not sentence[: m.start()].strip(" #:*-•")  # "## 13 Apakah ..."

@@ -11,6 +11,10 @@ from rag.retrieve import Retrieval
 from rag.schema import Passage
 
 
+def _passage_of(text: str) -> Passage:
+    return Passage(1, "d-1", "d", "d.txt", "d", "zh", 0, len(text), text, 1.0)
+
+
 def _passage() -> Passage:
     return Passage(
         n=1, chunk_id="c", doc_id="d", source="a.txt", title="a", lang="en",
@@ -205,6 +209,12 @@ def test_asked_how_much_was_paid_where_no_passage_states_an_amount_it_abstains(
 ) -> None:
     answer = Answerer(corpus_index).ask(question, no_llm=True)
     assert answer.mode == "abstain", answer.answer
+    # ... a currency the value reader misses keeps the sentence quoted
+    from rag.extractive import answer_first
+
+    text = "Meta花了一百亿美元购买GPU。"
+    spent = answer_first("Meta花了多少钱购买GPU?", [_passage_of(text)])
+    assert spent.quotes and spent.quotes[0].text == text, spent.text
     # ... and where one does, the amount answers
     paid = Answerer(corpus_index).ask(
         "How much money had OpenAI received from Microsoft?", no_llm=True

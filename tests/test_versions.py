@@ -7,7 +7,7 @@ import pytest
 from core.settings import Settings, load_settings
 from rag.abstain import abstain_text
 from rag.answer import Answerer
-from rag.versions import compatible, unnamed_version, versioned_names
+from rag.versions import about_other_version, compatible, unnamed_version, versioned_names
 from tests.fake_ollama import FakeOllama
 
 
@@ -24,6 +24,15 @@ from tests.fake_ollama import FakeOllama
         ("Perbedaan 100x lipat", []),
         ("Nvidia H100 dan A100", []),
         ("AAPL 0,22% dan Meta 3 kali lipat", []),
+        # ... nor parts of a text, ranks or spans of time
+        ("Which firms are in the Top 10 of Chapter 3?", []),
+        ("Setelah 2 tahun, Meta 5年后", []),
+        # typed in lower case, in full-width digits, with two decimal parts
+        ("when will llama 4 be released?", [("llama", "4")]),
+        ("Llama３什么时候发布?", [("llama", "3")]),
+        ("Python 3.12.1", [("python", "3.12.1")]),
+        # a whole word: not the "ng" of Vietnamese "tháng 8"
+        ("vào tháng 8 năm 2015", []),
     ],
 )
 def test_versioned_names_are_products_with_a_version(
@@ -45,6 +54,20 @@ def test_only_a_product_named_with_other_versions_is_unanswerable() -> None:
     # a product the texts never give a version says nothing
     assert unnamed_version("What does GPT-5 cost?", texts) is None
     assert unnamed_version("What does Llama cost?", texts) is None
+    # the documents must write it as a name: "llama 2" in lower case is no product, nor
+    # a word mostly written in lower case that opens a sentence ("First 10 years")
+    assert unnamed_version("When will Llama 4 come out?", ["the llama 2 in the zoo"]) is None
+    words = ["First 10 years were hard.", "In the first days, the first time"]
+    assert unnamed_version("What happened in the first 15 years?", words) is None
+    assert unnamed_version("Llama 4?", ["Llama 3 and llama.cpp", "Llama 2"]) == "Llama 4"
+    assert unnamed_version("Python 3.12?", ["Python 3.11 and Python 3.12.1"]) is None
+
+
+def test_asked_about_two_versions_a_sentence_about_either_is_about_them() -> None:
+    asked = versioned_names("How many tokens were Llama 2 and Llama 3 trained on?")
+    assert not about_other_version(asked, "Llama 2 dilatih dengan 2 triliun token.")
+    assert about_other_version(versioned_names("Kapan Llama 3 dirilis?"), "Llama 2 dirilis.")
+    assert not about_other_version(asked, "Meta melatih model dengan 15 triliun token.")
 
 
 @pytest.mark.parametrize(
