@@ -470,7 +470,9 @@ class _Run:
             ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
             answers.append(self._answer_part(part, ranked, new_sources))
             known += answers[-1].extra  # a later part's new source gets the next number
-        return merge(parts, answers)
+        from index.language import detect_language
+
+        return merge(parts, answers, detect_language(question))
 
     def _answer_part(self, question: str, passages: list[Passage], new_sources: bool) -> Extraction:
         from rag.binding import question_names

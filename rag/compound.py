@@ -15,7 +15,7 @@ from dataclasses import replace
 from index.lexical import STOPWORDS, tokenize
 from index.textnorm import fold
 from rag.binding import PROPER, cjk_organisations, no_name, question_names
-from rag.extractive import SAID_BY, Extraction, quoted
+from rag.extractive import Extraction, quoted, said_by_label
 from rag.schema import ATTRIBUTION, PART, Passage, Quote, Turn
 from rag.values import counted, counted_word, date_values
 
@@ -358,11 +358,11 @@ def _carry_counted(parts: list[str]) -> list[str]:
     return out
 
 
-def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
+def merge(parts: Sequence[str], answers: Sequence[Extraction], lang: str = "en") -> Extraction:
     """One answer from the answers to each part: per part, its value and best sentence
-    (and who said it, if asked), in the question's order; a part no sentence answers is
-    named as such. The first part's supporting quotes are dropped: the answer stays
-    short, one line per part."""
+    (and who said it, if asked, in `lang`), in the question's order; a part no sentence
+    answers is named as such. The first part's supporting quotes are dropped: the answer
+    stays short, one line per part."""
     quotes: list[Quote] = []
     lines: list[str] = []
     extra: list[Passage] = []
@@ -378,7 +378,7 @@ def merge(parts: Sequence[str], answers: Sequence[Extraction]) -> Extraction:
         value = head.value
         line = f"{quoted(head.text)} [{head.n}]"
         lines.append(f"**{value}** — {line}" if value else f"{part} — {line}")
-        lines += [f"{SAID_BY} {quoted(q.text)} [{q.n}]" for q in said]
+        lines += [f"{said_by_label(lang)} {quoted(q.text)} [{q.n}]" for q in said]
         quotes += [head, *said]
         extra += [p for p in got.extra if all(p.n != e.n for e in extra)]
     # the answer's value is the first part's: none when no sentence answers it

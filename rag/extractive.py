@@ -938,23 +938,45 @@ def _overlaps(a: Candidate, b: Candidate) -> bool:
     return a0 < b1 and b0 < a1
 
 
-SAID_BY = "Said by:"  # the attribution of a quoted sentence, under it
-ALSO = "Also stated in:"  # the sentences that agree with the best one
+# the answer's own words, in the question's language as the abstention's are (en, id,
+# zh, vi; English for any other)
+SAID_BY_IN = {  # the attribution of a quoted sentence, under it
+    "en": "Said by:",
+    "id": "Dikatakan oleh:",
+    "zh": "说话人：",
+    "vi": "Người nói:",
+}
+ALSO_IN = {  # the sentences that agree with the best one
+    "en": "Also stated in:",
+    "id": "Juga disebutkan dalam:",
+    "zh": "其他来源也提到：",
+    "vi": "Cũng được nêu trong:",
+}
+SAID_BY = SAID_BY_IN["en"]
+ALSO = ALSO_IN["en"]
 
 
-def compose(quotes: Sequence[Quote], value: str | None) -> str:
+def said_by_label(lang: str) -> str:
+    return SAID_BY_IN.get(language_key(lang), SAID_BY)
+
+
+def also_label(lang: str) -> str:
+    return ALSO_IN.get(language_key(lang), ALSO)
+
+
+def compose(quotes: Sequence[Quote], value: str | None, lang: str = "en") -> str:
     """The answer text: the value in bold, the best sentence quoted with its [n], the
     sentence naming who said it (if that was asked), then the sentences that agree with
-    it as a list."""
+    it as a list; its own words in `lang`."""
     if not quotes:
         return "No sentence of the retrieved passages matches the question."
     first = f"{quoted(quotes[0].text)} [{quotes[0].n}]"
     lines = [f"**{value}** — {first}" if value else first]
     said = [q for q in quotes[1:] if q.role == ATTRIBUTION]
     rest = [q for q in quotes[1:] if q.role != ATTRIBUTION]
-    lines += [f"{SAID_BY} {quoted(q.text)} [{q.n}]" for q in said]
+    lines += [f"{said_by_label(lang)} {quoted(q.text)} [{q.n}]" for q in said]
     if rest:
-        lines += ["", ALSO]
+        lines += ["", also_label(lang)]
         lines += [f"- {quoted(q.text)} [{q.n}]" for q in rest]
     return "\n".join(lines)
 
@@ -1131,7 +1153,7 @@ def answer_first(
         else:
             shown_value, said = speaker
             quotes = [replace(quotes[0], value=shown_value), said]
-    return Extraction(compose(quotes, shown_value), quotes, shown_value, extra)
+    return Extraction(compose(quotes, shown_value, language), quotes, shown_value, extra)
 
 
 def enable_hint(model: str) -> str:

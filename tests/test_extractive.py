@@ -473,6 +473,17 @@ DOC = (
 )
 
 
+def test_the_answers_own_words_are_in_the_questions_language() -> None:
+    from rag.extractive import compose
+    from rag.schema import Quote
+
+    quotes = [Quote(1, "d", 0, 5, "Meta akan memiliki 340.000 GPU."), Quote(2, "e", 0, 5, "同上。")]
+    assert "\nAlso stated in:\n" in compose(quotes, "340,000", "en")
+    assert "\nJuga disebutkan dalam:\n" in compose(quotes, "340.000", "id")
+    assert "\n其他来源也提到：\n" in compose(quotes, "34万", "zh")
+    assert "\nAlso stated in:\n" in compose(quotes, "340.000", "fr")  # (no words: English)
+
+
 def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> None:
     # the chunk ends mid-quotation; the next retrieved chunk closes it with "kata Huang"
     cut = DOC.index("Anda mengatakan")
@@ -483,9 +494,11 @@ def test_asked_who_said_it_the_attribution_after_the_quotation_is_found() -> Non
     said = got.quotes[1]
     assert said.n == 2 and "kata Huang" in said.text and DOC[said.start : said.end] == said.text
     # shown as who said it, not as another document stating the same
-    assert said.role == "attribution" and "Also stated in" not in got.text, got.text
-    # (in single quotation marks: the sentence holds the quotation's closing mark)
-    assert got.text.splitlines()[1].startswith("Said by: ‘") and got.text.endswith("’ [2]")
+    assert said.role == "attribution" and "Juga disebutkan" not in got.text, got.text
+    # (in single quotation marks: the sentence holds the quotation's closing mark; the
+    # label in the question's language)
+    assert got.text.splitlines()[1].startswith("Dikatakan oleh: ‘"), got.text
+    assert got.text.endswith("’ [2]")
     # another document's attribution, or one that opens a new quotation, is not taken
     other = _passage(2, DOC[cut:], doc="d2", start=cut)
     assert answer_first(question, [first, other]).value is None

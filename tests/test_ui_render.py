@@ -325,10 +325,13 @@ def test_the_sentence_naming_who_said_it_is_labelled_said_by() -> None:
     html = _model_free(
         "Siapa yang mengatakan bahwa AI masa kini berbasis giliran?", ps, quotes, "Huang"
     )
-    # (its own quotation marks inside: single ones around it)
-    said = re.search(r'<div class="said-by">Said by: <q class="quote inner">(.*?)</q>', html)
+    # (its own quotation marks inside: single ones around it; the label in the question's
+    # language, as the answer's text has it)
+    said = re.search(r'<div class="said-by">Dikatakan oleh: <q class="quote inner">(.*?)</q>', html)
     assert said and "kata Huang" in said.group(1)
-    assert "Also stated in:" not in html
+    assert "Juga disebutkan dalam:" not in html and "Also stated in:" not in html
+    english = _model_free("Who said that AI today is turn-based?", ps, quotes, "Huang")
+    assert '<div class="said-by">Said by: <q' in english
 
 
 def test_each_part_of_a_question_asking_two_things_shows_its_value_and_sentence() -> None:

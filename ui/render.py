@@ -18,7 +18,7 @@ from index.language import detect_language, language_key
 from rag.abstain import abstain_head
 from rag.citations import MARKER, marker_numbers
 from rag.compound import missing_parts
-from rag.extractive import ALSO, SAID_BY, holds_quotation, shown
+from rag.extractive import also_label, holds_quotation, said_by_label, shown
 from rag.extractive import quoted as quote_text
 from rag.schema import ATTRIBUTION, PART, Passage, Quote
 from rag.terminal import safe_text
@@ -194,6 +194,7 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     the sentence naming who said it (if that was asked), then the sentences that agree
     with it."""
     best = turn.quotes[0]
+    lang = _question_language(turn.question)  # (the answer's own words: in its language)
     rest = [q for q in turn.quotes[1:] if q.role not in (ATTRIBUTION, PART)]
     parts = ['<div class="answer-first">']
     value = turn.value or best.value  # (a later part's, when the first found nothing)
@@ -202,7 +203,8 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
     parts.append(f'<blockquote class="best">{render_quote(best, index, valid)}</blockquote>')
     for q in turn.quotes[1:]:
         if q.role == ATTRIBUTION:
-            parts.append(f'<div class="said-by">{SAID_BY} {render_quote(q, index, valid)}</div>')
+            said = render_quote(q, index, valid)
+            parts.append(f'<div class="said-by">{esc(said_by_label(lang))} {said}</div>')
         elif q.role == PART:  # the answer to the question's next part
             if q.value:
                 parts.append(f'<div class="value">{esc(q.value)}</div>')
@@ -212,7 +214,8 @@ def render_answer_first(turn: ChatTurn, index: int, valid: set[int]) -> str:
         parts.append(f'<div class="part-missing">{esc(line)}</div>')
     if rest:
         items = "".join(f"<li>{render_quote(q, index, valid)}</li>" for q in rest)
-        parts.append(f'<div class="also">{ALSO}</div><ul class="also-list">{items}</ul>')
+        also = esc(also_label(lang))
+        parts.append(f'<div class="also">{also}</div><ul class="also-list">{items}</ul>')
     parts.append("</div>")
     return "".join(parts)
 
