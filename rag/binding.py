@@ -191,9 +191,9 @@ def _role_spans(sentence: str, roles: Collection[str]) -> list[tuple[int, int]]:
     return spans
 
 
-# a person a role is given to: up to three capitalised words after the role, the
-# organisation first where there are three ("CEO NVIDIA Jensen Huang", "CEO perusahaan
-# Mark Zuckerberg", "OpenAI CTO Mira Murati")
+# a person a role is given to: two to four capitalised words after the role, the
+# organisation first where there are more than two ("CEO NVIDIA Jensen Huang", "CEO
+# perusahaan Mark Zuckerberg", "OpenAI CTO Mira Murati")
 _ROLE_WORD = "|".join(
     re.escape(r) for r in sorted((r for r in _ALL_ROLES if r.isascii()), key=len, reverse=True)
 )

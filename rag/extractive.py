@@ -952,16 +952,14 @@ ALSO_IN = {  # the sentences that agree with the best one
     "zh": "其他来源也提到：",
     "vi": "Cũng được nêu trong:",
 }
-SAID_BY = SAID_BY_IN["en"]
-ALSO = ALSO_IN["en"]
 
 
 def said_by_label(lang: str) -> str:
-    return SAID_BY_IN.get(language_key(lang), SAID_BY)
+    return SAID_BY_IN.get(language_key(lang), SAID_BY_IN["en"])
 
 
 def also_label(lang: str) -> str:
-    return ALSO_IN.get(language_key(lang), ALSO)
+    return ALSO_IN.get(language_key(lang), ALSO_IN["en"])
 
 
 def compose(quotes: Sequence[Quote], value: str | None, lang: str = "en") -> str:
