@@ -858,14 +858,17 @@ def date_values(sentence: str, question: str) -> list[Value]:
     return [v for v in found if _of_grain(v, grain)] if grain else found
 
 
+_BARE_YEAR = re.compile(r"\d{4}\s?年")
+
+
 def _date_values(sentence: str, question: str) -> list[Value]:
     asked = _asked_dates(question)
     out: list[Value] = []
     taken: list[tuple[int, int]] = []
     for m in _DATE.finditer(sentence):
         text = m.group(0).strip()
-        if fold(text) in asked:
-            continue
+        if fold(text) in asked or (_BARE_YEAR.fullmatch(text) and text[:4] in asked):
+            continue  # (the year the question names, written 2024年, answers nothing)
         end = m.end() + (text.endswith("年") and sentence[m.end() : m.end() + 1] == "代")
         out.append(Value(sentence[m.start() : end].strip(), m.start(), end, fold(text)))
         taken.append((m.start(), end))

@@ -1445,3 +1445,14 @@ def test_asked_how_many_times_more_only_a_multiple_answers(
     sentence: str, question: str, values: list[str]
 ) -> None:
     assert [v.text for v in values_in(sentence, "number", question)] == values
+
+
+def test_the_year_the_question_names_is_no_answer_in_any_script() -> None:
+    from rag.values import date_values
+
+    asked = "When did the SIGGRAPH 2024 conversation take place?"
+    assert date_values("Meta到2024年底将拥有近600,000个GPU。", asked) == []
+    assert date_values("By the end of 2024 Meta will have them.", asked) == []
+    # a question without the year takes it
+    open_ = date_values("Meta到2024年底将拥有近600,000个GPU。", "Meta什么时候会有60万个GPU?")
+    assert [v.text for v in open_] == ["2024年"]
