@@ -100,6 +100,10 @@ YEAR_PENALTY = 0.1  # a figure "in 2023" answers a question about 2023, not an o
 NEAR_MISS_EXTRA = 3  # letters a word may add to a question term and still half-match
 AFFIX_EXTRA = 10  # ... letters around it (Indonesian prefixes and suffixes)
 SUPPORT_FLOOR = 0.6  # a supporting sentence scores at least this share of the best one
+MONEY_WORDS_SHARE = 0.35  # asked how much was paid: a sentence naming a currency answers
+# if it holds this share of the question's words the best one (naming none) holds (dev: a
+# research pay package 0.39 of them, answered; "miliaran dolar" saved, asked what training
+# Llama 3.1 cost, 0.31, and amounts near unrelated questions 0-0.19, not)
 OTHER_SUPPORT_FLOOR = 0.7  # ... without a value to agree on, it must be this close
 AGREE_POOL_FLOOR = 0.5  # sentences this close to the best take part in agreement
 
@@ -1112,12 +1116,20 @@ def answer_first(
         and asks_money(question)
         and not states_money(chosen[0].text)
     ):
-        # asked how much was paid, and the best sentence names no currency at all: the
-        # passages do not hold it ("How much did Meta pay Nvidia for its H100s?" quoted
-        # the sentence on their number; every money question of the dev sets that the
-        # documents answer had its amount in the best sentence). A currency the value
-        # reader missed ("一百亿美元") keeps the quote.
-        return Extraction(compose([], None), [])
+        # asked how much was paid, and the best sentence names no currency at all: a
+        # sentence that does and holds the question's words about as well answers
+        # ("顶尖AI研究人员的薪酬包是多少钱?": "...高达百万美元以上的薪酬包", 0.16 of the words
+        # against the best one's 0.41); else the passages do not hold it ("How much did
+        # Meta pay Nvidia for its H100s?" quoted the sentence on their number, and the
+        # only amount near was Reality Labs' spending, 0.07 against 0.36). Every money
+        # question of the dev sets that the documents answer had its amount in the best
+        # sentence. A currency the value reader missed ("一百亿美元") keeps the quote.
+        floor = MONEY_WORDS_SHARE * chosen[0].coverage
+        paid = [c for c in cands if c.coverage > 0 and c.coverage >= floor and states_money(c.text)]
+        if not paid:
+            return Extraction(compose([], None), [])
+        first = paid[0]
+        chosen, value = choose(question, [first, *(c for c in cands if c is not first)], language)
     if chosen and value is None and asks_why(question):
         # (asked who or when something happened "and why", the value answers)
         chosen[0] = _with_next(chosen[0])

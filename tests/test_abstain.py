@@ -218,6 +218,17 @@ def test_asked_how_much_was_paid_a_sentence_naming_a_currency_answers(
         "How much money had OpenAI received from Microsoft?", no_llm=True
     )
     assert paid.mode == "extractive" and paid.answer.startswith("**almost $11 billion**")
+    # ... also where the best sentence names none, and one that does holds the question's
+    # words about as well (its amount, 百万美元, is one the value reader misses)
+    from rag.extractive import answer_first as first_of
+
+    talent = _passage_of(
+        "我认为这很重要,因为许多顶尖研究人员都想致力于更有野心的问题。"
+        "拥有所需专长的人可以要求高达百万美元以上的薪酬包。"
+    )
+    idf = {"顶尖": 3.5, "ai": 0.2, "研究": 3.2, "人员": 3.5, "薪酬": 4.0, "包是": 5.2, "钱": 5.2}
+    pay = first_of("顶尖AI研究人员的薪酬包是多少钱?", [talent], weights=idf)
+    assert pay.quotes and "百万美元" in pay.quotes[0].text, pay.text
     # ... also one whose amount the value reader misses: the sentence is quoted
     from rag.extractive import answer_first
 
