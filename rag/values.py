@@ -35,7 +35,10 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "date",
         re.compile(
-            r"\bwhen\b|\bwhat year\b|\bwhich year\b|\bwhat date\b|\bkapan\b|tahun berapa|"
+            # "when" asking, not joining ("What satellite was used when Sky launched?",
+            # "What was most impressive when they released GPT-2?")
+            r"^\W*when\b|\b(?:and|or|since|until|till|from|by)\s+when\b|\bwhen\W*$|"
+            r"\bwhat year\b|\bwhich year\b|\bwhat date\b|\bkapan\b|tahun berapa|"
             r"\bpada tahun\b.*\?|何时|什么时候|哪一年|哪年|几年|哪一天|"
             # a decade, a month, a quarter ("which decade" read as a name gave "Entri")
             r"\b(?:which|what) (?:decade|month|quarter)\b|\b(?:dekade|kuartal|triwulan)"

@@ -38,6 +38,12 @@ def _passage(n: int, text: str, doc: str = "d1", start: int = 0) -> Passage:
         ("Which eyewear maker is Meta collaborating with?", "name"),
         ("Model apa saja yang diungguli oleh Llama?", "name"),
         ("When did OpenAI emerge?", "date"),
+        # "when" asks at the start, at the end or after since/and; elsewhere it joins
+        ("Llama 3.1 was released when?", "date"),
+        ("Since when has Meta owned Instagram?", "date"),
+        ("How and when did Meta announce it?", "date"),
+        ("What was considered most impressive when they released GPT-2?", "other"),
+        ("What satellite was used when Sky digital was launched?", "name"),
         ("Tahun berapa Facebook didirikan?", "date"),
         ("What does Ali Ghodsi think of AI benchmarks?", "other"),
     ],
