@@ -505,9 +505,20 @@ _ASKS_MULTIPLE = re.compile(
 _MULTIPLE = re.compile(rf"倍$|(?<![A-Za-z])(?:{_MULTIPLES}|lần)$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=64)
+def _asks_multiple(question: str) -> bool:
+    return bool(_ASKS_MULTIPLE.search(question))
+
+
+@functools.lru_cache(maxsize=64)
+def _asks_how_long(question: str) -> bool:
+    return bool(_HOW_LONG.search(question))
+
+
 def _number_values(sentence: str, question: str) -> list[Value]:
+    # (the question is read once, not for every candidate sentence: the cached readings)
     found = _numbers(sentence, question)
-    if _ASKS_MULTIPLE.search(question):
+    if _asks_multiple(question):
         return [v for v in found if _MULTIPLE.search(v.text)]
     return found
 
@@ -517,7 +528,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     money = asks_money(question)
-    how_long = bool(_HOW_LONG.search(question))
+    how_long = _asks_how_long(question)
     out: list[Value] = []
     upto = 0  # the end of a range already read ("$10-$18": its 18 is no value of its own)
     for m in _NUMBER.finditer(sentence):
@@ -842,6 +853,7 @@ _ASKED_GRAIN = (
 _MONTH = re.compile(rf"\b(?:{_MONTHS})\b|\d\s?月", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=64)
 def asked_grain(question: str) -> str | None:
     """ "quarter", "decade" or "month" when the question asks which one, else None."""
     return next((grain for grain, rx in _ASKED_GRAIN if rx.search(question)), None)
