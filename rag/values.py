@@ -392,7 +392,11 @@ _QUALIFIER_BEFORE = [
 _QUALIFIER_GLOSS = {key: glosses for key, _pattern, glosses in _QUALIFIERS}
 
 
-_SPAN_AFTER = re.compile(r"^\s?(?:years?|months?|weeks?|days?|decades?|年|个月|周|天|日)", re.I)
+_SPAN_AFTER = re.compile(
+    r"^\s?(?:(?:years?|months?|weeks?|days?|decades?|tahun|bulan|minggu|hari|dekade|năm|tháng|"
+    r"tuần|ngày)\b(?!\s*\d)|年|个月|周|天|日)",  # (not a date: "tháng 3 năm 2015", March)
+    re.I,
+)
 _NEGATED = re.compile(r"(?:\b(?:no|not|never|tidak|tak|bukan|không)\s+|不|未|没有?)$", re.I)
 AS_WRITTEN = "as written"  # a negated qualifier: "no more than 5" is shown as the source says
 
@@ -523,10 +527,39 @@ def _number_values(sentence: str, question: str) -> list[Value]:
     return found
 
 
+# what "how many" may count that is money or time: "how many dollars", "how many more
+# years", 多少个月
+_MONEY_COUNTED = re.compile(
+    r"^(?:more\s+|(?:thousands?|millions?|billions?|trillions?)\s+(?:of\s+)?)?"
+    r"(?:uang|money|cash|funds?)\b",
+    re.IGNORECASE,
+)
+_TIME_COUNTED = re.compile(
+    r"^(?:more\s+|other\s+|additional\s+|of\s+the\s+)?(?:years?|months?|weeks?|days?|decades?|"
+    r"centur(?:y|ies)|hours?|minutes?|seconds?|generations?|seasons?|terms?|tahun|bulan|minggu|"
+    r"hari|jam|menit|abad|dekade|periode|masa|年|个月|月|周|天|日|小时|分钟|世纪)",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _counts_things(question: str) -> tuple[bool, bool]:
+    """(an amount of money counts none, a span of time counts none): asked how many of a
+    thing ("How many parameters does GPT-4 have?", 多少件事), "3 or 4 years" and "$10-$18"
+    count no parameters and no things, unless money or time is what is counted."""
+    m = _MANY.search(question)
+    if not m:
+        return False, False
+    after = question[m.end() :].lstrip()
+    money = bool(_CURRENCY_AFTER.match(after) or _MONEY_COUNTED.match(after))
+    return not money, not (money or _TIME_COUNTED.match(after))
+
+
 def _numbers(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question) | {key for _, _, key in _word_amounts(question)}
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
+    no_money, no_span = _counts_things(question)
     money = asks_money(question)
     how_long = _asks_how_long(question)
     out: list[Value] = []
@@ -563,6 +596,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         prefix = _PREFIX.search(sentence, 0, a)
         if prefix:
             a = prefix.start()
+        span = bool(_SPAN_AFTER.match(sentence[b:]))
         suffix = _SUFFIX.match(sentence[b:])
         if suffix:
             if no_share and _PERCENT.search(suffix.group(0)):
@@ -572,6 +606,8 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         of_money = bool(currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0))))
         if money and not of_money:
             continue  # asked for money: a count, a share or a year is no answer
+        if (no_money and of_money) or (no_span and span):
+            continue  # asked how many of a thing: money or years count none
         if how_long and (of_money or (suffix and _PERCENT.search(suffix.group(0)))):
             continue  # asked how long: a share or an amount of money is no length
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
@@ -603,6 +639,8 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
         if money and not currency:
             continue
+        if (no_money and currency) or (no_span and _SPAN_AFTER.match(sentence[b:])):
+            continue
         if currency and not prefix:
             b += currency.end()
         qualifier, q = _qualifier(sentence, a)
@@ -612,7 +650,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
-        if key not in asked:
+        if key not in asked and not (no_span and _SPAN_AFTER.match(sentence[m.end() :])):
             out.append(Value(m.group(0), m.start(), m.end(), key))
             taken.append(m.start())
     if noun is not None:

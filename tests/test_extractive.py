@@ -215,7 +215,7 @@ def test_a_numbers_qualifier_is_part_of_its_value_and_said_in_the_askers_languag
     assert glossed(rough, "id") == "sekitar 3"
     # no qualifier inside a word (节约, save) nor before a span of time (近3年, past 3 years)
     assert [v.text for v in values_in("新芯片可节约30%的电力。", "number", "多少？")] == ["30%"]
-    span = values_in("近3年里有300个。", "number", "多少个？")
+    span = values_in("近3年里有300个。", "number", "多少？")
     assert [(v.text, v.qualifier) for v in span] == [("3年", ""), ("300", "")]
     # a word that merely ends like one ("clover") qualifies nothing
     (bare,) = values_in("A clover 5 leaves wide.", "number", "How many leaves?")
@@ -851,6 +851,21 @@ def test_a_share_is_no_count_of_a_thing() -> None:
     passages = [_passage(1, "Meta mengklaim biaya Llama hanya 50% dari biaya GPT-4.")]
     got = answer_first("How many parameters does GPT-4 have?", passages)
     assert got.value is None, got.text
+
+
+def test_money_or_years_count_no_thing() -> None:
+    years = "Saya pikir hal-hal ini akan terus relevan untuk 3 atau 4 tahun ke depan."
+    cost = "Saat ini, biaya operasional sekitar $10-$18, pada 16.000 GPU."
+    # asked how many of a thing, a span of years or an amount of money counts none of it
+    assert values_in(years, "number", "How many parameters does GPT-4 have?") == []
+    assert values_in(years, "number", "Berapa banyak parameter GPT-4?") == []
+    assert [v.text for v in values_in(cost, "number", "关于你的多少件事?")] == ["16.000"]
+    # ... unless years or money are what is counted
+    assert values_in(years, "number", "How many more years will it matter?") != []
+    assert "sekitar $10-$18" in [v.text for v in values_in(cost, "number", "How many dollars?")]
+    # a month and a year ("tháng 3 năm 2015", March 2015) is a date, not a span of 3 years
+    march = "Tính đến tháng 3 năm 2015, 10 quốc gia."
+    assert "3" in [v.key for v in values_in(march, "number", "How many countries?")]
 
 
 def test_a_count_written_out_before_the_thing_counted() -> None:
