@@ -57,6 +57,7 @@ from rag.values import (
     Value,
     agrees,
     answer_type,
+    asked_grain,
     asks_money,
     asks_organisation,
     asks_speaker,
@@ -101,6 +102,7 @@ NEAR_MISS_EXTRA = 3  # letters a word may add to a question term and still half-
 AFFIX_EXTRA = 10  # ... letters around it (Indonesian prefixes and suffixes)
 SUPPORT_FLOOR = 0.6  # a supporting sentence scores at least this share of the best one
 MONEY_WORDS_SHARE = 0.35  # asked how much was paid: a sentence naming a currency answers
+GRAIN_SCORE_SHARE = 0.8  # asked which quarter: a sentence naming one, this close, answers
 # if it holds this share of the question's words the best one (naming none) holds (dev: a
 # research pay package 0.39 of them, answered; "miliaran dolar" saved, asked what training
 # Llama 3.1 cost, 0.31, and amounts near unrelated questions 0-0.19, not)
@@ -1106,6 +1108,15 @@ def answer_first(
     around them, for a speaker's label above a quoted sentence; `also`: a follow-up's
     earlier terms (`candidates`)."""
     cands = candidates(question, passages, weights, near, embedder, context, also)
+    if cands and not cands[0].values and asked_grain(question) is not None:
+        # asked which quarter, decade or month, a sentence naming none does not answer
+        # where one nearly as good does ("扎克伯格是在哪个季度的分析师电话会上暗示...?":
+        # the sentence on his blog post, 0.896, over "...pada kuartal pertama tahun ini",
+        # 0.887, which meaning alone ranked second across scripts)
+        floor = GRAIN_SCORE_SHARE * cands[0].score
+        dated = next((c for c in cands[1:] if c.values and c.score >= floor), None)
+        if dated is not None:
+            cands = [dated, *(c for c in cands if c is not dated)]
     # the question's language as retrieval read it; without dense search, read here
     language = embedder.language if embedder else detect_language(question)
     chosen, value = choose(question, cands, language)

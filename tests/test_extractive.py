@@ -13,7 +13,7 @@ from core.settings import Settings
 from index.catalog import Catalog
 from rag.answer import Answerer
 from rag.binding import person_surnames
-from rag.extractive import answer_first
+from rag.extractive import Extraction, answer_first
 from rag.schema import Passage
 from rag.values import answer_type, asks_money, asks_organisation, glossed, values_in
 
@@ -977,6 +977,32 @@ def test_the_embedders_bias_for_the_questions_language_is_taken_off_sentences() 
     assert biased[0].passage is chinese
     plain = candidates(question, [english, chinese], embedder=_FixedVectors(cosines, 0.0))
     assert plain[0].passage is english
+
+
+def test_asked_which_quarter_a_sentence_naming_one_answers_over_a_near_one_naming_none() -> None:
+    import dataclasses
+
+    blog = dataclasses.replace(
+        _passage(1, "Dalam posting blog minggu lalu, Zuckerberg menulis tentang Llama 3.1."),
+        lang="id",
+    )
+    call = dataclasses.replace(
+        _passage(2, "Dalam panggilan dengan para analis pada kuartal pertama, ia mengisyaratkan."),
+        lang="id",
+    )
+    question = "扎克伯格是在哪个季度的分析师电话会上暗示的?"  # no word of either sentence
+    others = [_passage(n, f"Kalimat lain yang tidak berkaitan, nomor {n}.") for n in (3, 4, 5)]
+
+    def ask(call_cosine: float) -> Extraction:
+        cosines = {blog.text: 0.9, call.text: call_cosine, **{p.text: 0.5 for p in others}}
+        vectors = _FixedVectors(cosines, 0.0)
+        vectors.language = "zh"
+        return answer_first(question, [blog, call, *others], embedder=vectors)
+
+    near = ask(0.75)  # meaning alone ranks it second
+    assert near.quotes[0].n == 2 and near.value == "kuartal pertama (第一季度)", near.text
+    far = ask(0.5)  # far behind, a sentence naming a quarter does not answer for the best
+    assert far.quotes[0].n == 1, far.text
 
 
 def test_the_same_value_in_the_askers_language_leads() -> None:
