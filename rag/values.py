@@ -393,8 +393,9 @@ _QUALIFIER_GLOSS = {key: glosses for key, _pattern, glosses in _QUALIFIERS}
 
 
 _SPAN_AFTER = re.compile(
-    r"^\s?(?:(?:years?|months?|weeks?|days?|decades?|tahun|bulan|minggu|hari|dekade|năm|tháng|"
-    r"tuần|ngày)\b(?!\s*\d)|年|个月|周|天|日)",  # (not a date: "tháng 3 năm 2015", March)
+    r"^\s?(?:(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|seconds?|tahun|bulan|"
+    r"minggu|hari|dekade|jam|menit|detik|năm|tháng|tuần|ngày|giờ|phút)\b(?!\s*\d)"
+    r"|年|个月|周|天|日|小时|分钟|秒)",  # (not a date: "tháng 3 năm 2015", March)
     re.I,
 )
 _NEGATED = re.compile(r"(?:\b(?:no|not|never|tidak|tak|bukan|không)\s+|不|未|没有?)$", re.I)

@@ -863,6 +863,8 @@ def test_money_or_years_count_no_thing() -> None:
     # ... unless years or money are what is counted
     assert values_in(years, "number", "How many more years will it matter?") != []
     assert "sekitar $10-$18" in [v.text for v in values_in(cost, "number", "How many dollars?")]
+    # ... nor minutes ("步行 10 分钟即可到达", a ten-minute walk, is no count of trophies)
+    assert values_in("从老城区向北步行 10 分钟即可到达。", "number", "赢得过多少次奖杯？") == []
     # a month and a year ("tháng 3 năm 2015", March 2015) is a date, not a span of 3 years
     march = "Tính đến tháng 3 năm 2015, 10 quốc gia."
     assert "3" in [v.key for v in values_in(march, "number", "How many countries?")]
