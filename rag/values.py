@@ -393,7 +393,8 @@ _QUALIFIER_GLOSS = {key: glosses for key, _pattern, glosses in _QUALIFIERS}
 
 
 _SPAN_AFTER = re.compile(
-    r"^\s?(?:(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|seconds?|tahun|bulan|"
+    r"^\s?(?:(?:(?:more|other|further|additional)\s+)?"
+    r"(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|seconds?|tahun|bulan|"
     r"minggu|hari|dekade|jam|menit|detik|năm|tháng|tuần|ngày|giờ|phút)\b(?!\s*\d)"
     r"|年|个月|周|天|日|小时|分钟|秒)",  # (not a date: "tháng 3 năm 2015", March)
     re.I,
@@ -556,8 +557,19 @@ def _counts_things(question: str) -> tuple[bool, bool]:
     return not money, not (money or _TIME_COUNTED.match(after))
 
 
+# asked how many years, months or days: a value of another kind is no answer ("berapa
+# tahun ke depan" over "... satu kali akar kuadrat dari n")
+_SPAN_ASKED = re.compile(
+    r"\bhow\s+many\s+(?:more\s+)?(?:years|months|weeks|days|decades|hours|minutes)\b"
+    r"|\bberapa\s+(?:banyak\s+)?(?:tahun|bulan|minggu|hari|dekade|jam|menit)\b"
+    r"|多少(?:年|个月|周|天|小时|分钟)|\bbao\s+nhiêu\s+(?:năm|tháng|tuần|ngày|giờ|phút)\b",
+    re.IGNORECASE,
+)
+
+
 def _numbers(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question) | {key for _, _, key in _word_amounts(question)}
+    span_asked = bool(_SPAN_ASKED.search(question))
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     no_money, no_span = _counts_things(question)
@@ -609,6 +621,8 @@ def _numbers(sentence: str, question: str) -> list[Value]:
             continue  # asked for money: a count, a share or a year is no answer
         if (no_money and of_money) or (no_span and span):
             continue  # asked how many of a thing: money or years count none
+        if span_asked and not span:
+            continue  # asked how many years: only a span of time answers
         if how_long and (of_money or (suffix and _PERCENT.search(suffix.group(0)))):
             continue  # asked how long: a share or an amount of money is no length
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
@@ -640,7 +654,8 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
         if money and not currency:
             continue
-        if (no_money and currency) or (no_span and _SPAN_AFTER.match(sentence[b:])):
+        after_span = bool(_SPAN_AFTER.match(sentence[b:]))
+        if (no_money and currency) or (no_span and after_span) or (span_asked and not after_span):
             continue
         if currency and not prefix:
             b += currency.end()
@@ -651,7 +666,12 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
-        if key not in asked and not (no_span and _SPAN_AFTER.match(sentence[m.end() :])):
+        after_span = bool(_SPAN_AFTER.match(sentence[m.end() :]))
+        if (
+            key not in asked
+            and not (no_span and after_span)
+            and not (span_asked and not after_span)
+        ):
             out.append(Value(m.group(0), m.start(), m.end(), key))
             taken.append(m.start())
     if noun is not None:

@@ -863,6 +863,11 @@ def test_money_or_years_count_no_thing() -> None:
     # ... unless years or money are what is counted
     assert values_in(years, "number", "How many more years will it matter?") != []
     assert "sekitar $10-$18" in [v.text for v in values_in(cost, "number", "How many dollars?")]
+    # asked how many years, only a span of time answers ("satu kali", once, does not)
+    scaling = "Menurut Dario Amodei, logika itu masih relevan untuk berapa tahun ke depan?"
+    assert [v.text for v in values_in(years, "number", scaling)] == ["3 atau 4 tahun"]
+    assert values_in("Tambah data sebanyak satu kali akar kuadrat n.", "number", scaling) == []
+    assert values_in(cost, "number", "这些规律还会持续多少年?") == []
     # ... nor minutes ("步行 10 分钟即可到达", a ten-minute walk, is no count of trophies)
     assert values_in("从老城区向北步行 10 分钟即可到达。", "number", "赢得过多少次奖杯？") == []
     # a month and a year ("tháng 3 năm 2015", March 2015) is a date, not a span of 3 years
