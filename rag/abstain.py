@@ -79,10 +79,10 @@ class AbstainModel:
     # another script (Chinese over Indonesian): similarity runs low both ways, but not
     # equally low (None: threshold_script)
     threshold_script_nonlatin: float | None = None
-    # ... and its own weights there (None: these): a Chinese question over English or
-    # Vietnamese sentences is read with similarities that run low and loose, where how far
-    # the nearest chunk stands out from the question's other nearest (`dense_z`) tells
-    # more than it does within a script (fitted on that case alone, `bench/tune_abstain.py`)
+    # ... and its own weights there (None: these): a Chinese question over Indonesian or
+    # English sentences is read with similarities that run low and loose, where the best
+    # sentence's standing above the others weighs more than within a script (fitted on
+    # that case alone, `bench/tune_abstain.py`)
     nonlatin: AbstainModel | None = None
 
     def for_signals(self, signals: dict[str, float]) -> AbstainModel:

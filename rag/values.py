@@ -567,9 +567,14 @@ _SPAN_ASKED = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _asks_span(question: str) -> bool:
+    return bool(_SPAN_ASKED.search(question))
+
+
 def _numbers(sentence: str, question: str) -> list[Value]:
     asked = numbers_in(question) | {key for _, _, key in _word_amounts(question)}
-    span_asked = bool(_SPAN_ASKED.search(question))
+    span_asked = _asks_span(question)
     noun = counted(question)
     no_share = noun is not None and bool(_MANY.search(question)) and not _PERCENT.search(question)
     no_money, no_span = _counts_things(question)
