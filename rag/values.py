@@ -176,9 +176,15 @@ _PERSON_AFTER = (
 )
 _ASKS_ORGANISATION = re.compile(
     r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:compan(?:y|ies)|brands?|firms?|makers?|"
-    rf"manufacturers?|organi[sz]ations?|startups?|labs?|vendors?|suppliers?)\b{_PERSON_AFTER}|"
-    r"\b(?:perusahaan|merek|merk|organisasi|startup|produsen|pembuat)\s+(?:[\w-]+\s+)?"
-    r"(?:apa|mana)\b|(?:哪家|(?:哪个|哪一个|什么)(?:公司|品牌|组织|机构|企业|厂商))"
+    rf"manufacturers?|organi[sz]ations?|startups?|labs?|vendors?|suppliers?|"
+    # ... or a thing someone made: a person is no answer to it either ("Which AI software
+    # framework ... is mentioned both ...?" showed Zuckerberg)
+    r"frameworks?|platforms?|products?|software|librar(?:y|ies)|tools?|apps?|applications?|"
+    rf"chips?|devices?|services?)\b{_PERSON_AFTER}|"
+    r"\b(?:perusahaan|merek|merk|organisasi|startup|produsen|pembuat|platform|produk|"
+    r"perangkat\s+lunak|aplikasi|chip|layanan)\s+(?:[\w-]+\s+)?"
+    r"(?:apa|mana)\b|(?:哪家|(?:哪个|哪一个|什么)(?:样的)?[\u4e00-\u9fff]{0,2}?(?:公司|品牌|组织|机构|企业|厂商|框架|平台|"
+    r"产品|软件|工具|应用|芯片|服务))"
     r"(?![^，,。？?]{0,4}的?(?:CEO|首席|创始人|总裁|老板|负责人|员工))|"
     r"(?<!CEO )(?<!giám đốc )\b(?:công ty|hãng|tổ chức|thương hiệu)\s+nào\b",
     re.IGNORECASE,
@@ -187,7 +193,8 @@ _ASKS_ORGANISATION = re.compile(
 
 def asks_organisation(question: str) -> bool:
     """Does the question ask for a company, brand or organisation ("which sunglasses
-    brand", "perusahaan apa", "哪家公司")? A person's name does not answer it."""
+    brand", "perusahaan apa", "哪家公司"), or a thing one made ("which framework",
+    什么样的新平台)? A person's name does not answer it."""
     return bool(_ASKS_ORGANISATION.search(question))
 
 

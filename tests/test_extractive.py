@@ -319,6 +319,13 @@ def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
         ("Perusahaan apa yang bekerja sama dengan Meta?", True),
         ("扎克伯格认为Meta AI年底会超过哪家公司?", True),
         ("Công ty nào sản xuất kính?", True),
+        # ... or a thing someone made
+        ("Which AI software framework, originally developed by Meta, is mentioned?", True),
+        ("What platform did Zuckerberg announce?", True),
+        ("扎克伯格说今年将推出什么样的新平台?", True),
+        ("Platform apa yang diumumkan Zuckerberg?", True),
+        ("Who founded the platform?", False),
+        ("Which platform's founder spoke?", False),
         ("Who is the CEO of Apple?", False),
         ("Which year did Meta buy Oculus?", False),
         # a person of an organisation is asked for
@@ -327,7 +334,7 @@ def test_asked_who_one_word_after_the_asked_company_is_no_person() -> None:
         ("哪家公司的CEO发言了?", False),
     ],
 )
-def test_which_company_or_brand_is_asked(question: str, asks: bool) -> None:
+def test_which_company_brand_or_product_is_asked(question: str, asks: bool) -> None:
     assert asks_organisation(question) is asks
 
 
