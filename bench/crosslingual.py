@@ -147,20 +147,19 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
             ua_rate = sum(ua) / len(ua) if ua else None
             fa_rate = sum(fa) / max(1, len(fa))
             found_cell = f"{fmt(sum(found) / len(found))} of {len(found)}" if found else "n/a"
-            abst.append(
-                f"| {ds.name} | {fmt(ua_rate)} of {len(ua)} | {fmt(fa_rate)} of {len(fa)} "
-                f"| {found_cell} |"
-            )
+            fa_cell = f"{fmt(fa_rate)} of {len(fa)}" if fa else "n/a"
+            abst.append(f"| {ds.name} | {fmt(ua_rate)} of {len(ua)} | {fa_cell} | {found_cell} |")
             if ds.name in ("gold-test", "gold-dev", *devsets.ABSTENTION_ONLY):
                 bench.add(row(
                     "abstention", f"{ds.name}: unanswerable abstained", ua_rate, None, "",
                     ">= 0.75", None if ua_rate is None else ua_rate >= 0.75,
                     f"{len(ua)} unanswerable",
                 ))  # fmt: skip
-                bench.add(row(
-                    "abstention", f"{ds.name}: answerable abstained", fa_rate, None, "",
-                    "<= 0.05", fa_rate <= 0.05, f"{len(fa)} answerable",
-                ))  # fmt: skip
+                if fa:  # (the off-topic set has no answerable question)
+                    bench.add(row(
+                        "abstention", f"{ds.name}: answerable abstained", fa_rate, None, "",
+                        "<= 0.05", fa_rate <= 0.05, f"{len(fa)} answerable",
+                    ))  # fmt: skip
         retriever.close()
     bench.tables["crosslingual"] = table
     bench.tables["abstention"] = abst
