@@ -399,11 +399,15 @@ _QUALIFIER_BEFORE = [
 _QUALIFIER_GLOSS = {key: glosses for key, _pattern, glosses in _QUALIFIERS}
 
 
+# units of a span of time, in the corpus languages (Latin script, then Han)
+_TIME_UNITS = (
+    "years?|months?|weeks?|days?|decades?|hours?|minutes?|seconds?|tahun|bulan|minggu|hari|"
+    "dekade|jam|menit|detik|năm|tháng|tuần|ngày|giờ|phút"
+)
+_TIME_UNITS_HAN = "年|个月|周|天|日|小时|分钟|秒"
 _SPAN_AFTER = re.compile(
-    r"^\s?(?:(?:(?:more|other|further|additional)\s+)?"
-    r"(?:years?|months?|weeks?|days?|decades?|hours?|minutes?|seconds?|tahun|bulan|"
-    r"minggu|hari|dekade|jam|menit|detik|năm|tháng|tuần|ngày|giờ|phút)\b(?!\s*\d)"
-    r"|年|个月|周|天|日|小时|分钟|秒)",  # (not a date: "tháng 3 năm 2015", March)
+    rf"^\s?(?:(?:(?:more|other|further|additional)\s+)?(?:{_TIME_UNITS})\b(?!\s*\d)"
+    rf"|{_TIME_UNITS_HAN})",  # (not a date: "tháng 3 năm 2015", March)
     re.I,
 )
 _NEGATED = re.compile(r"(?:\b(?:no|not|never|tidak|tak|bukan|không)\s+|不|未|没有?)$", re.I)
@@ -544,9 +548,8 @@ _MONEY_COUNTED = re.compile(
     re.IGNORECASE,
 )
 _TIME_COUNTED = re.compile(
-    r"^(?:more\s+|other\s+|additional\s+|of\s+the\s+)?(?:years?|months?|weeks?|days?|decades?|"
-    r"centur(?:y|ies)|hours?|minutes?|seconds?|generations?|seasons?|terms?|tahun|bulan|minggu|"
-    r"hari|jam|menit|abad|dekade|periode|masa|年|个月|月|周|天|日|小时|分钟|世纪)",
+    rf"^(?:more\s+|other\s+|additional\s+|of\s+the\s+)?(?:{_TIME_UNITS}|{_TIME_UNITS_HAN}|"
+    r"centur(?:y|ies)|generations?|seasons?|terms?|abad|periode|masa|月|世纪)",
     re.IGNORECASE,
 )
 
@@ -567,9 +570,8 @@ def _counts_things(question: str) -> tuple[bool, bool]:
 # asked how many years, months or days: a value of another kind is no answer ("berapa
 # tahun ke depan" over "... satu kali akar kuadrat dari n")
 _SPAN_ASKED = re.compile(
-    r"\bhow\s+many\s+(?:more\s+)?(?:years|months|weeks|days|decades|hours|minutes)\b"
-    r"|\bberapa\s+(?:banyak\s+)?(?:tahun|bulan|minggu|hari|dekade|jam|menit)\b"
-    r"|多少(?:年|个月|周|天|小时|分钟)|\bbao\s+nhiêu\s+(?:năm|tháng|tuần|ngày|giờ|phút)\b",
+    rf"\b(?:how\s+many\s+(?:more\s+)?|berapa\s+(?:banyak\s+)?|bao\s+nhiêu\s+)(?:{_TIME_UNITS})\b"
+    rf"|多少(?:{_TIME_UNITS_HAN})",
     re.IGNORECASE,
 )
 
