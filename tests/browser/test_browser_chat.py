@@ -415,7 +415,16 @@ def test_new_chat_asks_before_clearing_a_conversation(
     page.click("#new-chat")  # asks first, clears nothing yet
     page.get_by_text("Clear this conversation (1 question and its answer)?").wait_for()
     assert page.locator("#transcript .turn").count() == 1
-    # the question is in the window, the question box still in view below it
+    # the question is in the window, the question box still in view below it (once the
+    # layout has settled: on a busy machine the box was measured before it moved down)
+    page.wait_for_function(
+        """() => {
+            const yes = document.querySelector('#new-chat-yes').getBoundingClientRect();
+            const box = document.querySelector('#question textarea').getBoundingClientRect();
+            return yes.height > 0 && yes.bottom <= box.top;
+        }""",
+        timeout=10_000,
+    )
     yes = page.locator("#new-chat-yes").bounding_box()
     box = page.locator("#question textarea").bounding_box()
     assert yes and box and yes["y"] >= 0 and yes["y"] + yes["height"] <= box["y"]
