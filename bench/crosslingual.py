@@ -90,7 +90,7 @@ def run(bench: Any, row: Callable[..., Any], fmt: Callable[[float | None], str])
         if ds.name not in devsets.ABSTENTION_ONLY:
             docs = stock.load_documents(
                 ROOT / "corpus"
-                if ds.name.startswith("gold")
+                if ds.name.rsplit("-", 1)[0] in devsets.SHIPPED
                 else ROOT / "bench" / "out" / "xquad" / ds.data_dir.name
             )
             bm25 = stock.retrieve_fn(stock.bm25(stock.split(docs), 10))

@@ -1,8 +1,9 @@
 """The development and test sets every retrieval benchmark scores, as (question, is-hit)
 pairs over an ingested data directory.
 
-- `gold-dev` / `gold-test`: the halves of bench/gold.jsonl (answerable questions) over the
-  shipped corpus; a passage is a hit when it holds an evidence quote (`rag.evaluate`).
+- `gold-dev` / `gold-test`: the halves of bench/gold.jsonl over the shipped corpus; a
+  passage is a hit when it holds an evidence quote (`rag.evaluate`); `walk-*` and
+  `probe-*` the same for bench/walk.jsonl and bench/probe.jsonl (`SHIPPED`).
 - the XQuAD sets of `bench/xquad.py`: a passage is a hit when its document is the
   question's paragraph.
 
@@ -27,6 +28,9 @@ sys.path.insert(0, str(BENCH))
 import xquad  # noqa: E402
 
 GOLD = BENCH / "gold.jsonl"
+# questions over the shipped corpus: the team's gold set, and two written by helpers who
+# read only the articles (README, "Measuring it"): `<name>-dev` / `<name>-test`
+SHIPPED = {"gold": GOLD, "walk": BENCH / "walk.jsonl", "probe": BENCH / "probe.jsonl"}
 # sets for abstention only: questions whose article is left out of the pool, and questions
 # whose answer sentence is cut from their paragraph (their answerable questions repeat
 # en-mixed's, so retrieval tuning leaves them out)
@@ -78,27 +82,30 @@ def ingest(folder: Path, data_dir: Path, embedder: str) -> dict[str, Any]:
 
 
 def gold_sets(data_dir: Path) -> list[DevSet]:
+    """Both halves of each question set over the shipped corpus (`SHIPPED`)."""
     from core.settings import load_settings
     from rag.evaluate import holds, indexed_documents, load_gold, locate_evidence
 
     _env(data_dir, os.environ.get("RAG_EMBEDDER", "bundled"))
     documents = indexed_documents(load_settings())
     out = []
-    for split in ("dev", "test"):
-        cases = []
-        for item in load_gold(GOLD):
-            if item.split != split:
-                continue
-            if not item.answerable:
-                cases.append(Case(item.id, item.question, None))
-                continue
-            spans = locate_evidence(item.evidence, documents)
+    for name, path in SHIPPED.items():
+        items = load_gold(path)
+        for split in ("dev", "test"):
+            cases = []
+            for item in items:
+                if item.split != split:
+                    continue
+                if not item.answerable:
+                    cases.append(Case(item.id, item.question, None))
+                    continue
+                spans = locate_evidence(item.evidence, documents)
 
-            def hit(p: Any, spans: Any = spans) -> bool:
-                return any(holds(p, s) for s in spans)
+                def hit(p: Any, spans: Any = spans) -> bool:
+                    return any(holds(p, s) for s in spans)
 
-            cases.append(Case(item.id, item.question, hit))
-        out.append(DevSet(f"gold-{split}", data_dir, cases, split))
+                cases.append(Case(item.id, item.question, hit))
+            out.append(DevSet(f"{name}-{split}", data_dir, cases, split))
     return out
 
 

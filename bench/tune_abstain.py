@@ -5,13 +5,10 @@
 Cases: bench/gold.jsonl's dev half (answerable and unanswerable) and the XQuAD `abstain`
 and `zh-abstain` sets (English and Chinese questions over a mixed-language pool from which
 every fourth article is left out: those questions are unanswerable), plus the answerable
-XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions, and XQuAD
-questions asked over the shipped corpus (`devsets.OFF_TOPIC`, unanswerable). For each,
+XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions. For each,
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
-on standardised signals is fitted (`--keep-weights`: the shipped weights kept), a second
-one for a question in another script than Latin over text in another script (Chinese over
-English, Vietnamese or Indonesian: kept as shipped with `--keep-weights` unless none is),
-and the four thresholds (`pick_thresholds`) catch the
+on standardised signals is fitted (`--keep-weights`: the shipped weights kept), and the
+four thresholds (`pick_thresholds`) catch the
 most unanswerable questions while false abstentions on each dev set's answerable questions
 stay at or under TARGET_FALSE. Prints the
 model to paste into rag/abstain.py, the dev figures, and how many questions the shipped
@@ -38,13 +35,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import devsets  # noqa: E402
 
 FEATURES = ("dense_top", "dense_gap", "sent_top", "sent_gap", "coverage")
-# the weights of a question in another script than Latin over text in another script
-# (`AbstainModel.nonlatin`), fitted on that case alone: the sentence signals and the
-# coverage (the nearest chunk's similarity and gap, the rankers' agreement and the
-# standing of the nearest chunk among the question's others (`dense_z`, which runs on
-# each corpus's own scale) came out with negative weights or answered the shipped
-# corpus's off-topic questions: not used)
-NONLATIN_FEATURES = ("sent_top", "sent_gap", "coverage")
 # the best sentence's language vs the question's
 GROUPS = ("same", "cross", "script", "script_nonlatin")
 
@@ -73,7 +63,6 @@ SETS = (
     "xquad en-mixed",
     "xquad zh-mixed",
     "xquad vi-mixed",
-    devsets.OFF_TOPIC,
 )
 # the abstain sets' pool with every article: their questions are the abstain sets'
 # answerable ones and the left-out articles' (answerable here); they bind the thresholds
@@ -116,44 +105,6 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 4000) -> np
         grad = xb.T @ ((p - y) * cw) + l2 * np.r_[0, w[1:]]
         w -= 2.0 * grad
     return w
-
-
-def _fit_raw(rows: list[tuple[dict, bool]], features: tuple[str, ...]) -> tuple[float, np.ndarray]:
-    """(bias, weights) on the raw signals, fitted on standardised ones."""
-    x = np.array([[s.get(f, 0.0) for f in features] for s, _ in rows])
-    y = np.array([1.0 if a else 0.0 for _, a in rows])
-    mean, std = x.mean(0), x.std(0) + 1e-9
-    w = fit((x - mean) / std, y)
-    raw_w = w[1:] / std
-    return float(w[0] - (raw_w * mean).sum()), raw_w
-
-
-def _cross_validate(rows: list[tuple[dict, bool]], features: tuple[str, ...]) -> None:
-    """5-fold: fitted on four fifths, the threshold that keeps the held-out fifth's
-    answerable questions at TARGET_FALSE, and the unanswerable ones it catches."""
-    rng = np.random.default_rng(0)
-    fold = rng.integers(0, 5, len(rows))
-    caught = false = n_un = n_ans = 0
-    for k in range(5):
-        train = [r for r, f in zip(rows, fold, strict=True) if f != k]
-        test = [r for r, f in zip(rows, fold, strict=True) if f == k]
-        b, w = _fit_raw(train, features)
-        z_train = sorted(b + sum(w[i] * s.get(f, 0.0) for i, f in enumerate(features))
-                         for s, a in train if a)  # fmt: skip
-        cut = z_train[int(TARGET_FALSE * len(z_train))] if z_train else 0.0
-        for s, a in test:
-            z = b + sum(w[i] * s.get(f, 0.0) for i, f in enumerate(features))
-            if a:
-                n_ans += 1
-                false += z < cut
-            else:
-                n_un += 1
-                caught += z < cut
-    print(
-        f"  non-Latin script over another script, 5-fold: abstains on "
-        f"{caught / max(1, n_un):.3f} of {n_un} unanswerable, {false / max(1, n_ans):.3f} "
-        f"of {n_ans} answerable"
-    )
 
 
 GRID = 60  # candidate thresholds per group (quantiles of the dev probabilities)
@@ -211,13 +162,10 @@ def report(
     features: tuple[str, ...],
     name: str,
     keep: str | None = None,
-    nonlatin_features: tuple[str, ...] = (),
 ) -> None:
     """Fit one model on `features` and print it with its dev figures. `keep`: an
     embedder kind whose shipped weights (`rag.abstain.MODELS`) are kept and only the
-    thresholds chosen again. `nonlatin_features`: fit the weights of a question in
-    another script than Latin over text in another script on that case alone (its
-    5-fold cross-validated figures printed first)."""
+    thresholds chosen again."""
     fitted = [r for name, v in data.items() if name not in CHECK_ONLY for r in v]
     rows = [r for r in fitted if group(r[0]) == "same"]  # fitted on same-language cases
     x = np.array([[s.get(f, 0.0) for f in features] for s, _ in rows])
@@ -236,46 +184,11 @@ def report(
         raw_w = w[1:] / std
         bias = float(w[0] - (raw_w * mean).sum())
 
-    def linear(s: dict) -> float:
+    def prob(s: dict) -> float:
         z = bias + sum(raw_w[i] * s.get(f, 0.0) for i, f in enumerate(features))
         return float(1 / (1 + np.exp(-z)))
 
-    # a question in another script than Latin over text in another script: its own
-    # weights, fitted on that case alone (the shipped ones with --keep-weights)
-    other = [r for v in data.values() for r in v if group(r[0]) == "script_nonlatin"]
-    nonlatin: Callable[[dict], float] | None = None
-    nonlatin_model: dict = {}
-    if nonlatin_features and other:
-        if keep is not None:
-            from rag.abstain import MODELS
-
-            shipped_nl = MODELS[keep].nonlatin
-            if shipped_nl is not None:
-                nl_features = tuple(shipped_nl.weights)
-                nl_w = np.array([shipped_nl.weights[f] for f in nl_features])
-                nl_b = shipped_nl.bias
-        if keep is None or MODELS[keep].nonlatin is None:
-            nl_features = nonlatin_features
-            nl_b, nl_w = _fit_raw(other, nl_features)
-            _cross_validate(other, nl_features)
-
-        def nonlatin(s: dict) -> float:
-            z = nl_b + sum(nl_w[i] * s.get(f, 0.0) for i, f in enumerate(nl_features))
-            return float(1 / (1 + np.exp(-z)))
-
-        nonlatin_model = {
-            "bias": round(float(nl_b), 4),
-            "weights": {f: round(float(nl_w[i]), 4) for i, f in enumerate(nl_features)},
-        }
-
-    def prob(s: dict) -> float:
-        if nonlatin is not None and group(s) == "script_nonlatin":
-            return nonlatin(s)
-        return linear(s)
-
     thresholds = pick_thresholds(data, prob)
-    if nonlatin_model:
-        nonlatin_model["threshold"] = thresholds["script_nonlatin"]
     print(
         f"model {name}:",
         json.dumps(
@@ -286,7 +199,6 @@ def report(
                 "threshold_cross": thresholds["cross"],
                 "threshold_script": thresholds["script"],
                 "threshold_script_nonlatin": thresholds["script_nonlatin"],
-                **({"nonlatin": nonlatin_model} if nonlatin_model else {}),
             }
         ),
     )
@@ -340,13 +252,7 @@ def main() -> int:
         data = collect(devsets.prepare("tune", args.embedder), args.limit)
     if args.save:
         args.save.write_text(json.dumps(data))
-    report(
-        data,
-        FEATURES,
-        "(MODELS)",
-        args.embedder if args.keep_weights else None,
-        NONLATIN_FEATURES,
-    )
+    report(data, FEATURES, "(MODELS)", args.embedder if args.keep_weights else None)
     return 0
 
 

@@ -24,11 +24,7 @@ nearest chunk's) and `asked_latin` (the question's script) are not features but 
 threshold: across languages similarity runs lower, lowest across scripts (and not as low
 for a Chinese question over Latin text as for English over Chinese), so each case has
 its own threshold (the dev data has few unanswerable questions of those kinds, and a
-feature would have learnt "another language means answerable"). A question in another
-script than Latin over text in another script (Chinese over Indonesian) has its own
-weights too (`AbstainModel.nonlatin`), fitted on that case alone, off-topic questions
-over the shipped corpus among them: there the same-script weights let most of those
-through.
+feature would have learnt "another language means answerable").
 
 Its weights are fitted by `bench/tune_abstain.py` on development data only
 (bench/gold.jsonl's dev half and XQuAD questions whose article is left out of the pool),
@@ -58,13 +54,6 @@ def crossing_of(signals: dict[str, float]) -> tuple[float, float]:
     return signals.get("cross", 0.0), signals.get("cross_script", 0.0)
 
 
-def _script_nonlatin(signals: dict[str, float]) -> bool:
-    """Asked in another script than Latin, over text in another script (of the best
-    sentence, else of the nearest chunk)."""
-    _cross, cross_script = crossing_of(signals)
-    return bool(cross_script) and not signals.get("asked_latin", 1.0)
-
-
 @dataclass(frozen=True)
 class AbstainModel:
     bias: float
@@ -79,18 +68,6 @@ class AbstainModel:
     # another script (Chinese over Indonesian): similarity runs low both ways, but not
     # equally low (None: threshold_script)
     threshold_script_nonlatin: float | None = None
-    # ... and its own weights there (None: these): a Chinese question over Indonesian or
-    # English sentences is read with similarities that run low and loose, where the best
-    # sentence's standing above the others weighs more than within a script (fitted on
-    # that case alone, `bench/tune_abstain.py`)
-    nonlatin: AbstainModel | None = None
-
-    def for_signals(self, signals: dict[str, float]) -> AbstainModel:
-        """The model that reads these signals: `nonlatin` for a question in another script
-        than Latin over text in another script, else this one."""
-        if self.nonlatin is not None and _script_nonlatin(signals):
-            return self.nonlatin
-        return self
 
     def threshold_for(self, signals: dict[str, float]) -> float:
         cross, cross_script = crossing_of(signals)
@@ -137,19 +114,6 @@ MODELS: dict[str, AbstainModel] = {
         threshold_cross=0.013433,
         threshold_script=0.000466,
         threshold_script_nonlatin=0.011724,
-        # fitted on 2026-12-02 (`python bench/tune_abstain.py --keep-weights`, which fits
-        # them when the shipped model has none) on the Chinese questions whose best
-        # sentence is in the Latin script, of every dev set: XQuAD zh-abstain's left-out
-        # questions abstain 49.6% (was 44.4%) at 4.1% false, zh-mixed 4.9% false, and
-        # Chinese questions on Wikipedia asked over the shipped news corpus
-        # (`devsets.OFF_TOPIC`; other questions than those fitted on) 96 of 149 (was 75);
-        # 5-fold cross-validated 49.8% of that case's unanswerable questions at 5.1% false.
-        # The same-script weights, with the fourth threshold alone, caught 39% there.
-        nonlatin=AbstainModel(
-            bias=-34.4043,
-            weights={"sent_top": 36.8613, "sent_gap": 113.0081, "coverage": 4.4739},
-            threshold=0.193422,
-        ),
     ),
 }
 
@@ -201,9 +165,8 @@ def decide(result: Retrieval) -> Decision:
     p = screen.probability(result.signals) if screen is not None else 0.0
     if screen is None or p < SURE:
         signals = result.sentence_signals() if model is not LEXICAL else result.signals
-        reader = model.for_signals(signals)
-        p = reader.probability(signals)
-        if p < reader.threshold_for(signals):
+        p = model.probability(signals)
+        if p < model.threshold_for(signals):
             return Decision(True, p)
     if model is not LEXICAL and not result.signals.get("cross", 0.0):  # the nearest chunk's
         q = LEXICAL.probability(result.signals)

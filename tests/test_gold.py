@@ -169,24 +169,30 @@ def test_canonical_h100_question() -> None:
     assert not any(ok(t) for t in bad)
 
 
-# bench/walk.jsonl: questions written by helpers who never saw an answer (README,
-# "Measuring it"); held to the same rules, so a score on it means what it says
-WALK = ROOT / "bench" / "walk.jsonl"
-WALK_ROWS = [json.loads(line) for line in WALK.read_text(encoding="utf-8").splitlines()]
+# bench/walk.jsonl and bench/probe.jsonl: questions written by helpers who never saw an
+# answer (README, "Measuring it"); held to the same rules, so a score on them means what it
+# says
+FRESH = {
+    name: [json.loads(line) for line in (ROOT / "bench" / name).read_text("utf-8").splitlines()]
+    for name in ("walk.jsonl", "probe.jsonl")
+}
+FRESH_ROWS = [row for rows in FRESH.values() for row in rows]
 
 
-def test_the_walk_set_has_the_schema_and_ids_of_its_own() -> None:
-    for row in WALK_ROWS:
+@pytest.mark.parametrize("name", sorted(FRESH))
+def test_a_fresh_set_has_the_schema_and_ids_of_its_own(name: str) -> None:
+    rows = FRESH[name]
+    for row in rows:
         assert KEYS <= set(row) <= KEYS | {"note"}, row.get("id")
         assert row["lang"] in LANG_MINIMUM and row["split"] in ("dev", "test"), row["id"]
-    ids = Counter(row["id"] for row in [*WALK_ROWS, *GOLD_ROWS])
+    ids = Counter(row["id"] for row in [*FRESH_ROWS, *GOLD_ROWS])
     assert [k for k, v in ids.items() if v > 1] == []
-    assert {r["split"] for r in WALK_ROWS} == {"dev", "test"}
-    assert sum(r["type"] == "unanswerable" for r in WALK_ROWS) >= 10
+    assert {r["split"] for r in rows} == {"dev", "test"}
+    assert sum(r["type"] == "unanswerable" for r in rows) >= 10
 
 
-@pytest.mark.parametrize("row", WALK_ROWS, ids=[r["id"] for r in WALK_ROWS])
-def test_walk_quotes_are_verbatim_and_patterns_fit_them(row: dict[str, Any]) -> None:
+@pytest.mark.parametrize("row", FRESH_ROWS, ids=[r["id"] for r in FRESH_ROWS])
+def test_fresh_quotes_are_verbatim_and_patterns_fit_them(row: dict[str, Any]) -> None:
     test_quotes_are_verbatim_and_regexes_compile(row)
     test_answerable_and_unanswerable_are_consistent(row)
     if row["type"] in {"unanswerable", "who-said"}:
