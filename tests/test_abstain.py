@@ -105,6 +105,10 @@ def test_abstain_text_speaks_the_question_language() -> None:
         ("Apa ibu kota negara Peru?", "id"),
         ("秘鲁的首都是哪座城市？", "zh"),
         ("qwertzuiop asdfghjkl zxcvbnm?", "en"),
+        # Chinese questions the news never touches, read across scripts (similarity runs
+        # low there: this case has a threshold of its own)
+        ("最后一次瘟疫爆发是什么时候？", "zh"),
+        ("明天北京天气怎么样?", "zh"),
     ],
 )
 def test_unanswerable_questions_abstain_in_three_languages(
@@ -123,6 +127,10 @@ def test_unanswerable_questions_abstain_in_three_languages(
         "Berapa banyak GPU H100 yang akan dimiliki Meta pada akhir tahun?",
         "Meta到年底将拥有多少个H100 GPU？",
         "Who is the CEO of Nvidia?",
+        # Chinese questions over the Indonesian articles only (bench/probe.jsonl's dev
+        # half): with weights fitted on the Wikipedia pools for this case, both abstained
+        "黄仁勋那件皮夹克是谁给他的?",
+        "文章说的“诸神之战”格局里,特斯拉和哪家AI公司绑在一起?",
     ],
 )
 def test_answerable_questions_do_not_abstain_in_three_languages(
