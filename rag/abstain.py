@@ -29,10 +29,11 @@ feature would have learnt "another language means answerable").
 Its weights are fitted by `bench/tune_abstain.py` on development data only
 (bench/gold.jsonl's dev half and XQuAD questions whose article is left out of the pool),
 on same-language questions, and its four thresholds together, so that the most
-unanswerable questions abstain while at most 5% of each dev set's answerable ones do.
-Each embedder kind has its own model because similarities are on its own scale; kinds
-that cannot be measured
-here (an Ollama model) and the builtin hash embedder use the lexical model, which only
+unanswerable questions abstain while at most 5% of each dev set's answerable ones do (the
+dev halves of bench/walk.jsonl and bench/probe.jsonl among them: questions over the
+shipped corpus written by people who read only the articles). Each embedder kind has its
+own model because similarities are on its own scale; kinds that cannot be measured here
+(an Ollama model) and the builtin hash embedder use the lexical model, which only
 abstains when the corpus lacks the question's terms.
 """
 
