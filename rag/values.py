@@ -589,6 +589,13 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     no_money, no_span = _counts_things(question)
     money = asks_money(question)
     how_long = _asks_how_long(question)
+
+    def wrong_span(end: int) -> bool:
+        """The value ending at `end` is a span of time where the question counts a thing
+        (money or years count none of it), or is none where it asks how many years."""
+        span = bool(_SPAN_AFTER.match(sentence[end:]))
+        return (no_span and span) or (span_asked and not span)
+
     out: list[Value] = []
     upto = 0  # the end of a range already read ("$10-$18": its 18 is no value of its own)
     for m in _NUMBER.finditer(sentence):
@@ -623,7 +630,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         prefix = _PREFIX.search(sentence, 0, a)
         if prefix:
             a = prefix.start()
-        span = bool(_SPAN_AFTER.match(sentence[b:]))
+        spanned = wrong_span(b)
         suffix = _SUFFIX.match(sentence[b:])
         if suffix:
             if no_share and _PERCENT.search(suffix.group(0)):
@@ -633,10 +640,9 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         of_money = bool(currency or (suffix and _CURRENCY_AFTER.match(suffix.group(0))))
         if money and not of_money:
             continue  # asked for money: a count, a share or a year is no answer
-        if (no_money and of_money) or (no_span and span):
-            continue  # asked how many of a thing: money or years count none
-        if span_asked and not span:
-            continue  # asked how many years: only a span of time answers
+        if (no_money and of_money) or spanned:
+            continue  # asked how many of a thing, money or years count none; asked how
+            # many years, only a span of time answers
         if how_long and (of_money or (suffix and _PERCENT.search(suffix.group(0)))):
             continue  # asked how long: a share or an amount of money is no length
         bare = not (prefix or suffix or m.group("mult")) and len(m.group("num")) <= 2
@@ -668,8 +674,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
         currency = prefix or _CURRENCY_AFTER.match(sentence[b:])
         if money and not currency:
             continue
-        after_span = bool(_SPAN_AFTER.match(sentence[b:]))
-        if (no_money and currency) or (no_span and after_span) or (span_asked and not after_span):
+        if (no_money and currency) or wrong_span(b):
             continue
         if currency and not prefix:
             b += currency.end()
@@ -680,12 +685,7 @@ def _numbers(sentence: str, question: str) -> list[Value]:
     for m in [] if money else _WORD_NUMBER.finditer(sentence):
         word = m.group("word")
         key = _WORD_NUMBERS[word.lower()] if word else _HAN_DIGITS[m.group("han")]
-        after_span = bool(_SPAN_AFTER.match(sentence[m.end() :]))
-        if (
-            key not in asked
-            and not (no_span and after_span)
-            and not (span_asked and not after_span)
-        ):
+        if key not in asked and not wrong_span(m.end()):
             out.append(Value(m.group(0), m.start(), m.end(), key))
             taken.append(m.start())
     if noun is not None:
