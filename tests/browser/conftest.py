@@ -135,3 +135,21 @@ def shot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def rects(page: Any, **selectors: str) -> dict[str, dict[str, float]]:
+    """Where several elements are, measured in one script run, so in one layout: measured
+    one `bounding_box()` after another, a layout pass between two calls (the chat refitted
+    to the window) can move one element and not the other, and a test compares two
+    layouts. Each value has x, y, width and height in viewport pixels, as bounding_box."""
+    found: dict[str, dict[str, float] | None] = page.evaluate(
+        """(selectors) => Object.fromEntries(Object.entries(selectors).map(([name, sel]) => {
+            const el = document.querySelector(sel);
+            const r = el && el.getBoundingClientRect();
+            return [name, r ? {x: r.x, y: r.y, width: r.width, height: r.height} : null];
+        }))""",
+        selectors,
+    )
+    missing = [name for name, rect in found.items() if rect is None]
+    assert not missing, f"not on the page: {missing}"
+    return {name: rect for name, rect in found.items() if rect is not None}

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.settings import Settings
 from index.ingest import Ingestor
-from tests.browser.conftest import shot
+from tests.browser.conftest import rects, shot
 from tests.fake_ollama import FakeOllama
 from tests.ollama_router import REWRITES, router
 
@@ -249,9 +249,9 @@ def test_example_questions_are_clickable_and_abstentions_list_related_passages(
     assert turn.locator(".answer-text a.cite").count() == 0
     shot(page, "browser-abstain")
     # the chat fills the window and the question box stays in view
-    box = page.locator("#transcript .transcript").bounding_box()
-    ask_row = page.locator("#question textarea").bounding_box()
-    assert box and ask_row and box["height"] > 500
+    at = rects(page, box="#transcript .transcript", ask_row="#question textarea")
+    box, ask_row = at["box"], at["ask_row"]
+    assert box["height"] > 500
     assert ask_row["y"] + ask_row["height"] <= 1000
     assert page.js_errors == []
 
@@ -388,10 +388,8 @@ def test_a_phone_width_window_gives_the_question_box_the_whole_width(
     # passage that follows the answer no longer takes the page down to the viewer)
     first = turn.locator(".answer-text").bounding_box()
     assert first and 0 <= first["y"] < 800
-    box = page.locator("#question textarea").bounding_box()
-    button = page.locator("#ask").bounding_box()
-    model = page.locator("#model input").bounding_box()
-    assert box and button and model
+    at = rects(page, box="#question textarea", button="#ask", model="#model input")
+    box, button, model = at["box"], at["button"], at["model"]
     # side by side the box was ~120 px wide and the model's name cut
     assert box["width"] >= 280 and button["y"] >= box["y"] + box["height"]
     assert model["width"] >= 240
@@ -415,20 +413,21 @@ def test_new_chat_asks_before_clearing_a_conversation(
     page.click("#new-chat")  # asks first, clears nothing yet
     page.get_by_text("Clear this conversation (1 question and its answer)?").wait_for()
     assert page.locator("#transcript .turn").count() == 1
-    # the question is in the window, the question box still in view below it (once the
-    # layout has settled: on a busy machine the box was measured before it moved down)
-    page.wait_for_function(
+    # the question is in the window, the question box still in view below it, once the
+    # layout has settled. Both are measured in one script run: measured one after the
+    # other, a layout pass between them (the chat box refitted to the window) moved the
+    # box up after the button had been measured, and CI failed on a layout that was right.
+    settled = page.wait_for_function(
         """() => {
             const yes = document.querySelector('#new-chat-yes').getBoundingClientRect();
             const box = document.querySelector('#question textarea').getBoundingClientRect();
-            return yes.height > 0 && yes.bottom <= box.top;
+            const ok = yes.height > 0 && yes.bottom <= box.top;
+            return ok && {yes: [yes.top, yes.bottom], box: [box.top, box.bottom]};
         }""",
         timeout=10_000,
-    )
-    yes = page.locator("#new-chat-yes").bounding_box()
-    box = page.locator("#question textarea").bounding_box()
-    assert yes and box and yes["y"] >= 0 and yes["y"] + yes["height"] <= box["y"]
-    assert box["y"] + box["height"] <= 900
+    ).json_value()
+    assert settled["yes"][0] >= 0 and settled["yes"][1] <= settled["box"][0]
+    assert settled["box"][1] <= 900
     shot(page, "browser-new-chat-confirm")
     page.click("#new-chat-no")  # cancelled: the conversation stays
     confirm.wait_for(state="hidden")

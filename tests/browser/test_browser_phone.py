@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.settings import Settings
-from tests.browser.conftest import shot
+from tests.browser.conftest import rects, shot
 from tests.browser.test_browser_chat import open_app
 
 PHONE = {"width": 400, "height": 800}
@@ -67,17 +67,21 @@ def test_the_header_is_compact_at_phone_width(
     page.wait_for_selector("#banner .banner.model-free")
     page.wait_for_timeout(300)  # the chat is fitted to the window after the header
     height = PHONE["height"]
-    header = page.locator("#header").bounding_box()
-    tabs = page.get_by_role("tablist").first.bounding_box()
-    assert header and tabs
+    at = rects(
+        page,
+        header="#header",
+        tabs="[role=tablist]",
+        chat="#transcript .transcript",
+        question="#question textarea",
+    )
+    header, tabs = at["header"], at["tabs"]
     # it took about half the window (the tabs began at 416 px of 800)
     assert header["y"] + header["height"] <= 0.25 * height, header
     assert tabs["y"] <= 0.25 * height, tabs
     # ... and the chat gets most of it (it was about 200 px tall)
-    chat = page.locator("#transcript .transcript").bounding_box()
-    question = page.locator("#question textarea").bounding_box()
-    assert chat and chat["height"] >= 0.45 * height, chat
-    assert question and question["y"] + question["height"] <= height
+    chat, question = at["chat"], at["question"]
+    assert chat["height"] >= 0.45 * height, chat
+    assert question["y"] + question["height"] <= height
     # still said: the title, the answer mode, the banner's headline and its commands
     assert page.locator(".app-title").is_visible()
     assert page.locator("#status li").first.inner_text() == "model-free answers"
