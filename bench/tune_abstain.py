@@ -8,7 +8,8 @@ every fourth article is left out: those questions are unanswerable), plus the an
 XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions, XQuAD
 questions asked over the shipped corpus (`devsets.OFF_TOPIC`, unanswerable), and the dev
 halves of bench/walk.jsonl and bench/probe.jsonl (questions over the shipped corpus
-written by helpers who read only the articles). For each,
+written by helpers who read only the articles), and bench/follow_ups.jsonl's follow-ups
+asked after their first question (answerable: they bind the thresholds). For each,
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
 on standardised signals is fitted (`--keep-weights`: the shipped weights kept), and the
 four thresholds (`pick_thresholds`) catch the
@@ -57,6 +58,7 @@ def group(s: dict) -> str:
 
 
 TARGET_FALSE = 0.05
+FOLLOW_UPS = "follow-ups"
 SETS = (
     "gold-dev",
     # questions over the shipped corpus written by helpers who read only the articles:
@@ -72,12 +74,45 @@ SETS = (
     "xquad zh-mixed",
     "xquad vi-mixed",
     devsets.OFF_TOPIC,
+    # bench/follow_ups.jsonl, asked after their first question (answerable; checks only):
+    # "Kapan targetnya?" after the H100 question must not be declined
+    FOLLOW_UPS,
 )
 # the abstain sets' pool with every article: their questions are the abstain sets'
 # answerable ones and the left-out articles' (answerable here); they bind the thresholds
 # (at most 5% false on every set) but are not fitted on twice; vi-mixed has no abstain set
 # of its own (a question in another language than English or Chinese)
-CHECK_ONLY = ("xquad en-mixed", "xquad zh-mixed", "xquad vi-mixed")
+CHECK_ONLY = ("xquad en-mixed", "xquad zh-mixed", "xquad vi-mixed", FOLLOW_UPS)
+
+
+def follow_up_signals(corpus: Path) -> list[tuple[dict, bool]]:
+    """Abstention's signals for each of bench/follow_ups.jsonl's questions, asked model-free
+    after its first question: the retrieval `rag.answer` makes for it (the question with
+    the person or subject of the turn before put in, or the question and, judged, the
+    question before with it; `follows_on`)."""
+    from core.settings import load_settings
+    from rag.answer import Answerer
+    from rag.compound import follows_on, swapped_subject, with_person
+    from rag.schema import Turn
+
+    rows = []
+    with Answerer(load_settings(data_dir=corpus)) as answerer:
+        retriever = answerer.retriever
+        for line in (ROOT / "bench" / "follow_ups.jsonl").read_text("utf-8").splitlines():
+            fu = json.loads(line)
+            first = Turn(fu["first"], answerer.ask(fu["first"], no_llm=True).answer)
+            q = fu["question"]
+            standalone = with_person(q, first) or swapped_subject(q, first.question)
+            if standalone:
+                got = retriever.search([standalone])
+            elif follows_on(q):
+                context = f"{first.question} {q}"
+                got = retriever.search([q, context], judge=context)
+            else:
+                got = retriever.search([q])
+            if got.passages:
+                rows.append((dict(got.sentence_signals()), True))
+    return rows
 
 
 def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tuple[dict, bool]]]:
@@ -101,6 +136,9 @@ def collect(sets: list[devsets.DevSet], limit: int | None) -> dict[str, list[tup
         retriever.close()
         print(f"  {ds.name}: {len(rows)} questions in {time.perf_counter() - t:.1f} s")
         out[ds.name] = rows
+        if ds.name == "gold-dev" and FOLLOW_UPS in SETS:
+            out[FOLLOW_UPS] = follow_up_signals(ds.data_dir)
+            print(f"  {FOLLOW_UPS}: {len(out[FOLLOW_UPS])} questions")
     return out
 
 
