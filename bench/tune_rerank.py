@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import devsets  # noqa: E402
 
-DEPTHS = (2, 3, 4, 5)  # rag.rerank reads TOP_PASSAGES (5) at most
+DEPTHS = (2, 3, 4, 5, 6, 8, 10)  # rag.rerank reads RERANK_PASSAGES (10) at most
 PRIORS = (0.0, 0.0025, 0.005, 0.01, 0.02, 0.04)
 # one penalty for every question language: what it chose (0.04) is English questions'
 # bias (`rag.sentences.SAME_LANGUAGE_BIAS`); Chinese and Vietnamese questions' larger one

@@ -88,10 +88,10 @@ class Settings(BaseSettings):
         3000, ge=100, description="Token budget (tiktoken) for the passages given to the model."
     )
     rerank_depth: int = Field(
-        5,
+        8,
         ge=0,
-        le=5,
-        description="The first N passages (5 at most) are re-ordered by their best sentence's "
+        le=10,
+        description="The first N passages (10 at most) are re-ordered by their best sentence's "
         "similarity to the question (bundled embedder); 0 turns it off.",
     )
     ui_auth: str | None = Field(

@@ -19,9 +19,10 @@ The sentence rerank (`rag.rerank`) embeds the first passages' sentences on every
 question open) and reuse those vectors. Vectors are cached by sentence text for the
 process's life (a chat asks about the same passages again) and, given a store
 (`index.sentence_store`, in the data dir), between processes: a one-shot `rag ask` then
-embeds only the sentences no earlier question brought up. Only the first
-`TOP_PASSAGES` passages are read. Only neural embedders are used: the
-builtin hash embedder's similarities carry no meaning at sentence level.
+embeds only the sentences no earlier question brought up. The signals read fusion's first
+`TOP_PASSAGES` passages (as before the rerank), the rerank the first `RERANK_PASSAGES`. Only
+neural embedders are used: the builtin hash embedder's similarities carry no meaning at
+sentence level.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from index.sentence_store import SentenceVectorStore
 
 TOP_PASSAGES = 5  # sentences come from these passages (as in bench/tune_abstain.py)
+RERANK_PASSAGES = 10  # ... and the rerank's from these (`rag.rerank`)
 PER_PASSAGE = 12  # ... at most this many of each (one very long passage must not cost seconds)
 MIN_CHARS = 12  # a shorter "sentence" (a heading, a list marker) says nothing
 GAP_RANK = 10  # sent_gap: best minus this-th best
@@ -158,7 +160,7 @@ class SentenceSimilarity:
         sentence of MIN_CHARS that `index.chunker.statements` keeps: a statement, no page
         furniture). The sentences are those `sentences()` reads, so abstention's signals
         embed nothing more."""
-        per = [_of(p) for p in passages[:TOP_PASSAGES]]
+        per = [_of(p) for p in passages[:RERANK_PASSAGES]]
         texts = list(dict.fromkeys(t for ts in per for t in ts))
         out: list[float | None] = [None] * len(passages)
         if not texts or not queries:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from core.settings import Settings
 from index.embedders import BuiltinEmbedder
 from rag.rerank import sentence_rerank
+from rag.schema import Passage
 from rag.sentences import RetrievalSentences, SentenceSimilarity, sentences
 from tests.test_sentences import CountingEmbedder, passage
 
@@ -176,3 +177,30 @@ def test_a_chinese_question_gives_up_its_own_larger_bias() -> None:
     signals = sim.signals(embedder, query, [chinese], "zh")
     raw = sim.signals(embedder, query, [chinese])
     assert abs(signals["sent_top"] - (raw["sent_top"] - 0.08)) < 1e-6
+
+
+def test_the_rerank_reads_past_the_fifth_passage(bundled_index: Settings) -> None:
+    """The sentence that answers may sit in fusion's sixth passage: a question written by
+    someone who read only the articles (bench/probe.jsonl) had it there, out of the old
+    depth's reach (5)."""
+    from rag.retrieve import Retriever
+
+    question = "In which apps is Meta AI being used, according to the SIGGRAPH article?"
+    needle = "digunakan di Facebook, Instagram"
+    assert bundled_index.rerank_depth >= 8
+    retriever = Retriever(bundled_index)
+    shallow = Retriever(bundled_index.model_copy(update={"rerank_depth": 5}))
+
+    def at(passages: list[Passage]) -> int:
+        return next(i for i, p in enumerate(passages) if needle in p.text)
+
+    fused = at(retriever.search([question], rerank=False).passages)
+    assert fused >= 5
+    shallow_got, deep_got = shallow.search([question]), retriever.search([question])
+    assert at(shallow_got.passages) == fused
+    assert at(deep_got.passages) < fused
+    # abstention reads the same sentences either way (fusion's first five passages, those
+    # its thresholds were chosen on), though the passages shown changed
+    assert deep_got.sentence_signals() == shallow_got.sentence_signals()
+    retriever.close()
+    shallow.close()
