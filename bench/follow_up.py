@@ -1,7 +1,7 @@
 """Questions asked as the second turn of a model-free chat: does the turn before change
 whether a question is declined, or answered right?
 
-    python bench/follow_up.py
+    python bench/follow_up.py [--follow-ups]   (--follow-ups: bench/follow_ups.jsonl only)
 
 Dev sets only (`devsets.prepare("tune")`): the gold dev half, XQuAD's left-out-article set
 asked in English (`xquad abstain`) and in Chinese (`xquad zh-abstain`; every third
@@ -20,7 +20,9 @@ rewrite ("On how many GPUs was that trained?", "Berapa GPU yang digunakan untuk
 melatihnya?", "How many GPUs?", "他假设的...", "What about Anthropic?" after the CEO of
 another company) of a gold **dev** question (`from`, whose
 accept patterns score it), asked after a first question that gives its subject; and
-alone, where most cannot be answered.
+alone, where most cannot be answered. Six more ask what the corpus does not hold
+("Berapa harganya?", its price, after the H100 question; `from` null): judged with
+the question before it, a follow-up was answered more often (bench/RESULTS.md).
 
 Printed per set and turn before: the share declined, of unanswerable and of answerable
 questions, and the share answered right (XQuAD: an answer text in the answer; gold and
@@ -62,9 +64,10 @@ def main() -> int:
     accept = {g.id: list(g.accept) for g in gold if g.answerable}
     article = {g.id: g.evidence[0].file for g in gold if g.evidence}
     sets = {ds.name: ds for ds in devsets.prepare("tune", "bundled", log=lambda s: None)}
+    names = () if "--follow-ups" in sys.argv[1:] else SETS
     # (set, turn before, answerable) -> [asked, declined, right]
     tally: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for name in SETS:
+    for name in names:
         ds = sets[name]
         devsets._env(ds.data_dir, "bundled")
         for case in ds.cases:
@@ -106,10 +109,13 @@ def main() -> int:
             history = {"alone": [], "its first question": [Turn(fu["first"], first.answer)]}
             for label, turns in history.items():
                 got = answerer.ask(fu["question"], no_llm=True, history=turns)
-                right = got.mode != "abstain" and any(
-                    re.search(p, got.answer, re.IGNORECASE) for p in accept[fu["from"]]
+                answerable = fu["from"] is not None
+                right = (
+                    answerable
+                    and got.mode != "abstain"
+                    and any(re.search(p, got.answer, re.IGNORECASE) for p in accept[fu["from"]])
                 )
-                row = tally[("follow-ups", label, True)]
+                row = tally[("follow-ups", label, answerable)]
                 row[0] += 1
                 row[1] += got.mode == "abstain"
                 row[2] += right

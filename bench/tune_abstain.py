@@ -9,7 +9,7 @@ XQuAD en-zh, zh-zh, and en-, zh- and vi-mixed (the whole pool) questions, XQuAD
 questions asked over the shipped corpus (`devsets.OFF_TOPIC`, unanswerable), and the dev
 halves of bench/walk.jsonl and bench/probe.jsonl (questions over the shipped corpus
 written by helpers who read only the articles), and bench/follow_ups.jsonl's follow-ups
-asked after their first question (answerable: they bind the thresholds). For each,
+asked after their first question (the answerable ones bind the thresholds). For each,
 the real retriever's signals (`Retrieval.signals`) are computed once; a logistic regression
 on standardised signals is fitted (`--keep-weights`: the shipped weights kept), and the
 four thresholds (`pick_thresholds`) catch the
@@ -74,8 +74,8 @@ SETS = (
     "xquad zh-mixed",
     "xquad vi-mixed",
     devsets.OFF_TOPIC,
-    # bench/follow_ups.jsonl, asked after their first question (answerable; checks only):
-    # "Kapan targetnya?" after the H100 question must not be declined
+    # bench/follow_ups.jsonl, asked after their first question (checks only): "Kapan
+    # targetnya?" after the H100 question must not be declined
     FOLLOW_UPS,
 )
 # the abstain sets' pool with every article: their questions are the abstain sets'
@@ -88,8 +88,8 @@ CHECK_ONLY = ("xquad en-mixed", "xquad zh-mixed", "xquad vi-mixed", FOLLOW_UPS)
 def follow_up_signals(corpus: Path) -> list[tuple[dict, bool]]:
     """Abstention's signals for each of bench/follow_ups.jsonl's questions, asked model-free
     after its first question: the retrieval `rag.answer` makes for it (the question with
-    the person or subject of the turn before put in, or the question and, judged, the
-    question before with it; `follows_on`)."""
+    the person or subject of the turn before put in, or the question and the question
+    before with it; `follows_on`)."""
     from core.settings import load_settings
     from rag.answer import Answerer
     from rag.compound import follows_on, swapped_subject, with_person
@@ -106,12 +106,11 @@ def follow_up_signals(corpus: Path) -> list[tuple[dict, bool]]:
             if standalone:
                 got = retriever.search([standalone])
             elif follows_on(q):
-                context = f"{first.question} {q}"
-                got = retriever.search([q, context], judge=context)
+                got = retriever.search([q, f"{first.question} {q}"])
             else:
                 got = retriever.search([q])
             if got.passages:
-                rows.append((dict(got.sentence_signals()), True))
+                rows.append((dict(got.sentence_signals()), fu["from"] is not None))
     return rows
 
 

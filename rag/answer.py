@@ -248,9 +248,9 @@ class _Run:
         queries = [q for base, version in names for q in (f"{base} {version}", base + version)]
         return unnamed_version(question, self.owner.retriever.lexical_texts(queries))
 
-    def _retrieve(self, variants: list[str], judge: str | None = None) -> Retrieval:
+    def _retrieve(self, variants: list[str]) -> Retrieval:
         t = time.perf_counter()
-        result = self.owner.retriever.search(variants, self.top_k, judge=judge)
+        result = self.owner.retriever.search(variants, self.top_k)
         self.timings["retrieve"] = (time.perf_counter() - t) * 1000
         return result
 
@@ -261,7 +261,6 @@ class _Run:
                 self._failed(down)
         standalone: str | None = None
         variants = [self.question]
-        judge: str | None = None  # the variant abstention judges (None: the question)
         if not self.history and asks_nothing(self.question):
             # "When?" with nothing before it: any sentence with a date "answered" it
             said = one_line(self.question.strip())[:40]
@@ -297,11 +296,8 @@ class _Run:
         if standalone:
             variants = [standalone]
         elif self.history and follows_on(self.question):
-            # model-free follow-up: the previous question gives the context, and is
-            # judged with it ("Kapan targetnya?", when is its target, alone asks nothing a
-            # passage could hold, and was declined after the H100 question)
-            judge = f"{self.history[-1].question} {self.question}"
-            variants.append(judge)
+            # model-free follow-up: the previous question gives the context
+            variants.append(f"{self.history[-1].question} {self.question}")
         search_question = standalone or self.question
         parts = split_question(search_question)
         if len(parts) > 1 and not self.use_llm:
@@ -314,7 +310,7 @@ class _Run:
         unnamed = self._unnamed_version(search_question)
         if self.use_llm and not unnamed:
             variants += self._rewrites(search_question)
-        result = self._retrieve(variants, judge)
+        result = self._retrieve(variants)
         passages = result.passages
         self.sentences = result.sentences
 

@@ -67,7 +67,7 @@ class DenseResult:
     kind: str | None = None  # embedder kind that answered (None: no dense search)
     note: str | None = None
     embedder: Embedder | None = None  # the embedder that answered
-    vectors: list[list[float]] = field(default_factory=list)  # each query's (query role)
+    query_vector: list[float] | None = None  # the first query's vector (query role)
 
 
 @dataclass
@@ -179,7 +179,7 @@ class DenseSearch:
                     dense.embedder.kind,
                     "; ".join(notes) or None,
                     dense.embedder,
-                    [list(v) for v in vectors],
+                    list(vectors[0]) if vectors else None,
                 )
         return DenseResult([], None, "; ".join(notes) or None)
 

@@ -94,17 +94,15 @@ class Retrieval:
     # question-sentence similarity (neural embedders only): for abstention and the
     # model-free answer
     sentences: RetrievalSentences | None = None
-    # ... for abstention, when it judges another variant than the question (a follow-up)
-    judged: RetrievalSentences | None = None
     # the passages abstention's sentence signals read: fusion's first (None: `passages`)
     fused: list[Passage] | None = None
 
     def sentence_signals(self) -> dict[str, float]:
         """`signals` with the sentence-level ones added (`rag.sentences`): computed on the
         first call, since it embeds the top passages' sentences."""
-        judged = self.judged or self.sentences
-        if judged is not None and "sent_top" not in self.signals:
-            self.signals.update(judged.signals(self.passages if self.fused is None else self.fused))
+        if self.sentences is not None and "sent_top" not in self.signals:
+            passages = self.passages if self.fused is None else self.fused
+            self.signals.update(self.sentences.signals(passages))
         return self.signals
 
 
@@ -120,10 +118,6 @@ class Ranking:
     embedder: Embedder | None = None  # the dense side's embedder and the question's vector
     query_vector: list[float] | None = None
     language: str = "und"  # the first variant's (`Retriever.question_language`), dense side
-    # the variant abstention's signals were read for (`Retriever.search`'s `judge`): its
-    # vector and language
-    judged_vector: list[float] | None = None
-    judged_language: str = "und"
 
 
 HELD_MIN_CHARS = 6  # a shorter indexed name has too many look-alikes (apple ~ aplikasi)
@@ -344,14 +338,11 @@ class Retriever:
         dense: bool = True,
         expand: bool = True,
         rerank: bool = True,
-        judge: str | None = None,
     ) -> Retrieval:
         """Retrieve for every query variant, fuse, and return up to `k` passages whose
         text fits in `budget` tokens (settings by default), numbered from 1. With a neural
         embedder the first `settings.rerank_depth` are re-ordered by their best sentence
-        (`rag.rerank`; `rerank=False`: fusion's order). Abstention's signals are those of
-        the first query, or of the query `judge` (one of `queries`): a follow-up is judged
-        with the question before it."""
+        (`rag.rerank`; `rerank=False`: fusion's order)."""
         k = self.settings.top_k if k is None else k
         budget = self.settings.context_tokens if budget is None else budget
         variants = [q for q in dict.fromkeys(normalize_query(q) for q in queries) if q]
@@ -360,14 +351,7 @@ class Retriever:
         lexical, _generation = self._refresh()
         if len(lexical) == 0:
             return Retrieval([], notes=["the index holds no chunks"])
-        judged = normalize_query(judge) if judge else variants[0]
-        ranking = self.rank_lists(
-            variants,
-            max(k * 4, 1),
-            dense=dense,
-            expand=expand,
-            judge=variants.index(judged) if judged in variants else 0,
-        )
+        ranking = self.rank_lists(variants, max(k * 4, 1), dense=dense, expand=expand)
         fused = fuse(ranking.lists, params_for(ranking.dense_kind), slots=k)
         n = ranking.depth
         with self._lock:
@@ -402,7 +386,7 @@ class Retriever:
         near = {t: self.near_misses(t) for ts in terms for t in ts} if expand else {}
         cover = coverage(terms, passages, lexical, near)
         signals = dict(ranking.signals, coverage=cover)
-        sentences = judged_sentences = None
+        sentences = None
         if (
             ranking.embedder is not None
             and ranking.query_vector is not None
@@ -415,24 +399,7 @@ class Retriever:
                 ranking.query_vector,
                 ranking.language,
             )
-            if judged != variants[0] and ranking.judged_vector is not None:
-                judged_sentences = RetrievalSentences(
-                    self._sentences,
-                    ranking.embedder,
-                    judged,
-                    ranking.judged_vector,
-                    ranking.judged_language,
-                )
-        return Retrieval(
-            passages,
-            cover,
-            notes,
-            signals,
-            ranking.dense_kind,
-            sentences,
-            judged_sentences,
-            fused_top,
-        )
+        return Retrieval(passages, cover, notes, signals, ranking.dense_kind, sentences, fused_top)
 
     def _cross(self, asked: str, chunk_id: str) -> tuple[float, float]:
         """(cross, cross_script) of a question in language `asked` over the nearest chunk
@@ -475,12 +442,10 @@ class Retriever:
         dense: bool = True,
         expand: bool = True,
         lang_depth: int | None = None,
-        judge: int = 0,
     ) -> Ranking:
         """Every ranked list for the (normalised) query variants, before fusion: BM25 and
         dense per variant, dense per corpus language. `bench/tune_fusion.py` fuses these
-        with other parameters to choose `rag.fusion.PARAMS`. Abstention's signals are
-        read for variant `judge`."""
+        with other parameters to choose `rag.fusion.PARAMS`."""
         lexical, generation = self._refresh()
         kind = None
         notes: list[str] = []
@@ -497,7 +462,6 @@ class Retriever:
         signals: dict[str, float] = {}
         embedder: Embedder | None = None
         query_vector: list[float] | None = None
-        judged_vector: list[float] | None = None
         asked: list[str] = ["und"]
         if dense and plan:
             per_lang = params.lang_depth if lang_depth is None else lang_depth
@@ -505,10 +469,7 @@ class Retriever:
             if result.note:
                 notes.append(result.note)
             kind = result.kind
-            embedder = result.embedder
-            query_vector = result.vectors[0] if result.vectors else None
-            judge = judge if judge < len(result.hits) else 0
-            judged_vector = result.vectors[judge] if result.vectors else None
+            embedder, query_vector = result.embedder, result.query_vector
             asked = [self.question_language(q) for q in variants]  # once per search
             globals_: list[Hits] = []
             for i, dh in enumerate(result.hits):
@@ -517,38 +478,27 @@ class Retriever:
                 lists.append(RankedList("dense", globals_[-1], variant=i))
                 for lang, hits in dh.by_lang.items():
                     lists.append(RankedList("dense", hits, variant=i, lang=lang))
-            if globals_ and globals_[judge]:
+            if globals_ and globals_[0]:
                 # abstention reads the similarities with the bias taken off too: an
                 # English question's nearest English chunk of another article looked
                 # answerable (bench/RESULTS.md)
-                top = globals_[judge]
+                top = globals_[0]
                 scores = [score for _cid, score in top]
                 mean = sum(scores) / len(scores)
                 spread = math.sqrt(sum((x - mean) ** 2 for x in scores) / len(scores))
                 signals["dense_top"] = top[0][1]
                 signals["dense_gap"] = top[0][1] - top[min(len(top), 10) - 1][1]
                 signals["dense_z"] = (top[0][1] - mean) / (spread + 1e-6)
-                signals["cross"], signals["cross_script"] = self._cross(asked[judge], top[0][0])
+                signals["cross"], signals["cross_script"] = self._cross(asked[0], top[0][0])
                 # which way a crossing of scripts goes picks abstention's threshold: a
                 # Chinese question over Latin text is not English over Chinese
-                signals["asked_latin"] = float(latin_script(asked[judge]))
-                lex_top = [cid for cid, _ in lists[judge].hits[:5]]
+                signals["asked_latin"] = float(latin_script(asked[0]))
+                lex_top = [cid for cid, _ in lists[0].hits[:5]]
                 dense_top5 = [cid for cid, _ in top[:5]]
                 signals["agree"] = float(
                     bool(lex_top) and (lex_top[0] in dense_top5 or dense_top5[0] in lex_top)
                 )
-        return Ranking(
-            lists,
-            kind,
-            notes,
-            signals,
-            n,
-            embedder,
-            query_vector,
-            asked[0],
-            judged_vector,
-            asked[judge] if judge < len(asked) else asked[0],
-        )
+        return Ranking(lists, kind, notes, signals, n, embedder, query_vector, asked[0])
 
     def _unbiased(self, hits: Hits, asked: str, bias: float) -> Hits:
         """`hits` re-ranked with the embedder's bias for the question's own language taken

@@ -101,25 +101,6 @@ def test_dense_hits_give_up_the_models_bias_for_the_questions_language(
     r.close()
 
 
-def test_abstention_judges_the_variant_it_is_told_to(bundled_index: Settings) -> None:
-    """A follow-up is judged with the question before it (`judge`): its signals are the
-    context variant's, as if that had been asked alone; by default, the question's."""
-    question = "Kapan targetnya?"
-    context = f"how many H100s does Meta plan to have? {question}"
-    r = Retriever(bundled_index)
-    alone = r.search([context])
-    bare = r.search([question])
-    judged = r.search([question, context], judge=context)
-    default = r.search([question, context])
-    for name in ("dense_top", "dense_gap", "agree", "cross"):
-        assert judged.signals[name] == pytest.approx(alone.signals[name]), name
-        assert default.signals[name] == pytest.approx(bare.signals[name]), name
-    # the sentence-level signals too: the context's vector over the fused passages
-    assert judged.sentence_signals()["sent_top"] > default.sentence_signals()["sent_top"]
-    assert judged.signals["dense_top"] > default.signals["dense_top"]
-    r.close()
-
-
 def test_each_languages_nearest_chunks_join_the_global_dense_list() -> None:
     """A Chinese question's 50 nearest chunks were all Chinese: the English chunk that
     answered, first in the English list, never reached the global list to be re-ranked."""
