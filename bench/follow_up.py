@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import devsets  # noqa: E402
 
+from core.errors import QuestionError  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from rag.answer import Answerer  # noqa: E402
 from rag.evaluate import load_gold  # noqa: E402
@@ -108,16 +109,20 @@ def main() -> int:
             first = answerer.ask(fu["first"], no_llm=True)
             history = {"alone": [], "its first question": [Turn(fu["first"], first.answer)]}
             for label, turns in history.items():
-                got = answerer.ask(fu["question"], no_llm=True, history=turns)
                 answerable = fu["from"] is not None
+                try:
+                    got = answerer.ask(fu["question"], no_llm=True, history=turns)
+                    declined, text = got.mode == "abstain", got.answer
+                except QuestionError:  # "By when?" alone is refused: it asks about nothing
+                    declined, text = True, ""
                 right = (
                     answerable
-                    and got.mode != "abstain"
-                    and any(re.search(p, got.answer, re.IGNORECASE) for p in accept[fu["from"]])
+                    and not declined
+                    and any(re.search(p, text, re.IGNORECASE) for p in accept[fu["from"]])
                 )
                 row = tally[("follow-ups", label, answerable)]
                 row[0] += 1
-                row[1] += got.mode == "abstain"
+                row[1] += declined
                 row[2] += right
     print(f"{'set':18s} {'turn before':12s} {'kind':12s} {'n':>4s} {'declined':>9s} {'right':>6s}")
     for (name, label, hit), (n, declined, right) in sorted(tally.items()):
