@@ -15,14 +15,14 @@ question of both). Each question is asked (`Answerer.ask(no_llm=True)`):
   each question naming its own subject; XQuAD only).
 
 These questions name their own subject, so none needs the turn before. Real follow-ups
-do: `bench/follow_ups.jsonl` holds 16 written over the shipped corpus, each an elliptical
+do: `bench/follow_ups.jsonl` holds 19 written over the shipped corpus, each an elliptical
 rewrite ("On how many GPUs was that trained?", "Berapa GPU yang digunakan untuk
-melatihnya?", "How many GPUs?", "他假设的...", "What about Anthropic?" after the CEO of
-another company) of a gold **dev** question (`from`, whose
-accept patterns score it), asked after a first question that gives its subject; and
-alone, where most cannot be answered. Six more ask what the corpus does not hold
-("Berapa harganya?", its price, after the H100 question; `from` null): judged with
-the question before it, a follow-up was answered more often (bench/RESULTS.md).
+melatihnya?", "How many GPUs?", "Kapan targetnya?", "What about Anthropic?" after the CEO
+of another company) of a gold **dev** question (`from`, whose accept patterns score it),
+asked after a first question that gives its subject; and alone, where most cannot be
+answered (or are refused: "By when?" asks about nothing). Six more ask what the corpus
+does not hold ("Berapa harganya?", its price, after the H100 question; `from` null).
+`bench/tune_abstain.py` reads them too: no answerable one may be declined.
 
 Printed per set and turn before: the share declined, of unanswerable and of answerable
 questions, and the share answered right (XQuAD: an answer text in the answer; gold and

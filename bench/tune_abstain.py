@@ -87,9 +87,10 @@ CHECK_ONLY = ("xquad en-mixed", "xquad zh-mixed", "xquad vi-mixed", FOLLOW_UPS)
 
 def follow_up_signals(corpus: Path) -> list[tuple[dict, bool]]:
     """Abstention's signals for each of bench/follow_ups.jsonl's questions, asked model-free
-    after its first question: the retrieval `rag.answer` makes for it (the question with
-    the person or subject of the turn before put in, or the question and the question
-    before with it; `follows_on`)."""
+    after its first question: the retrieval `rag.answer` makes for it (as `_Run.events`
+    does model-free: the question with the person or subject of the turn before put in,
+    or the question and the question before with it, `follows_on`; a compound question's
+    parts, which it searches for too, are left out: none of these has any)."""
     from core.settings import load_settings
     from rag.answer import Answerer
     from rag.compound import follows_on, swapped_subject, with_person
