@@ -35,6 +35,7 @@ from rag.abstain import abstain_text, decide, model_declined
 from rag.compound import (
     asks_nothing,
     follows_on,
+    leaned_on,
     split_question,
     swapped_subject,
     with_person,
@@ -297,7 +298,7 @@ class _Run:
             variants = [standalone]
         elif self.history and follows_on(self.question):
             # model-free follow-up: the previous question gives the context
-            variants.append(f"{self.history[-1].question} {self.question}")
+            variants.append(f"{leaned_on(self.history)} {self.question}")
         search_question = standalone or self.question
         parts = split_question(search_question)
         if len(parts) > 1 and not self.use_llm:
@@ -464,7 +465,7 @@ class _Run:
         for part in parts:
             # the passages in the part's own order: the whole question's ranks them for
             # the part it is mostly about (a follow-up's part with the question before)
-            query = f"{self.history[-1].question} {part}" if follows else part
+            query = f"{leaned_on(self.history)} {part}" if follows else part
             found = self.owner.retriever.search([query], self.top_k).passages
             order = {p.chunk_id: i for i, p in enumerate(found)}
             ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
@@ -485,7 +486,7 @@ class _Run:
         if self.history and follows_on(question):
             # "and on how many GPUs was it trained?": what "it" is, the question before
             # says; its words count, at a share of their weight (this one's decide)
-            before = retriever.term_weights(normalize_query(self.history[-1].question))
+            before = retriever.term_weights(normalize_query(leaned_on(self.history)))
             also = {t: x * FOLLOW_UP_SHARE for t, x in before.items() if t not in weights}
         return answer_first(
             question,

@@ -279,6 +279,22 @@ def follows_on(question: str) -> bool:
     return _names_nothing(question) or bool(_REFERS.search(question))
 
 
+CONTEXT_TURNS = 3  # a follow-up leans on at most this many questions before it
+
+
+def leaned_on(history: Sequence[Turn]) -> str:
+    """What a follow-up (`follows_on`) leans on: the last question, with the ones before
+    it back to the last that stands on its own. "By when?" after "Kapan targetnya?" after
+    the H100 question leans on both: with the last alone it was answered "1990an" from
+    another article."""
+    questions: list[str] = []
+    for turn in reversed(history[-CONTEXT_TURNS:]):
+        questions.append(turn.question)
+        if not follows_on(turn.question):
+            break
+    return " ".join(reversed(questions))
+
+
 # "how many" right before its verb counts what an earlier part counted: "How many H100s
 # will Meta have, and on how many was the biggest Llama trained?" (H100s)
 _BARE_COUNT = re.compile(rf"\bhow\s+many(?=\s+{_AUX}\b)", re.IGNORECASE)

@@ -359,6 +359,12 @@ def test_a_chat_question_on_a_new_topic_is_judged_on_its_own(bundled_index: Sett
             got = answerer.ask(follow_up, history=history, no_llm=True)
             assert got.value and "2023" not in got.value, (follow_up, got.answer)
             assert "340" in got.answer.split("\n")[0], (follow_up, got.answer)
+        # ... and asked again after a follow-up, still of the plan (it was "1990an", with
+        # the follow-up alone as the context)
+        when = answerer.ask("Kapan targetnya?", history=history, no_llm=True)
+        again = [*history, Turn("Kapan targetnya?", when.answer)]
+        got = answerer.ask("By when?", history=again, no_llm=True)
+        assert "340" in got.answer.split("\n")[0], got.answer
 
 
 def test_a_follow_up_about_he_searches_for_the_person_the_last_answer_named(

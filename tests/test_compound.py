@@ -7,9 +7,9 @@ import pytest
 
 from core.settings import Settings
 from rag.answer import Answerer
-from rag.compound import merge, split_question, swapped_subject
+from rag.compound import leaned_on, merge, split_question, swapped_subject
 from rag.extractive import Extraction
-from rag.schema import PART, Quote
+from rag.schema import PART, Quote, Turn
 
 
 @pytest.mark.parametrize(
@@ -176,6 +176,19 @@ def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
     from rag.compound import follows_on
 
     assert follows_on(question)
+
+
+def test_a_follow_up_of_a_follow_up_leans_on_the_question_that_stands_alone() -> None:
+    """"By when?" after "Kapan targetnya?" after the H100 question: with the last question
+    alone as its context it was answered "1990an" from another article."""
+    h100, when = "how many H100s does Meta plan to have?", "Kapan targetnya?"
+    turns = [Turn("Who is the CEO of NVIDIA?", ""), Turn(h100, ""), Turn(when, "")]
+    assert leaned_on(turns) == f"{h100} {when}"  # back to the one that stands alone
+    assert leaned_on(turns[:2]) == h100
+    assert leaned_on([]) == ""
+    # at most CONTEXT_TURNS questions, however long a run of follow-ups
+    many = [Turn(h100, ""), *(Turn(q, "") for q in ("And why?", "By when?", "什么时候？"))]
+    assert leaned_on(many) == "And why? By when? 什么时候？"
 
 
 @pytest.mark.parametrize(
