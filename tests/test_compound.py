@@ -179,8 +179,8 @@ def test_a_follow_up_that_points_back_or_names_nothing(question: str) -> None:
 
 
 def test_a_follow_up_of_a_follow_up_leans_on_the_question_that_stands_alone() -> None:
-    """"By when?" after "Kapan targetnya?" after the H100 question: with the last question
-    alone as its context it was answered "1990an" from another article."""
+    """Asked "By when?" after "Kapan targetnya?" after the H100 question: with the last
+    question alone as its context it was answered "1990an" from another article."""
     h100, when = "how many H100s does Meta plan to have?", "Kapan targetnya?"
     turns = [Turn("Who is the CEO of NVIDIA?", ""), Turn(h100, ""), Turn(when, "")]
     assert leaned_on(turns) == f"{h100} {when}"  # back to the one that stands alone
