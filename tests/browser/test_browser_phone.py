@@ -65,8 +65,18 @@ def test_the_header_is_compact_at_phone_width(
     open_app(page, serve_app())
     # a fresh machine (no Ollama): the banner is there too, the tallest header there is
     page.wait_for_selector("#banner .banner.model-free")
-    page.wait_for_timeout(300)  # the chat is fitted to the window after the header
     height = PHONE["height"]
+    # the chat is fitted to the window after the header: waited for, not slept on (a busy
+    # machine lays the page out late); the figures below are then read in one layout
+    page.wait_for_function(
+        """(height) => {
+            const r = (sel) => document.querySelector(sel)?.getBoundingClientRect();
+            const chat = r('#transcript .transcript'), box = r('#question textarea');
+            return chat && box && chat.height >= 0.45 * height && box.bottom <= height;
+        }""",
+        arg=height,
+        timeout=10_000,
+    )
     at = rects(
         page,
         header="#header",
@@ -91,7 +101,11 @@ def test_the_header_is_compact_at_phone_width(
 
     # a wide window shows it all, as before
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.wait_for_timeout(300)
+    page.locator("#banner .banner-why").wait_for(state="visible")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#status li')]
+            .filter((li) => li.getClientRects().length > 0).length === 4""",
+        timeout=10_000,
+    )
     assert page.locator("#status li:visible").count() == 4
-    assert page.locator("#banner .banner-why").is_visible()
     assert page.js_errors == []
