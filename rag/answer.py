@@ -184,6 +184,9 @@ class _Run:
         self.settings = owner.settings
         self.question = Answerer._validate(question)
         self.history = list(history)
+        # what a model-free follow-up leans on (`leaned_on`): read once, used by the
+        # search, each part of a compound question and the answer's term weights
+        self.context = leaned_on(self.history)
         self.top_k = top_k
         self.model = model or self.settings.llm_model
         self.id = id
@@ -298,7 +301,7 @@ class _Run:
             variants = [standalone]
         elif self.history and follows_on(self.question):
             # model-free follow-up: the previous question gives the context
-            variants.append(f"{leaned_on(self.history)} {self.question}")
+            variants.append(f"{self.context} {self.question}")
         search_question = standalone or self.question
         parts = split_question(search_question)
         if len(parts) > 1 and not self.use_llm:
@@ -465,7 +468,7 @@ class _Run:
         for part in parts:
             # the passages in the part's own order: the whole question's ranks them for
             # the part it is mostly about (a follow-up's part with the question before)
-            query = f"{leaned_on(self.history)} {part}" if follows else part
+            query = f"{self.context} {part}" if follows else part
             found = self.owner.retriever.search([query], self.top_k).passages
             order = {p.chunk_id: i for i, p in enumerate(found)}
             ranked = sorted(known, key=lambda p: order.get(p.chunk_id, len(order) + p.n))
@@ -486,7 +489,7 @@ class _Run:
         if self.history and follows_on(question):
             # "and on how many GPUs was it trained?": what "it" is, the question before
             # says; its words count, at a share of their weight (this one's decide)
-            before = retriever.term_weights(normalize_query(leaned_on(self.history)))
+            before = retriever.term_weights(normalize_query(self.context))
             also = {t: x * FOLLOW_UP_SHARE for t, x in before.items() if t not in weights}
         return answer_first(
             question,
